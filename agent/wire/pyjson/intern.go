@@ -1,0 +1,92 @@
+package pyjson
+
+// internString returns the constant for the short strings every HSAgent
+// message repeats (keys, intents, type names), so decoding them allocates
+// nothing; other strings are copied.
+func internString[T string | []byte](b T) string {
+	switch string(b) {
+	case "to":
+		return "to"
+	case "from":
+		return "from"
+	case "intent":
+		return "intent"
+	case "my_nonce":
+		return "my_nonce"
+	case "your_nonce":
+		return "your_nonce"
+	case "my_ref":
+		return "my_ref"
+	case "your_ref":
+		return "your_ref"
+	case "message":
+		return "message"
+	case "hs":
+		return "hs"
+	case "sec":
+		return "sec"
+	case "type":
+		return "type"
+	case "nonce":
+		return "nonce"
+	case "kx_pub":
+		return "kx_pub"
+	case "sign_pub":
+		return "sign_pub"
+	case "timestamp":
+		return "timestamp"
+	case "sig":
+		return "sig"
+	case "envelope":
+		return "envelope"
+	case "ciphertext":
+		return "ciphertext"
+	case "hash":
+		return "hash"
+	case "ts":
+		return "ts"
+	case "remote_addr":
+		return "remote_addr"
+	case "content":
+		return "content"
+	case "_version":
+		return "_version"
+	case "_payload":
+		return "_payload"
+	case "_type":
+		return "_type"
+	case "register":
+		return "register"
+	case "reconnect":
+		return "reconnect"
+	case "confirm":
+		return "confirm"
+	case "request":
+		return "request"
+	case "respond":
+		return "respond"
+	case "conclude":
+		return "conclude"
+	case "finish":
+		return "finish"
+	case "close":
+		return "close"
+	case "init":
+		return "init"
+	case "response":
+		return "response"
+	case "str":
+		return "str"
+	case "null":
+		return "null"
+	case "int":
+		return "int"
+	case "float":
+		return "float"
+	case "bool":
+		return "bool"
+	case "1.3.0":
+		return "1.3.0"
+	}
+	return string(b)
+}
