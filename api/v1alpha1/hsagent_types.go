@@ -1,0 +1,222 @@
+/*
+Copyright 2026 The hsfleet Authors.
+SPDX-License-Identifier: Apache-2.0
+*/
+
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TrustMode says how an agent decides whether a peer's handshake key is
+// acceptable.
+// +kubebuilder:validation:Enum=Fleet;TOFU;Open
+type TrustMode string
+
+const (
+	// TrustFleet accepts only peers whose signing key is in the namespace
+	// trust bundle that the operator maintains.
+	TrustFleet TrustMode = "Fleet"
+	// TrustTOFU pins the first signing key seen for a peer ID.
+	TrustTOFU TrustMode = "TOFU"
+	// TrustOpen accepts any well-formed handshake (the reference behaviour).
+	TrustOpen TrustMode = "Open"
+)
+
+// HSAgentSpec is the desired state of one handshake agent.
+// +kubebuilder:validation:XValidation:rule="has(self.identity) == has(oldSelf.identity)",message="spec.identity cannot be added or removed after creation"
+type HSAgentSpec struct {
+	// Relay is the HOST:PORT of the Summoner-compatible relay. Empty means
+	// the operator's --default-relay. IPv6 hosts go in brackets.
+	// +optional
+	// +kubebuilder:validation:MaxLength=260
+	// +kubebuilder:validation:XValidation:rule=`self.matches(r'^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$')`,message="relay must be HOST:PORT with a DNS name, an IPv4 address or a bracketed IPv6 address and a port in 1-65535"
+	Relay string `json:"relay,omitempty"`
+
+	// Database names the PostgreSQL connection. Empty means the operator's
+	// --default-database-secret.
+	// +optional
+	Database *DatabaseSpec `json:"database,omitempty"`
+
+	// TrustMode decides which peers' handshakes are accepted.
+	// +optional
+	// +kubebuilder:default=Fleet
+	TrustMode TrustMode `json:"trustMode,omitempty"`
+
+	// ExchangeLimit is the number of message exchanges per handshake cycle.
+	// +optional
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 100",message="exchangeLimit must be between 1 and 100"
+	ExchangeLimit int32 `json:"exchangeLimit,omitempty"`
+
+	// Secure turns on encrypted, signed envelopes after the handshake.
+	// +optional
+	// +kubebuilder:default=true
+	Secure *bool `json:"secure,omitempty"`
+
+	// Identity configures the agent's long-term identity. It is fixed at
+	// creation: rotate keys with the hsfleet.io/rotate-identity annotation.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.identity is immutable; rotate keys with the hsfleet.io/rotate-identity annotation"
+	Identity *IdentitySpec `json:"identity,omitempty"`
+
+	// Pod overrides the agent pod.
+	// +optional
+	Pod PodOverrides `json:"pod,omitempty"`
+
+	// Paused scales the agent to zero pods while keeping its identity and
+	// state.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+
+	// RetainState keeps the agent's rows in PostgreSQL when the HSAgent is
+	// deleted.
+	// +optional
+	RetainState bool `json:"retainState,omitempty"`
+}
+
+// DatabaseSpec points at the PostgreSQL the agent and the operator share.
+type DatabaseSpec struct {
+	// SecretRef names a Secret in the HSAgent's namespace whose key "dsn"
+	// holds a postgres:// connection string.
+	SecretRef corev1.LocalObjectReference `json:"secretRef"`
+}
+
+// IdentitySpec configures how the sealed identity file is protected.
+type IdentitySpec struct {
+	// PassphraseSecretRef selects the key of a Secret in the HSAgent's
+	// namespace that holds the identity passphrase. Empty means the
+	// operator generates a random passphrase in <name>-identity-passphrase.
+	// +optional
+	PassphraseSecretRef *corev1.SecretKeySelector `json:"passphraseSecretRef,omitempty"`
+}
+
+// PodOverrides are the parts of the agent pod a user may change.
+type PodOverrides struct {
+	// Image overrides the operator's --agent-image.
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// ImagePullPolicy of the agent container.
+	// +optional
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+
+	// Resources of the agent container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// NodeSelector of the agent pod.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations of the agent pod.
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+}
+
+// HSAgentStatus is the observed state of one handshake agent.
+type HSAgentStatus struct {
+	// ObservedGeneration is the generation the last successful reconcile saw.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// AgentID is the agent's permanent ID (a lowercase UUID).
+	// +optional
+	AgentID string `json:"agentID,omitempty"`
+
+	// Identity describes the stored identity.
+	// +optional
+	Identity *IdentityStatus `json:"identity,omitempty"`
+
+	// Conditions: IdentityReady, Available, Handshaking.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// PeerCount is the exact number of distinct peers in the database.
+	// +optional
+	PeerCount int32 `json:"peerCount,omitempty"`
+
+	// Cycles is the exact number of completed handshake cycles.
+	// +optional
+	Cycles int64 `json:"cycles,omitempty"`
+
+	// LastCycleTime is when the most recent cycle completed.
+	// +optional
+	LastCycleTime *metav1.Time `json:"lastCycleTime,omitempty"`
+
+	// Peers lists at most 64 peers, most recently active first; PeerCount
+	// and Cycles are the exact totals.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Peers []PeerStatus `json:"peers,omitempty"`
+}
+
+// IdentityStatus is the public part of the agent's identity.
+type IdentityStatus struct {
+	// SecretName is the Secret holding the sealed identity file.
+	SecretName string `json:"secretName"`
+	// SignPublicKey is the base64 Ed25519 public key.
+	SignPublicKey string `json:"signPublicKey"`
+	// KxPublicKey is the base64 X25519 public key.
+	KxPublicKey string `json:"kxPublicKey"`
+	// Rotation is the value of the last applied hsfleet.io/rotate-identity
+	// annotation.
+	// +optional
+	Rotation string `json:"rotation,omitempty"`
+}
+
+// PeerStatus is one peer as seen from this agent.
+type PeerStatus struct {
+	// AgentID of the peer.
+	AgentID string `json:"agentID"`
+	// Name of the peer, when it registered one.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Role this agent plays in the conversation: initiator or responder.
+	Role string `json:"role"`
+	// State of the conversation.
+	State string `json:"state"`
+	// Cycles completed with this peer in this role.
+	Cycles int64 `json:"cycles"`
+	// LastCycleTime is when the last cycle with this peer completed.
+	// +optional
+	LastCycleTime *metav1.Time `json:"lastCycleTime,omitempty"`
+	// Secure is true while an encrypted session with the peer is up.
+	Secure bool `json:"secure"`
+}
+
+// HSAgent is one handshake agent: a sealed identity, a single-pod
+// StatefulSet running `hsfleet agent`, and its entry in the namespace trust
+// bundle.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=hsa,categories=hsfleet
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`
+// +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peerCount`
+// +kubebuilder:printcolumn:name="Cycles",type=integer,JSONPath=`.status.cycles`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type HSAgent struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   HSAgentSpec   `json:"spec,omitempty"`
+	Status HSAgentStatus `json:"status,omitempty"`
+}
+
+// HSAgentList is a list of HSAgents.
+// +kubebuilder:object:root=true
+type HSAgentList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []HSAgent `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&HSAgent{}, &HSAgentList{})
+}
