@@ -1,0 +1,5 @@
+// Package trust decides whose handshake keys an agent accepts: open (the
+// reference behaviour: anyone), tofu (pin a peer's Ed25519 key on first
+// sight, refuse a change) or fleet (a bundle of agent ID → Ed25519 public
+// key, reloaded when its file changes on disk).
+package trust

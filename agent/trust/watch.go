@@ -1,0 +1,76 @@
+package trust
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"time"
+)
+
+// DefaultWatchInterval is how often WatchFile polls. Kubernetes updates a
+// mounted ConfigMap by swapping a symlink, which inotify on the file itself
+// misses, so the watcher compares content instead.
+const DefaultWatchInterval = 5 * time.Second
+
+// LoadFile reads the bundle at path into the policy.
+func (p *Policy) LoadFile(path string) error {
+	b, err := LoadBundle(path)
+	if err != nil {
+		return err
+	}
+	p.SetBundle(b)
+	return nil
+}
+
+// WatchFile polls path until ctx is done and loads the bundle whenever its
+// content changes. A bad or missing file keeps the last good bundle: a
+// half-written ConfigMap must not lock the fleet out. onReload, if not nil,
+// is called after each attempt with the number of agents or the error.
+func (p *Policy) WatchFile(ctx context.Context, path string, interval time.Duration, logger *slog.Logger, onReload func(agents int, err error)) {
+	if interval <= 0 {
+		interval = DefaultWatchInterval
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	last, _ := readLimited(path)
+	lastErr := ""
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		data, err := readLimited(path)
+		if err == nil && bytes.Equal(data, last) {
+			continue
+		}
+		var b Bundle
+		if err == nil {
+			b, err = ParseBundle(data)
+		}
+		if err != nil {
+			// Log and count each distinct failure once, not every poll.
+			if data != nil {
+				last = data
+			}
+			if err.Error() == lastErr {
+				continue
+			}
+			lastErr = err.Error()
+			logger.Warn("trust bundle reload failed; keeping the previous bundle", "path", path, "error", err)
+			if onReload != nil {
+				onReload(0, err)
+			}
+			continue
+		}
+		last, lastErr = data, ""
+		p.SetBundle(b)
+		logger.Info("trust bundle reloaded", "path", path, "agents", len(b))
+		if onReload != nil {
+			onReload(len(b), nil)
+		}
+	}
+}
