@@ -394,19 +394,27 @@ func (p *parser[T]) string() (string, error) {
 	if p.pos >= len(p.data) {
 		return "", p.errorf("unterminated string")
 	}
+	if rest := len(p.data) - start; cap(p.buf) < rest {
+		p.buf = make([]byte, 0, rest) // unescaping only shrinks
+	}
 	p.buf = append(p.buf[:0], p.data[start:p.pos]...)
 	for p.pos < len(p.data) {
-		c := p.data[p.pos]
-		switch {
+		// Copy the run up to the next quote, backslash or control byte.
+		run := p.pos
+		for run < len(p.data) && p.data[run] != '"' && p.data[run] != '\\' && p.data[run] >= 0x20 {
+			run++
+		}
+		p.buf = append(p.buf, p.data[p.pos:run]...)
+		p.pos = run
+		if p.pos >= len(p.data) {
+			break
+		}
+		switch c := p.data[p.pos]; {
 		case c == '"':
 			p.pos++
 			return string(p.buf), nil
 		case c < 0x20:
 			return "", p.errorf("control character in string")
-		case c != '\\':
-			p.buf = append(p.buf, c)
-			p.pos++
-			continue
 		}
 		if p.pos+1 >= len(p.data) {
 			return "", p.errorf("unterminated string")
