@@ -1,0 +1,90 @@
+package store
+
+// roleCols is the column list every role_state read scans, in roleRow order.
+const roleCols = `self_id, role, peer_id, state, local_nonce, peer_nonce, local_reference, peer_reference,
+	exchange_count, finalize_retry_count, peer_address, peer_sign_pub, peer_kx_pub, hs_derived_at,
+	last_secure_at, cycles, last_cycle_at, version, created_at, updated_at`
+
+// queries holds every statement, written with ? and rebound once for the
+// dialect at Open. Both dialects support ON CONFLICT and RETURNING.
+type queries struct {
+	getRole, insertRole, updateRole, roleExists, bumpCycles string
+
+	recordNonce, nonceExists, deletePairNonces, deleteOldNonces string
+
+	upsertAgent, touchAgent, getAgent string
+
+	deleteAgentNonces, deleteAgentRoles, deleteAgent string
+
+	summaryTotals, summaryPeers string
+}
+
+func buildQueries(rebind func(string) string) queries {
+	q := queries{
+		getRole: `SELECT ` + roleCols + ` FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?`,
+		insertRole: `INSERT INTO role_state (self_id, role, peer_id, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (self_id, role, peer_id) DO NOTHING
+			RETURNING ` + roleCols,
+		// cycles and last_cycle_at are not written here: BumpCycles owns
+		// them (an atomic increment), so an Update from a stale read can
+		// never undo a counted cycle.
+		updateRole: `UPDATE role_state SET state = ?, local_nonce = ?, peer_nonce = ?, local_reference = ?,
+			peer_reference = ?, exchange_count = ?, finalize_retry_count = ?, peer_address = ?,
+			peer_sign_pub = ?, peer_kx_pub = ?, hs_derived_at = ?, last_secure_at = ?,
+			version = version + 1, updated_at = ?
+			WHERE self_id = ? AND role = ? AND peer_id = ? AND version = ?
+			RETURNING ` + roleCols,
+		roleExists: `SELECT count(*) FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?`,
+		// last_cycle_at never moves backwards, whatever order bumps land in.
+		bumpCycles: `UPDATE role_state SET cycles = cycles + 1,
+			last_cycle_at = CASE WHEN last_cycle_at IS NULL OR last_cycle_at < ? THEN ? ELSE last_cycle_at END,
+			updated_at = ?
+			WHERE self_id = ? AND role = ? AND peer_id = ?
+			RETURNING cycles`,
+
+		recordNonce: `INSERT INTO nonce_event (self_id, role, peer_id, flow, nonce, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (self_id, role, peer_id, flow, nonce) DO NOTHING`,
+		nonceExists: `SELECT count(*) FROM nonce_event
+			WHERE self_id = ? AND role = ? AND peer_id = ? AND flow = ? AND nonce = ?`,
+		deletePairNonces: `DELETE FROM nonce_event WHERE self_id = ? AND role = ? AND peer_id = ?`,
+		deleteOldNonces:  `DELETE FROM nonce_event WHERE created_at < ?`,
+
+		upsertAgent: `INSERT INTO agents (self_id, name, namespace, sign_pub, kx_pub, software_version, started_at, last_seen_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (self_id) DO UPDATE SET name = excluded.name, namespace = excluded.namespace,
+				sign_pub = excluded.sign_pub, kx_pub = excluded.kx_pub,
+				software_version = excluded.software_version, started_at = excluded.started_at,
+				last_seen_at = excluded.last_seen_at`,
+		touchAgent: `UPDATE agents SET last_seen_at = CASE WHEN last_seen_at < ? THEN ? ELSE last_seen_at END
+			WHERE self_id = ?`,
+		getAgent: `SELECT self_id, name, namespace, sign_pub, kx_pub, software_version, started_at, last_seen_at
+			FROM agents WHERE self_id = ?`,
+
+		deleteAgentNonces: `DELETE FROM nonce_event WHERE self_id = ? OR peer_id = ?`,
+		deleteAgentRoles:  `DELETE FROM role_state WHERE self_id = ? OR peer_id = ?`,
+		deleteAgent:       `DELETE FROM agents WHERE self_id = ?`,
+
+		summaryTotals: `SELECT count(DISTINCT peer_id), COALESCE(sum(cycles), 0), max(last_cycle_at)
+			FROM role_state WHERE self_id = ?`,
+		// Secure means an authenticated key exchange (hs) completed for the
+		// pair at least once.
+		summaryPeers: `SELECT rs.peer_id, COALESCE(a.name, ''), rs.role, rs.state, rs.cycles, rs.last_cycle_at,
+				CASE WHEN rs.hs_derived_at IS NULL THEN 0 ELSE 1 END
+			FROM role_state rs LEFT JOIN agents a ON a.self_id = rs.peer_id
+			WHERE rs.self_id = ?
+			ORDER BY rs.last_cycle_at DESC NULLS LAST, rs.updated_at DESC, rs.peer_id, rs.role
+			LIMIT ?`,
+	}
+	for _, p := range []*string{
+		&q.getRole, &q.insertRole, &q.updateRole, &q.roleExists, &q.bumpCycles,
+		&q.recordNonce, &q.nonceExists, &q.deletePairNonces, &q.deleteOldNonces,
+		&q.upsertAgent, &q.touchAgent, &q.getAgent,
+		&q.deleteAgentNonces, &q.deleteAgentRoles, &q.deleteAgent,
+		&q.summaryTotals, &q.summaryPeers,
+	} {
+		*p = rebind(*p)
+	}
+	return q
+}
