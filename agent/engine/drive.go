@@ -1,0 +1,155 @@
+package engine
+
+// drive is the reference's send drivers for the current state: it brings
+// the row to what it sends (a fresh nonce or reference when it has none) and
+// queues the message. It runs right after an accepted message and again on
+// each retry tick, so a re-send repeats the same nonce and reference.
+func (m Machine) drive(res *Result, env Env) {
+	r := &res.Row
+	switch r.State {
+	case StateRespConfirm:
+		m.ensureNonce(res, env)
+		res.Out = append(res.Out, Out{Intent: IntentConfirm, MyNonce: r.LocalNonce, HSType: "response"})
+	case StateRespExchange:
+		if r.PeerNonce == "" {
+			return
+		}
+		m.ensureNonce(res, env)
+		res.Out = append(res.Out, Out{Intent: IntentRespond, YourNonce: r.PeerNonce, MyNonce: r.LocalNonce, Text: ResponderText})
+	case StateRespFinalize:
+		if r.PeerRef == "" {
+			return
+		}
+		m.ensureRef(res, env)
+		res.Out = append(res.Out, Out{Intent: IntentFinish, YourRef: r.PeerRef, MyRef: r.LocalRef})
+	case StateInitExchange:
+		if r.PeerNonce == "" {
+			return
+		}
+		// The count includes re-sends, as in the reference (spec §3.4).
+		r.ExchangeCount++
+		res.Write = true
+		m.ensureNonce(res, env)
+		o := Out{Intent: IntentRequest, YourNonce: r.PeerNonce, MyNonce: r.LocalNonce, Text: InitiatorText}
+		if res.Mem.HSOnRequest {
+			o.HSType = "init"
+		}
+		res.Out = append(res.Out, o)
+	case StateInitPropose:
+		if r.PeerNonce == "" {
+			return
+		}
+		r.FinalizeRetryCount++
+		res.Write = true
+		m.ensureRef(res, env)
+		res.Out = append(res.Out, Out{Intent: IntentConclude, YourNonce: r.PeerNonce, MyRef: r.LocalRef})
+	case StateInitClose, StateInitReady:
+		if r.PeerRef == "" {
+			return
+		}
+		if r.LocalRef != "" && r.FinalizeRetryCount <= InitFinalLimit {
+			r.FinalizeRetryCount++
+			res.Write = true
+			res.Out = append(res.Out, Out{Intent: IntentClose, YourRef: r.PeerRef, MyRef: r.LocalRef})
+		}
+		if r.State == StateInitReady {
+			res.Out = append(res.Out, Out{Intent: IntentReconnect, YourRef: r.PeerRef})
+		}
+	}
+}
+
+func (m Machine) ensureNonce(res *Result, env Env) {
+	if res.Row.LocalNonce == "" {
+		res.Row.LocalNonce = env.NewNonce()
+		res.RecordSent = res.Row.LocalNonce
+		res.Write = true
+	}
+}
+
+func (m Machine) ensureRef(res *Result, env Env) {
+	if res.Row.LocalRef == "" {
+		res.Row.LocalRef = env.NewRef()
+		res.Write = true
+	}
+}
+
+// Retry re-sends what the current state is waiting on an answer to.
+func (m Machine) Retry(row Row, mem Mem, env Env) Result {
+	res := Result{Row: row, Mem: mem}
+	if row.State == StateInitClose && row.FinalizeRetryCount > InitFinalLimit {
+		// The tick driver's direct write to init_ready (spec §3.4).
+		m.closeToReady(&res, env)
+		return res
+	}
+	m.drive(&res, env)
+	return res
+}
+
+// WaitsForPeer reports whether the state expects an answer, so the runner
+// runs the retry timer and the state timeout.
+func WaitsForPeer(row Row) bool {
+	switch row.State {
+	case StateInitReady:
+		return row.PeerRef != ""
+	case StateRespReady:
+		return row.LocalRef != ""
+	}
+	return true
+}
+
+// Timeout recovers a conversation that made no progress for the state
+// timeout. Each step stays wire-compatible with a stuck Python peer (spec
+// §6.1).
+func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
+	res := Result{Row: row, Mem: mem}
+	res.note("state timeout", "state", row.State)
+	r := &res.Row
+	switch r.State {
+	case StateInitExchange:
+		// Conclude with the responder's latest my_nonce: a responder
+		// stuck in resp_exchange accepts it and finalizes.
+		r.LocalNonce = ""
+		r.FinalizeRetryCount = 0
+		m.accept(&res, StateInitPropose, env)
+	case StateInitClose:
+		// As finish_to_idle: keep both references for reconnect.
+		m.closeToReady(&res, env)
+	case StateInitPropose, StateInitReady:
+		// Give up the cycle, and a reconnect nobody answers: the peer's
+		// responder, once it forgets its reference too, answers our
+		// register with confirm.
+		r.wipe()
+		res.Mem.endCycle()
+		r.State = StateInitReady
+		res.Write, res.Progress = true, true
+	default: // every responder state
+		r.wipe()
+		res.Mem.endCycle()
+		r.State = StateRespReady
+		res.Write, res.Progress = true, true
+	}
+	return res
+}
+
+// Resume fixes up a row loaded at start-up. Keys died with the previous
+// process, so a cycle that needs them restarts; finalize steps, which carry
+// no crypto, carry on.
+func (m Machine) Resume(role Role, row Row) Result {
+	res := Result{Row: row}
+	switch row.State {
+	case StateInitExchange:
+		res.Row.wipe()
+		res.Row.State = StateInitReady
+		res.Write = true
+	case StateRespConfirm, StateRespExchange:
+		res.Row.wipe()
+		res.Row.State = StateRespReady
+		res.Write = true
+	case StateInitReady, StateRespReady, StateInitPropose, StateRespFinalize, StateInitClose:
+	default:
+		res.Row.wipe()
+		res.Row.State = DefaultState(role)
+		res.Write = true
+	}
+	return res
+}

@@ -1,0 +1,167 @@
+package engine
+
+// initReady is handle_confirm: a confirm addressed to us starts a cycle. Our
+// side of the key exchange is a fresh ephemeral X25519 key, sent as kx_pub
+// in the hs of our first request.
+func (m Machine) initReady(res *Result, msg Msg, env Env) error {
+	if msg.Intent != IntentConfirm || msg.Broadcast() {
+		res.ignore(ReasonWrongState)
+		return nil
+	}
+	if msg.MyNonce == "" {
+		res.ignore(ReasonMissingField)
+		return nil
+	}
+	kx, err := env.NewEphemeral()
+	if err != nil {
+		return err
+	}
+	s, ok := m.verifyHS(res, msg, "response", kx, env)
+	if !ok {
+		return nil
+	}
+	res.Row.wipe()
+	res.Row.PeerNonce = msg.MyNonce
+	res.Mem.endCycle()
+	res.Mem.Ephemeral = kx
+	res.Mem.HSOnRequest = true
+	res.Mem.CycleStart = env.Now()
+	if s != nil {
+		adoptSession(res, s, env, "init_ready -> init_exchange")
+	}
+	res.RecordReceived = msg.MyNonce
+	res.note("peer_nonce set", "transition", "init_ready -> init_exchange", "peer_nonce", msg.MyNonce)
+	m.accept(res, StateInitExchange, env)
+	return nil
+}
+
+// initExchange is handle_respond: the ping-pong, cut to finalize once the
+// exchange count passes the limit.
+func (m Machine) initExchange(res *Result, msg Msg, env Env) error {
+	if msg.Intent != IntentRespond || msg.Broadcast() {
+		res.ignore(ReasonWrongState)
+		return nil
+	}
+	if msg.YourNonce == "" || msg.MyNonce == "" {
+		res.ignore(ReasonMissingField)
+		return nil
+	}
+	if res.Row.LocalNonce != msg.YourNonce {
+		res.ignore(ReasonEchoMismatch)
+		return nil
+	}
+	seen, err := env.ReceivedBefore(msg.MyNonce)
+	if err != nil {
+		return err
+	}
+	if seen {
+		res.ignore(ReasonReplay)
+		return nil
+	}
+	if !m.checkSec(res, msg, res.Mem.Session, env) {
+		return nil
+	}
+	res.Row.PeerNonce = msg.MyNonce
+	res.Row.LocalNonce = ""
+	res.RecordReceived = msg.MyNonce
+	res.Mem.HSOnRequest = false
+	res.note("GOT RESPONSE", "transition", "init_exchange -> init_finalize_propose", "exchange_count", res.Row.ExchangeCount)
+	if res.Row.ExchangeCount > m.limit() {
+		res.note("EXCHANGE CUT", "exchange_count", res.Row.ExchangeCount)
+		m.accept(res, StateInitPropose, env)
+		return nil
+	}
+	m.accept(res, StateInitExchange, env)
+	return nil
+}
+
+// initPropose is handle_finish, plus the §6.1 recovery: a respond that
+// echoes any nonce we sent this cycle updates the nonce that conclude
+// echoes, so a responder that rotated its nonce late still gets a conclude
+// it accepts.
+func (m Machine) initPropose(res *Result, msg Msg, env Env) error {
+	if msg.Broadcast() {
+		res.ignore(ReasonWrongState)
+		return nil
+	}
+	switch msg.Intent {
+	case IntentFinish:
+		if msg.YourRef == "" || msg.MyRef == "" || msg.YourRef != res.Row.LocalRef {
+			res.ignore(ReasonRefMismatch)
+			return nil
+		}
+		m.finishAccepted(res, msg, env)
+		return nil
+	case IntentRespond:
+		return m.adoptLateRespond(res, msg, env)
+	}
+	res.ignore(ReasonWrongState)
+	return nil
+}
+
+// finishAccepted counts the initiator's cycle and takes the fast path: send
+// close, go straight to init_ready and send reconnect at once. The responder
+// gets them in order through the relay; its confirm acknowledges both. Close
+// is repeated on the retry timer in init_ready until confirm arrives, so a
+// lost close costs a retry, not the cycle.
+func (m Machine) finishAccepted(res *Result, msg Msg, env Env) {
+	res.Row.PeerRef = msg.MyRef
+	res.Row.LocalNonce, res.Row.PeerNonce = "", ""
+	res.Row.ExchangeCount, res.Row.FinalizeRetryCount = 0, 0
+	res.DeletePairNonces = true
+	res.CycleDone = true
+	res.note("CLOSE", "transition", "init_finalize_propose -> init_finalize_close")
+	res.Mem.endCycle()
+	m.accept(res, StateInitReady, env)
+}
+
+func (m Machine) adoptLateRespond(res *Result, msg Msg, env Env) error {
+	if msg.YourNonce == "" || msg.MyNonce == "" {
+		res.ignore(ReasonMissingField)
+		return nil
+	}
+	sent, err := env.SentBefore(msg.YourNonce)
+	if err != nil {
+		return err
+	}
+	if !sent {
+		res.ignore(ReasonEchoMismatch)
+		return nil
+	}
+	seen, err := env.ReceivedBefore(msg.MyNonce)
+	if err != nil {
+		return err
+	}
+	if seen {
+		res.ignore(ReasonReplay)
+		return nil
+	}
+	if !m.checkSec(res, msg, res.Mem.Session, env) {
+		return nil
+	}
+	res.Row.PeerNonce = msg.MyNonce
+	res.RecordReceived = msg.MyNonce
+	res.note("late respond adopted", "peer_nonce", msg.MyNonce)
+	m.accept(res, StateInitPropose, env)
+	return nil
+}
+
+// initClose is finish_to_idle. We never rest in init_finalize_close (the
+// fast path skips it), but a row left there by an older run still recovers:
+// any message from the peer moves it on once the closes are used up.
+func (m Machine) initClose(res *Result, _ Msg, env Env) {
+	if res.Row.FinalizeRetryCount > InitFinalLimit {
+		m.closeToReady(res, env)
+		return
+	}
+	res.ignore(ReasonWrongState)
+}
+
+// closeToReady leaves init_finalize_close for init_ready keeping both
+// references, so reconnect can resume the pair. The close count is kept
+// too: the closes are used up and must not start again.
+func (m Machine) closeToReady(res *Result, env Env) {
+	res.Row.LocalNonce, res.Row.PeerNonce = "", ""
+	res.Row.ExchangeCount = 0
+	m.accept(res, StateInitReady, env)
+}

@@ -1,0 +1,153 @@
+package engine
+
+import (
+	"crypto/ecdh"
+	"fmt"
+	"time"
+)
+
+// Env is what a step asks of the outside world: the pair's nonce log, the
+// crypto checks (which know the trust policy) and randomness. The runner
+// implements it over the store and agent/crypto.
+type Env interface {
+	// ReceivedBefore / SentBefore look nonce up in this pair's nonce log.
+	ReceivedBefore(nonce string) (bool, error)
+	SentBefore(nonce string) (bool, error)
+	// VerifyHS validates a peer's hs (spec §4.2) against expectedType and
+	// expectedNonce, checks its sign_pub against the trust policy (pinned
+	// is the row's stored key, used in TOFU mode), and derives the session
+	// key with our ephemeral kx key.
+	VerifyHS(raw any, expectedType, expectedNonce string, kx *ecdh.PrivateKey, pinned string) (*Session, error)
+	// OpenSec verifies and decrypts a sec envelope; it returns the message
+	// text.
+	OpenSec(raw any, s *Session) (string, error)
+	NewNonce() string
+	NewRef() string
+	NewEphemeral() (*ecdh.PrivateKey, error)
+	Now() time.Time
+}
+
+// Policy is how strictly a machine treats hs and sec.
+type Policy struct {
+	// Strict (tofu and fleet trust): a missing or failed hs and a failed sec
+	// reject the message. Otherwise (open) they are logged and the
+	// conversation goes on in plaintext, as the reference does.
+	Strict bool
+	// RequireSealed (strict, with secure envelopes on): once a session key
+	// exists, request and respond must carry sec.
+	RequireSealed bool
+}
+
+// Machine holds the protocol rules of spec §3.5–3.6 for both roles. It has
+// no state of its own; every method maps inputs to a Result.
+type Machine struct {
+	ExchangeLimit int
+	Policy        Policy
+}
+
+// OnMessage handles one inbound message for the conversation whose row and
+// RAM state are given. Errors are infrastructure failures (the nonce log was
+// unreachable); a message that breaks a rule is reported in Result.Ignored.
+func (m Machine) OnMessage(row Row, mem Mem, msg Msg, env Env) (Result, error) {
+	res := Result{Row: row, Mem: mem}
+	var err error
+	switch row.State {
+	case StateRespReady:
+		err = m.respReady(&res, msg, env)
+	case StateRespConfirm:
+		err = m.respConfirm(&res, msg, env)
+	case StateRespExchange:
+		err = m.respExchange(&res, msg, env)
+	case StateRespFinalize:
+		err = m.respFinalize(&res, msg, env)
+	case StateInitReady:
+		err = m.initReady(&res, msg, env)
+	case StateInitExchange:
+		err = m.initExchange(&res, msg, env)
+	case StateInitPropose:
+		err = m.initPropose(&res, msg, env)
+	case StateInitClose:
+		m.initClose(&res, msg, env)
+	default:
+		return res, fmt.Errorf("unknown state %q", row.State)
+	}
+	if err != nil {
+		return Result{Row: row, Mem: mem}, err
+	}
+	if res.Ignored == "" && res.Write && msg.RemoteAddr != "" {
+		res.Row.PeerAddress = msg.RemoteAddr
+	}
+	return res, nil
+}
+
+// accept marks a state change (or a Stay(ok)) and runs the driver of the
+// resulting state, which is what the reference's queued sender would do on
+// its next tick; we do it at once.
+func (m Machine) accept(res *Result, state string, env Env) {
+	res.Row.State = state
+	res.Write, res.Progress = true, true
+	m.drive(res, env)
+}
+
+// limit is the exchange limit with its default.
+func (m Machine) limit() int {
+	if m.ExchangeLimit <= 0 {
+		return DefaultExchangeLimit
+	}
+	return m.ExchangeLimit
+}
+
+// checkSec applies maybe_open_secure (spec §3.6) to a request or respond
+// under the policy. It returns false when the message must be rejected.
+func (m Machine) checkSec(res *Result, msg Msg, s *Session, env Env) bool {
+	if msg.Sec == nil {
+		if s != nil && m.Policy.RequireSealed {
+			res.reject(ReasonPlaintext)
+			return false
+		}
+		return true
+	}
+	if s == nil {
+		if m.Policy.Strict {
+			res.reject(ReasonSecWithoutKey)
+			return false
+		}
+		return true
+	}
+	text, err := env.OpenSec(msg.Sec, s)
+	if err != nil {
+		res.note("decrypt/verify failed", "error", err)
+		if m.Policy.Strict {
+			res.reject(ReasonSecInvalid)
+			return false
+		}
+		return true
+	}
+	now := env.Now().UTC()
+	res.Row.LastSecureAt = &now
+	res.note("opened message", "message", text)
+	return true
+}
+
+// verifyHS runs the hs rule of handle_request / handle_confirm. It returns
+// the session (nil when there is none) and false when the message must be
+// rejected.
+func (m Machine) verifyHS(res *Result, msg Msg, typ string, kx *ecdh.PrivateKey, env Env) (*Session, bool) {
+	if msg.HS == nil {
+		if m.Policy.Strict {
+			res.reject(ReasonHSMissing)
+			return nil, false
+		}
+		return nil, true
+	}
+	s, err := env.VerifyHS(msg.HS, typ, msg.MyNonce, kx, res.Row.PeerSignPub)
+	if err != nil {
+		res.note("handshake verify failed", "error", err)
+		if m.Policy.Strict {
+			res.reject(ReasonHSInvalid)
+			return nil, false
+		}
+		return nil, true
+	}
+	return s, true
+}

@@ -1,0 +1,74 @@
+package engine
+
+// Out is one message the machine wants sent to the peer. The runner renders
+// it into a payload: it builds hs with the cycle's ephemeral key and seals
+// Text into sec when a session key exists.
+type Out struct {
+	Intent    string
+	YourNonce string
+	MyNonce   string
+	YourRef   string
+	MyRef     string
+	// HSType is "init" or "response" when the message carries hs over
+	// MyNonce; "" for none.
+	HSType string
+	// Text is the message text of request and respond.
+	Text string
+}
+
+// Note is a log-worthy event of a step, kept as the reference's log lines.
+type Note struct {
+	Msg   string
+	Attrs []any
+}
+
+// Ignore reasons of a message that was not accepted; they label metrics.
+const (
+	ReasonWrongState    = "wrong_state"
+	ReasonMissingField  = "missing_field"
+	ReasonEchoMismatch  = "echo_mismatch"
+	ReasonReplay        = "replay"
+	ReasonRefMismatch   = "ref_mismatch"
+	ReasonHSMissing     = "hs_missing"
+	ReasonHSInvalid     = "hs_invalid"
+	ReasonSecInvalid    = "sec_invalid"
+	ReasonPlaintext     = "plaintext_with_key"
+	ReasonSecWithoutKey = "sec_without_key"
+)
+
+// Result is the outcome of one step.
+type Result struct {
+	Row Row
+	Mem Mem
+	// Write: Row differs from the stored row and must be saved (CAS).
+	Write bool
+	// Progress resets the state timeout.
+	Progress bool
+	Out      []Out
+	// RecordReceived / RecordSent are nonces to log in nonce_event.
+	RecordReceived string
+	RecordSent     string
+	// DeletePairNonces clears the pair's nonce log (end of a cycle).
+	DeletePairNonces bool
+	// CycleDone: a completed cycle to count (responder on close,
+	// initiator on finish).
+	CycleDone bool
+	// Ignored is set when an inbound message was not accepted.
+	Ignored string
+	// Rejected: Ignored for a security reason (hs or sec), not a mere
+	// protocol mismatch.
+	Rejected bool
+	Notes    []Note
+}
+
+func (r *Result) note(msg string, attrs ...any) {
+	r.Notes = append(r.Notes, Note{Msg: msg, Attrs: attrs})
+}
+
+func (r *Result) ignore(reason string) {
+	r.Ignored = reason
+}
+
+func (r *Result) reject(reason string) {
+	r.Ignored, r.Rejected = reason, true
+}

@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// respReady is handle_register: register (to null) starts a cycle when we
+// hold no reference; reconnect starts one when it presents our reference.
+func (m Machine) respReady(res *Result, msg Msg, env Env) error {
+	switch msg.Intent {
+	case IntentRegister:
+		if !msg.Broadcast() {
+			res.ignore(ReasonWrongState)
+			return nil
+		}
+		if res.Row.LocalRef != "" {
+			// After a cycle we resume only through reconnect (spec §3.6).
+			res.ignore(ReasonRefMismatch)
+			return nil
+		}
+	case IntentReconnect:
+		// Unlike the reference, a null your_ref never matches: with no
+		// reference of ours the peer's register starts the cycle anyway.
+		if msg.YourRef == "" || msg.YourRef != res.Row.LocalRef {
+			res.ignore(ReasonRefMismatch)
+			return nil
+		}
+	default:
+		res.ignore(ReasonWrongState)
+		return nil
+	}
+	return m.startResponderCycle(res, env)
+}
+
+// startResponderCycle moves to resp_confirm with a fresh nonce and a fresh
+// ephemeral key for this cycle's hs.
+func (m Machine) startResponderCycle(res *Result, env Env) error {
+	kx, err := env.NewEphemeral()
+	if err != nil {
+		return err
+	}
+	res.Row.wipe()
+	res.Mem.endCycle()
+	res.Mem.Ephemeral = kx
+	res.Mem.CycleStart = env.Now()
+	m.accept(res, StateRespConfirm, env)
+	return nil
+}
+
+// respConfirm is handle_request for the first request of a cycle.
+func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
+	if msg.Intent != IntentRequest || msg.Broadcast() {
+		res.ignore(ReasonWrongState)
+		return nil
+	}
+	if msg.YourNonce == "" || msg.MyNonce == "" {
+		res.ignore(ReasonMissingField)
+		return nil
+	}
+	if res.Row.LocalNonce != msg.YourNonce {
+		res.ignore(ReasonEchoMismatch)
+		return nil
+	}
+	seen, err := env.ReceivedBefore(msg.MyNonce)
+	if err != nil {
+		return err
+	}
+	if seen {
+		res.ignore(ReasonReplay)
+		return nil
+	}
+	s, ok := m.verifyHS(res, msg, "init", res.Mem.Ephemeral, env)
+	if !ok {
+		return nil
+	}
+	session := s
+	if session == nil {
+		session = res.Mem.Session
+	}
+	if !m.checkSec(res, msg, session, env) {
+		return nil
+	}
+	if s != nil {
+		adoptSession(res, s, env, "resp_confirm -> resp_exchange")
+	}
+	res.Row.PeerNonce = msg.MyNonce
+	res.Row.LocalNonce, res.Row.PeerRef, res.Row.LocalRef = "", "", ""
+	res.Row.ExchangeCount = 1
+	res.RecordReceived = msg.MyNonce
+	m.accept(res, StateRespExchange, env)
+	return nil
+}
+
+// respExchange is handle_request_or_conclude: the ping-pong continues with
+// request, and conclude moves to finalize.
+func (m Machine) respExchange(res *Result, msg Msg, env Env) error {
+	if (msg.Intent != IntentRequest && msg.Intent != IntentConclude) || msg.Broadcast() {
+		res.ignore(ReasonWrongState)
+		return nil
+	}
+	if msg.YourNonce == "" ||
+		(msg.Intent == IntentRequest && msg.MyNonce == "") ||
+		(msg.Intent == IntentConclude && msg.MyRef == "") {
+		res.ignore(ReasonMissingField)
+		return nil
+	}
+	if res.Row.LocalNonce != msg.YourNonce {
+		res.ignore(ReasonEchoMismatch)
+		return nil
+	}
+	if msg.Intent == IntentConclude {
+		res.Row.PeerRef = msg.MyRef
+		res.Row.ExchangeCount = 0
+		m.accept(res, StateRespFinalize, env)
+		return nil
+	}
+	seen, err := env.ReceivedBefore(msg.MyNonce)
+	if err != nil {
+		return err
+	}
+	if seen {
+		res.ignore(ReasonReplay)
+		return nil
+	}
+	if !m.checkSec(res, msg, res.Mem.Session, env) {
+		return nil
+	}
+	res.Row.PeerNonce = msg.MyNonce
+	res.Row.LocalNonce = ""
+	res.Row.ExchangeCount++
+	res.RecordReceived = msg.MyNonce
+	m.accept(res, StateRespExchange, env)
+	return nil
+}
+
+// respFinalize is handle_close: a close that presents our reference ends the
+// cycle; other directed messages make us repeat finish, up to a limit.
+func (m Machine) respFinalize(res *Result, msg Msg, env Env) error {
+	if msg.Broadcast() {
+		res.ignore(ReasonWrongState)
+		return nil
+	}
+	if msg.Intent == IntentClose {
+		if msg.YourRef == "" || msg.MyRef == "" || msg.YourRef != res.Row.LocalRef {
+			res.ignore(ReasonRefMismatch)
+			return nil
+		}
+		res.Row.PeerRef = msg.MyRef
+		res.Row.LocalNonce, res.Row.PeerNonce = "", ""
+		res.Row.ExchangeCount, res.Row.FinalizeRetryCount = 0, 0
+		res.Row.State = StateRespReady
+		res.Write, res.Progress = true, true
+		res.DeletePairNonces = true
+		res.CycleDone = true
+		res.note("CLOSE SUCCESS", "transition", "resp_finalize -> resp_ready")
+		res.Mem.endCycle()
+		return nil
+	}
+	if res.Row.FinalizeRetryCount > RespFinalLimit {
+		res.Row.wipe()
+		res.Row.State = StateRespReady
+		res.Write, res.Progress = true, true
+		res.Mem.endCycle()
+		res.note("finalize gave up", "transition", "resp_finalize -> resp_ready")
+		return nil
+	}
+	res.Row.FinalizeRetryCount++
+	res.Write = true
+	m.drive(res, env)
+	return nil
+}
+
+// adoptSession stores a verified hs: the key in RAM, the peer keys in the
+// row (as persist_crypto_meta does).
+func adoptSession(res *Result, s *Session, env Env, transition string) {
+	now := env.Now().UTC()
+	res.Mem.Session = s
+	res.Row.PeerSignPub = base64.StdEncoding.EncodeToString(s.PeerSignPub)
+	res.Row.PeerKxPub = base64.StdEncoding.EncodeToString(s.PeerKxPub)
+	res.Row.HSDerivedAt = &now
+	res.note("sym_key", "transition", transition, "sym_key", KeyFingerprint(s.Key))
+}
+
+// KeyFingerprint names a session key in logs without revealing it: the first
+// 16 hex digits of its SHA-256 (the reference logs a prefix of the key
+// itself).
+func KeyFingerprint(key []byte) string {
+	sum := sha256.Sum256(key)
+	return hex.EncodeToString(sum[:8])
+}

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"time"
+)
+
+// Row is the protocol part of one role_state row. Optional text columns are
+// "" for NULL: the reference never stores an empty nonce or reference.
+type Row struct {
+	State              string
+	LocalNonce         string
+	PeerNonce          string
+	LocalRef           string
+	PeerRef            string
+	ExchangeCount      int
+	FinalizeRetryCount int
+	PeerAddress        string
+	PeerSignPub        string // base64, pinned in TOFU mode
+	PeerKxPub          string // base64 of the peer's hs kx_pub
+	HSDerivedAt        *time.Time
+	LastSecureAt       *time.Time
+}
+
+// wipe clears nonces, references and counters, as the reference does when
+// a finalize step gives up.
+func (r *Row) wipe() {
+	r.LocalNonce, r.PeerNonce, r.LocalRef, r.PeerRef = "", "", "", ""
+	r.ExchangeCount, r.FinalizeRetryCount = 0, 0
+}
+
+// Session is the per-(role, peer) symmetric key and the peer key that signs
+// its envelopes. It lives in RAM only.
+type Session struct {
+	Key         []byte
+	PeerSignPub ed25519.PublicKey
+	PeerKxPub   []byte
+}
+
+// Mem is the RAM-only part of a conversation: nothing here survives a
+// restart, by design (spec §3.6: keys are never persisted).
+type Mem struct {
+	Session *Session
+	// Ephemeral is our X25519 key for the current cycle; its public half is
+	// the kx_pub of every hs we send in the cycle.
+	Ephemeral *ecdh.PrivateKey
+	// HSOnRequest: the initiator has not had a respond yet this cycle, so
+	// its request still carries hs (every re-send, not only the first, so a
+	// lost first request does not leave the cycle without a key).
+	HSOnRequest bool
+	// CycleStart is when this side left its ready state.
+	CycleStart time.Time
+}
+
+// endCycle forgets the cycle's keys.
+func (m *Mem) endCycle() {
+	m.Session, m.Ephemeral, m.HSOnRequest = nil, nil, false
+}

@@ -1,0 +1,178 @@
+package engine
+
+import "testing"
+
+func intents(r Result) []string {
+	var s []string
+	for _, o := range r.Out {
+		s = append(s, o.Intent)
+	}
+	return s
+}
+
+func sameIntents(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRetryResendsWhatTheStateWaitsOn(t *testing.T) {
+	tests := []struct {
+		name    string
+		row     Row
+		mem     Mem
+		wantOut []string
+		check   func(t *testing.T, r Result)
+	}{
+		{"request is re-sent with the same nonce and counted",
+			Row{State: StateInitExchange, LocalNonce: "n2", PeerNonce: "n1", ExchangeCount: 1}, Mem{HSOnRequest: true},
+			[]string{IntentRequest}, func(t *testing.T, r Result) {
+				if r.Out[0].MyNonce != "n2" || r.Row.ExchangeCount != 2 || r.Out[0].HSType != "init" || r.RecordSent != "" {
+					t.Fatalf("out %+v row %+v", r.Out[0], r.Row)
+				}
+			}},
+		{"confirm is re-sent with the same nonce",
+			Row{State: StateRespConfirm, LocalNonce: "n1"}, Mem{}, []string{IntentConfirm},
+			func(t *testing.T, r Result) {
+				if r.Out[0].MyNonce != "n1" {
+					t.Fatalf("out %+v", r.Out[0])
+				}
+			}},
+		{"respond is re-sent with the same nonce",
+			Row{State: StateRespExchange, LocalNonce: "n3", PeerNonce: "n2"}, Mem{}, []string{IntentRespond}, nil},
+		{"conclude is re-sent and counted",
+			Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9", FinalizeRetryCount: 1}, Mem{}, []string{IntentConclude},
+			func(t *testing.T, r Result) {
+				if r.Row.FinalizeRetryCount != 2 || r.Out[0].MyRef != "r1" {
+					t.Fatalf("row %+v", r.Row)
+				}
+			}},
+		{"finish is re-sent with the same reference",
+			Row{State: StateRespFinalize, LocalRef: "r2", PeerRef: "r1"}, Mem{}, []string{IntentFinish}, nil},
+		{"close is repeated with reconnect while closes remain",
+			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 3}, Mem{},
+			[]string{IntentClose, IntentReconnect}, nil},
+		{"only reconnect once four closes went out",
+			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, Mem{},
+			[]string{IntentReconnect}, nil},
+		{"idle initiator sends nothing",
+			Row{State: StateInitReady}, Mem{}, nil, nil},
+		{"idle responder sends nothing",
+			Row{State: StateRespReady, LocalRef: "r2"}, Mem{}, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Machine{}.Retry(tc.row, tc.mem, newMemEnv(peerID, nil))
+			if got := intents(res); !sameIntents(got, tc.wantOut) {
+				t.Fatalf("sent %v, want %v", got, tc.wantOut)
+			}
+			if tc.check != nil {
+				tc.check(t, res)
+			}
+		})
+	}
+}
+
+func TestTimeoutRecoversEveryWaitingState(t *testing.T) {
+	tests := []struct {
+		name      string
+		row       Row
+		wantState string
+		wantOut   []string
+		check     func(t *testing.T, r Result)
+	}{
+		{"stalled exchange concludes with the responder's latest nonce (§6.1)",
+			Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n7", ExchangeCount: 9},
+			StateInitPropose, []string{IntentConclude}, func(t *testing.T, r Result) {
+				if r.Out[0].YourNonce != "n7" {
+					t.Fatalf("conclude echoes %q, want n7", r.Out[0].YourNonce)
+				}
+			}},
+		{"unanswered conclude gives the cycle up",
+			Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n7"}, StateInitReady, nil,
+			func(t *testing.T, r Result) {
+				if r.Row != (Row{State: StateInitReady}) {
+					t.Fatalf("row %+v", r.Row)
+				}
+			}},
+		{"unanswered reconnect forgets the references",
+			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, StateInitReady, nil,
+			func(t *testing.T, r Result) {
+				if r.Row.PeerRef != "" {
+					t.Fatalf("row %+v", r.Row)
+				}
+				if WaitsForPeer(r.Row) {
+					t.Fatal("an idle initiator must not keep a timer")
+				}
+			}},
+		{"stale init_finalize_close returns to ready keeping the references",
+			Row{State: StateInitClose, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, StateInitReady, []string{IntentReconnect}, nil},
+		{"silent initiator in confirm returns the responder to ready",
+			Row{State: StateRespConfirm, LocalNonce: "n1"}, StateRespReady, nil, nil},
+		{"silent initiator in exchange returns the responder to ready",
+			Row{State: StateRespExchange, LocalNonce: "n3", PeerNonce: "n2"}, StateRespReady, nil, nil},
+		{"missing close returns the responder to ready without its reference",
+			Row{State: StateRespFinalize, LocalRef: "r2", PeerRef: "r1"}, StateRespReady, nil,
+			func(t *testing.T, r Result) {
+				if r.Row.LocalRef != "" {
+					t.Fatal("a kept reference would make the responder ignore register forever")
+				}
+			}},
+		{"unused reconnect token expires so register works again",
+			Row{State: StateRespReady, LocalRef: "r2"}, StateRespReady, nil,
+			func(t *testing.T, r Result) {
+				if r.Row.LocalRef != "" {
+					t.Fatal("reference kept")
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !WaitsForPeer(tc.row) {
+				t.Fatalf("state %s with %+v has no timer", tc.row.State, tc.row)
+			}
+			res := Machine{}.Timeout(tc.row, Mem{Session: &Session{}}, newMemEnv(peerID, nil))
+			if res.Row.State != tc.wantState || !res.Write {
+				t.Fatalf("state %s (write %v), want %s", res.Row.State, res.Write, tc.wantState)
+			}
+			if got := intents(res); !sameIntents(got, tc.wantOut) {
+				t.Fatalf("sent %v, want %v", got, tc.wantOut)
+			}
+			if tc.check != nil {
+				tc.check(t, res)
+			}
+		})
+	}
+}
+
+func TestResumeRestartsCyclesThatNeedLostKeys(t *testing.T) {
+	tests := []struct {
+		role      Role
+		row       Row
+		wantState string
+		wantWrite bool
+	}{
+		{Initiator, Row{State: StateInitExchange, LocalNonce: "n"}, StateInitReady, true},
+		{Initiator, Row{State: StateInitPropose, LocalRef: "r"}, StateInitPropose, false},
+		{Initiator, Row{State: StateInitReady, PeerRef: "r"}, StateInitReady, false},
+		{Responder, Row{State: StateRespConfirm, LocalNonce: "n"}, StateRespReady, true},
+		{Responder, Row{State: StateRespExchange, LocalNonce: "n"}, StateRespReady, true},
+		{Responder, Row{State: StateRespFinalize, LocalRef: "r"}, StateRespFinalize, false},
+		{Responder, Row{State: "garbage"}, StateRespReady, true},
+		{Initiator, Row{State: ""}, StateInitReady, true},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.role)+"/"+tc.row.State, func(t *testing.T) {
+			res := Machine{}.Resume(tc.role, tc.row)
+			if res.Row.State != tc.wantState || res.Write != tc.wantWrite {
+				t.Fatalf("state %s write %v, want %s %v", res.Row.State, res.Write, tc.wantState, tc.wantWrite)
+			}
+		})
+	}
+}
