@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/trust"
+)
+
+// Defaults of Config.
+const (
+	DefaultRegisterInterval = time.Second
+	DefaultRetryInterval    = time.Second
+	DefaultStateTimeout     = 10 * time.Second
+	DefaultMaxPeers         = 4096
+	DefaultInboxSize        = 64
+	// storeOpTimeout bounds one database call; it is detached from the
+	// run context so shutdown lets an in-flight write finish.
+	storeOpTimeout = 10 * time.Second
+)
+
+// Transport is the relay connection (*relay.Client implements it).
+type Transport interface {
+	Send(line []byte) error
+	Lines() <-chan []byte
+}
+
+// CycleEvent reports one completed cycle.
+type CycleEvent struct {
+	SelfID, PeerID string
+	Role           Role
+	// Started is when our side left its ready state for this cycle (the
+	// responder: on register or reconnect; the initiator: on confirm).
+	Started, Completed time.Time
+	// Total is the pair's cycle count for this role after the cycle.
+	Total int64
+}
+
+// Config configures an Engine.
+type Config struct {
+	Identity  *crypto.Identity
+	Name      string
+	Namespace string
+	Version   string // software version recorded in the agents table
+
+	Store     Store
+	Agents    AgentRegistry // optional
+	Transport Transport
+	Policy    *trust.Policy // nil: open
+
+	// Secure seals message into sec once a session key exists.
+	Secure           bool
+	ExchangeLimit    int
+	RegisterInterval time.Duration
+	RetryInterval    time.Duration
+	StateTimeout     time.Duration
+	// MaxPeers bounds conversations so a flood of invented agent IDs cannot
+	// exhaust memory or the database; lines from further peers are dropped.
+	MaxPeers  int
+	InboxSize int
+	MaxLine   int // wire.Limits.MaxLine
+
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// OnCycle, if set, is called after each completed cycle, from the
+	// conversation's goroutine; it must not block.
+	OnCycle func(CycleEvent)
+	Now     func() time.Time
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Identity == nil || c.Identity.ID == "" {
+		return c, errors.New("engine: identity required")
+	}
+	if c.Store == nil || c.Transport == nil {
+		return c, errors.New("engine: store and transport required")
+	}
+	if c.Policy == nil {
+		c.Policy = trust.NewPolicy(trust.Open, nil)
+	}
+	if c.ExchangeLimit <= 0 {
+		c.ExchangeLimit = DefaultExchangeLimit
+	}
+	if c.RegisterInterval <= 0 {
+		c.RegisterInterval = DefaultRegisterInterval
+	}
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = DefaultRetryInterval
+	}
+	if c.StateTimeout <= 0 {
+		c.StateTimeout = DefaultStateTimeout
+	}
+	if c.MaxPeers <= 0 {
+		c.MaxPeers = DefaultMaxPeers
+	}
+	if c.InboxSize <= 0 {
+		c.InboxSize = DefaultInboxSize
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}

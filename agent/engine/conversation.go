@@ -1,0 +1,353 @@
+package engine
+
+import (
+	"context"
+	"crypto/ecdh"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/hsfleet/hsfleet/agent/wire"
+)
+
+// maxConflictRetries bounds re-evaluation after a lost compare-and-set: only
+// a second process with our identity can cause one.
+const maxConflictRetries = 3
+
+// conv is one (role, peer) conversation. Only its goroutine touches row,
+// mem and stored, which is what makes the read-modify-write race-free.
+type conv struct {
+	e     *Engine
+	key   store.Key
+	role  Role
+	log   *slog.Logger
+	inbox chan Msg
+	kick  chan struct{}
+
+	stored     store.RoleState // last row read or written, with its Version
+	row        Row
+	mem        Mem
+	progressAt time.Time // last progress: the state timeout runs from here
+	retryAt    time.Time // next re-send
+	active     bool      // counted in the active gauge
+}
+
+func newConv(e *Engine, role Role, peer string) *conv {
+	return &conv{
+		e:     e,
+		key:   store.Key{SelfID: e.self, Role: store.Role(role), PeerID: peer},
+		role:  role,
+		log:   e.log.With("role", string(role), "peer", peer),
+		inbox: make(chan Msg, e.cfg.InboxSize),
+		kick:  make(chan struct{}, 1),
+	}
+}
+
+func (c *conv) run(ctx context.Context) {
+	defer c.setActive(false)
+	if !c.load(ctx) {
+		return
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		c.arm(timer)
+		select {
+		case <-ctx.Done():
+			return
+		case msg := <-c.inbox:
+			c.handle(msg)
+		case <-c.kick:
+			c.step("retry", func(row Row, mem Mem, env Env) (Result, error) {
+				return c.e.machine.Retry(row, mem, env), nil
+			})
+		case <-timer.C:
+			c.onTimer()
+		}
+	}
+}
+
+// load reads (or creates) the row, retrying while the database is down,
+// and applies the start-up fix-ups.
+func (c *conv) load(ctx context.Context) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		sctx, cancel := c.e.storeCtx()
+		rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, DefaultState(c.role))
+		cancel()
+		c.e.storeResult("get_or_create", err)
+		if err == nil {
+			c.stored, c.row = rs, rowFromStore(rs)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	now := c.e.cfg.Now()
+	c.progressAt, c.retryAt = now, now
+	res := c.e.machine.Resume(c.role, c.row)
+	if res.Write {
+		c.log.Info("conversation reset after restart", "state", c.row.State, "to", res.Row.State)
+		c.commit(res)
+	}
+	c.setActive(WaitsForPeer(c.row))
+	return true
+}
+
+// arm sets the timer to the next retry or the state deadline, whichever
+// comes first; idle states have no timer.
+func (c *conv) arm(t *time.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	if !WaitsForPeer(c.row) {
+		return
+	}
+	deadline := c.progressAt.Add(c.e.cfg.StateTimeout)
+	next := c.retryAt
+	if deadline.Before(next) {
+		next = deadline
+	}
+	t.Reset(max(time.Until(next), 0))
+}
+
+func (c *conv) onTimer() {
+	now := c.e.cfg.Now()
+	if !now.Before(c.progressAt.Add(c.e.cfg.StateTimeout)) {
+		state := c.row.State
+		c.e.m.Timeouts.WithLabelValues(state).Inc()
+		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
+		c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
+			return c.e.machine.Timeout(row, mem, env), nil
+		})
+		return
+	}
+	if !now.Before(c.retryAt) {
+		// Next retry from now, even when this one sends nothing, so an
+		// idle wait cannot spin.
+		c.retryAt = now.Add(c.e.cfg.RetryInterval)
+		c.step("retry", func(row Row, mem Mem, env Env) (Result, error) {
+			return c.e.machine.Retry(row, mem, env), nil
+		})
+	}
+}
+
+func (c *conv) handle(msg Msg) {
+	c.step(msg.Intent, func(row Row, mem Mem, env Env) (Result, error) {
+		return c.e.machine.OnMessage(row, mem, msg, env)
+	})
+}
+
+// step evaluates one input and commits its result. A lost compare-and-set
+// reloads the row and evaluates the input again against it.
+func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) {
+	for attempt := 0; ; attempt++ {
+		env := &storeEnv{c: c}
+		res, err := eval(c.row, c.mem, env)
+		if err != nil {
+			c.log.Warn("step failed", "input", what, "state", c.row.State, "error", err)
+			return
+		}
+		if res.Ignored != "" {
+			c.e.m.Ignored.WithLabelValues(res.Ignored).Inc()
+			c.logNotes(res.Notes)
+			if res.Rejected {
+				c.log.Warn("message rejected", "intent", what, "state", c.row.State, "reason", res.Ignored)
+			} else {
+				c.log.Debug("message ignored", "intent", what, "state", c.row.State, "reason", res.Ignored)
+			}
+			return
+		}
+		err = c.commit(res)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, store.ErrConflict) || attempt >= maxConflictRetries {
+			c.log.Warn("state change not saved; the peer's retry will redo it", "input", what, "error", err)
+			return
+		}
+		if !c.reload() {
+			return
+		}
+	}
+}
+
+func (c *conv) reload() bool {
+	sctx, cancel := c.e.storeCtx()
+	defer cancel()
+	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, DefaultState(c.role))
+	c.e.storeResult("get_or_create", err)
+	if err != nil {
+		return false
+	}
+	c.stored, c.row = rs, rowFromStore(rs)
+	return true
+}
+
+// commit saves the row (compare-and-set), then logs nonces, counts the
+// cycle and sends. Nonces are logged only after the row is saved, so a lost
+// update never leaves a nonce marked as seen for a step that did not happen.
+func (c *conv) commit(res Result) error {
+	prevState := c.row.State
+	if res.Write {
+		sctx, cancel := c.e.storeCtx()
+		rs, err := c.e.cfg.Store.Update(sctx, res.Row.toStore(c.stored))
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			c.e.storeResult("update", err)
+		}
+		if err != nil {
+			return err
+		}
+		c.e.storeResult("update", nil)
+		c.stored = rs
+	}
+	prevMem := c.mem
+	c.row, c.mem = res.Row, res.Mem
+	now := c.e.cfg.Now()
+	if res.Progress || c.row.State != prevState {
+		c.progressAt = now
+	}
+	c.recordNonce(flowReceived, res.RecordReceived)
+	c.recordNonce(flowSent, res.RecordSent)
+	if res.DeletePairNonces {
+		sctx, cancel := c.e.storeCtx()
+		c.e.storeResult("delete_pair_nonces", c.e.cfg.Store.DeletePairNonces(sctx, c.key))
+		cancel()
+	}
+	c.logNotes(res.Notes)
+	if prevState != c.row.State {
+		c.log.Debug("state change", "from", prevState, "to", c.row.State)
+	}
+	if res.CycleDone {
+		c.cycleDone(prevMem.CycleStart, now)
+	}
+	if len(res.Out) > 0 {
+		c.sendAll(res.Out)
+		c.retryAt = now.Add(c.e.cfg.RetryInterval)
+	} else if c.row.State != prevState {
+		c.retryAt = now.Add(c.e.cfg.RetryInterval)
+	}
+	c.setActive(WaitsForPeer(c.row))
+	return nil
+}
+
+func (c *conv) recordNonce(flow, nonce string) {
+	if nonce == "" {
+		return
+	}
+	sctx, cancel := c.e.storeCtx()
+	defer cancel()
+	_, err := c.e.cfg.Store.RecordNonceOnce(sctx, c.key, flow, nonce)
+	c.e.storeResult("record_nonce", err)
+}
+
+func (c *conv) cycleDone(started, now time.Time) {
+	sctx, cancel := c.e.storeCtx()
+	total, err := c.e.cfg.Store.BumpCycles(sctx, c.key, now.UTC())
+	cancel()
+	c.e.storeResult("bump_cycles", err)
+	c.e.m.Cycles.WithLabelValues(string(c.role)).Inc()
+	if !started.IsZero() {
+		c.e.m.CycleSeconds.WithLabelValues(string(c.role)).Observe(now.Sub(started).Seconds())
+	}
+	c.log.Debug("cycle completed", "cycles", total)
+	if c.e.cfg.OnCycle != nil {
+		c.e.cfg.OnCycle(CycleEvent{SelfID: c.e.self, PeerID: c.key.PeerID, Role: c.role,
+			Started: started, Completed: now, Total: total})
+	}
+}
+
+func (c *conv) sendAll(outs []Out) {
+	now := c.e.cfg.Now().UTC()
+	for _, o := range outs {
+		p, err := render(o, c.e.self, c.key.PeerID, c.mem, c.e.cfg.Identity, c.e.cfg.Secure, now)
+		if err == nil {
+			var line []byte
+			if line, err = wire.Encode(p); err == nil {
+				c.e.send(line, o.Intent)
+				c.log.Debug("send", "intent", o.Intent, "state", c.row.State, "my_nonce", o.MyNonce,
+					"exchange_count", c.row.ExchangeCount)
+				continue
+			}
+		}
+		c.e.m.SendErrors.WithLabelValues("render").Inc()
+		c.log.Error("render message", "intent", o.Intent, "error", err)
+	}
+}
+
+// logNotes writes the reference's log lines as structured records.
+func (c *conv) logNotes(notes []Note) {
+	for _, n := range notes {
+		level := slog.LevelDebug
+		switch n.Msg {
+		case "CLOSE SUCCESS":
+			level = slog.LevelInfo
+		case "handshake verify failed", "decrypt/verify failed", "finalize gave up":
+			level = slog.LevelWarn
+		}
+		c.log.Log(context.Background(), level, n.Msg, n.Attrs...)
+	}
+}
+
+func (c *conv) setActive(active bool) {
+	if active == c.active {
+		return
+	}
+	c.active = active
+	if active {
+		c.e.m.Active.Inc()
+	} else {
+		c.e.m.Active.Dec()
+	}
+}
+
+// storeEnv is the machine's Env for one conversation step.
+type storeEnv struct{ c *conv }
+
+func (s *storeEnv) lookup(flow string) func(context.Context, string) (bool, error) {
+	return func(_ context.Context, nonce string) (bool, error) {
+		sctx, cancel := s.c.e.storeCtx()
+		defer cancel()
+		ok, err := s.c.e.cfg.Store.NonceExists(sctx, s.c.key, flow, nonce)
+		s.c.e.storeResult("nonce_exists", err)
+		return ok, err
+	}
+}
+
+func (s *storeEnv) ReceivedBefore(n string) (bool, error) {
+	return s.lookup(flowReceived)(context.Background(), n)
+}
+
+func (s *storeEnv) SentBefore(n string) (bool, error) {
+	return s.lookup(flowSent)(context.Background(), n)
+}
+
+func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string) (*Session, error) {
+	sess, err := verifyHS(context.Background(), raw, typ, nonce, kx, pinned, s.c.key.PeerID,
+		s.c.e.cfg.Policy, s.lookup(flowReceived), s.c.e.cfg.Now().UTC())
+	if err != nil {
+		s.c.e.m.Handshakes.WithLabelValues("failed", hsFailureReason(err)).Inc()
+		return nil, err
+	}
+	s.c.e.m.Handshakes.WithLabelValues("ok", "").Inc()
+	return sess, nil
+}
+
+func (s *storeEnv) OpenSec(raw any, sess *Session) (string, error) { return openSec(raw, sess) }
+func (s *storeEnv) NewNonce() string                               { return crypto.NewNonce() }
+func (s *storeEnv) NewRef() string                                 { return crypto.NewReference() }
+func (s *storeEnv) NewEphemeral() (*ecdh.PrivateKey, error)        { return newEphemeral() }
+func (s *storeEnv) Now() time.Time                                 { return s.c.e.cfg.Now() }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

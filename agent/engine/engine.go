@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/hsfleet/hsfleet/agent/wire"
+)
+
+// Engine is one agent: it reads relay lines, routes each message to the
+// (role, peer) conversation it concerns and announces itself with register.
+type Engine struct {
+	cfg     Config
+	self    string
+	machine Machine
+	log     *slog.Logger
+	m       *Metrics
+
+	mu    sync.Mutex
+	convs map[convKey]*conv
+	wg    sync.WaitGroup
+	ctx   context.Context // the Run context, for conversations
+
+	kick        chan struct{}
+	lastStoreOK atomic.Int64 // unix nanos of the last successful store call
+	storeFailed atomic.Bool
+}
+
+type convKey struct {
+	role Role
+	peer string
+}
+
+// New validates cfg and returns an engine; Run starts it.
+func New(cfg Config) (*Engine, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	strict := cfg.Policy.Mode().Strict()
+	e := &Engine{
+		cfg:  cfg,
+		self: cfg.Identity.ID,
+		machine: Machine{ExchangeLimit: cfg.ExchangeLimit,
+			Policy: Policy{Strict: strict, RequireSealed: strict && cfg.Secure}},
+		log:   cfg.Logger.With("self", cfg.Identity.ID),
+		m:     cfg.Metrics,
+		convs: map[convKey]*conv{},
+		kick:  make(chan struct{}, 1),
+	}
+	return e, nil
+}
+
+// ID is the agent's ID.
+func (e *Engine) ID() string { return e.self }
+
+// Metrics returns the engine's collectors.
+func (e *Engine) Metrics() *Metrics { return e.m }
+
+// StoreHealthy reports whether the last store call succeeded.
+func (e *Engine) StoreHealthy() bool { return !e.storeFailed.Load() }
+
+// Kick announces the agent now and makes every waiting conversation
+// re-send at once. Call it after the relay connection is (re)established:
+// whatever was in flight when it broke is lost.
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes relay lines until ctx is done or the transport's line
+// channel closes, then waits for every conversation to finish its current
+// step, so no write is cut in half.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	e.ctx = ctx
+	e.mu.Unlock()
+	if e.cfg.Agents != nil {
+		now := e.cfg.Now().UTC()
+		sctx, cancel := e.storeCtx()
+		err := e.cfg.Agents.UpsertAgent(sctx, store.Agent{
+			SelfID: e.self, Name: e.cfg.Name, Namespace: e.cfg.Namespace,
+			SignPub: b64(e.cfg.Identity.SignPub()), KxPub: b64(e.cfg.Identity.KxPub()),
+			SoftwareVersion: e.cfg.Version, StartedAt: now, LastSeenAt: now,
+		})
+		cancel()
+		e.storeResult("upsert_agent", err)
+	}
+	e.log.Info("agent started", "name", e.cfg.Name, "trust_mode", e.cfg.Policy.Mode(), "secure", e.cfg.Secure,
+		"exchange_limit", e.cfg.ExchangeLimit, "state_timeout", e.cfg.StateTimeout)
+	loopCtx, cancel := context.WithCancel(ctx)
+	var loops sync.WaitGroup
+	loops.Add(1)
+	go func() { defer loops.Done(); e.announceLoop(loopCtx) }()
+	e.readLoop(ctx)
+	cancel()
+	loops.Wait()
+	e.mu.Lock()
+	e.ctx = nil // no new conversations
+	e.mu.Unlock()
+	e.wg.Wait()
+	e.log.Info("agent stopped")
+	return nil
+}
+
+// readLoop decodes relay lines and dispatches them.
+func (e *Engine) readLoop(ctx context.Context) {
+	lines := e.cfg.Transport.Lines()
+	lim := wire.Limits{MaxLine: e.cfg.MaxLine}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case line, ok := <-lines:
+			if !ok {
+				return
+			}
+			e.handleLine(line, lim)
+		}
+	}
+}
+
+func (e *Engine) handleLine(line []byte, lim wire.Limits) {
+	in, err := wire.Decode(line, lim)
+	if err != nil {
+		reason := lineErrorReason(err)
+		e.m.RejectedLines.WithLabelValues(reason).Inc()
+		e.log.Debug("line dropped", "reason", reason, "error", err, "bytes", len(line))
+		return
+	}
+	if in.Kind == wire.KindText {
+		e.m.RejectedLines.WithLabelValues("text").Inc()
+		if strings.HasPrefix(in.Text, "Warning:") {
+			e.log.Warn("relay warning", "text", truncate(in.Text, 200))
+		}
+		return
+	}
+	msg, err := ParseMsg(in.Payload, in.RemoteAddr, e.self)
+	if err != nil {
+		if errors.Is(err, ErrNotForUs) {
+			e.m.RejectedLines.WithLabelValues("not_for_us").Inc()
+		} else {
+			e.m.RejectedLines.WithLabelValues("not_hsagent").Inc()
+			e.log.Debug("payload dropped by the receive hook", "error", err, "remote_addr", in.RemoteAddr)
+		}
+		return
+	}
+	if !e.cfg.Policy.Admit(msg.From) {
+		// Agents of another fleet on the same relay never start a
+		// conversation with us.
+		e.m.RejectedLines.WithLabelValues("unknown_agent").Inc()
+		return
+	}
+	role, ok := RoleFor(msg.Intent)
+	if !ok {
+		e.m.RejectedLines.WithLabelValues("unknown_intent").Inc()
+		return
+	}
+	e.m.Messages.WithLabelValues("in", msg.Intent).Inc()
+	c := e.conversation(role, msg.From)
+	if c == nil {
+		e.m.RejectedLines.WithLabelValues("too_many_peers").Inc()
+		return
+	}
+	select {
+	case c.inbox <- msg:
+	default:
+		// The conversation is behind (slow database); the peer re-sends.
+		e.m.RejectedLines.WithLabelValues("inbox_full").Inc()
+	}
+}
+
+// conversation returns the (role, peer) conversation, starting it on first
+// use; nil when the peer limit is reached or the engine is stopping.
+func (e *Engine) conversation(role Role, peer string) *conv {
+	k := convKey{role, peer}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.convs[k]; ok {
+		return c
+	}
+	if e.ctx == nil || len(e.convs) >= 2*e.cfg.MaxPeers {
+		return nil
+	}
+	c := newConv(e, role, peer)
+	e.convs[k] = c
+	e.m.Conversations.Inc()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		c.run(e.ctx)
+	}()
+	return c
+}
+
+// announceLoop broadcasts register every RegisterInterval with ±20% jitter,
+// so a fleet started together does not send in lockstep, and refreshes the
+// agents row now and then.
+func (e *Engine) announceLoop(ctx context.Context) {
+	reg, err := wire.Encode(wire.Payload{"to": nil, "intent": IntentRegister, "from": e.self})
+	if err != nil {
+		e.log.Error("encode register", "error", err)
+		return
+	}
+	lastTouch := time.Time{}
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		kicked := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.kick:
+			kicked = true
+		}
+		e.send(reg, IntentRegister)
+		if kicked {
+			e.kickConversations()
+		}
+		if now := e.cfg.Now(); e.cfg.Agents != nil && now.Sub(lastTouch) >= 30*time.Second {
+			lastTouch = now
+			sctx, cancel := e.storeCtx()
+			e.storeResult("touch_agent", e.cfg.Agents.TouchAgent(sctx, e.self, now.UTC()))
+			cancel()
+		}
+		if !kicked {
+			t.Reset(jitter(e.cfg.RegisterInterval))
+		}
+	}
+}
+
+func (e *Engine) kickConversations() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.convs {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// send queues one encoded line on the relay.
+func (e *Engine) send(line []byte, intent string) {
+	if err := e.cfg.Transport.Send(line); err != nil {
+		e.m.SendErrors.WithLabelValues(sendErrorReason(err)).Inc()
+		e.log.Debug("send failed", "intent", intent, "error", err)
+		return
+	}
+	e.m.Messages.WithLabelValues("out", intent).Inc()
+}
+
+// storeCtx bounds a store call without inheriting cancellation: shutdown
+// stops new work but lets a started write complete.
+func (e *Engine) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storeOpTimeout)
+}
+
+func (e *Engine) storeResult(op string, err error) {
+	if err == nil {
+		e.storeFailed.Store(false)
+		e.lastStoreOK.Store(e.cfg.Now().UnixNano())
+		return
+	}
+	e.storeFailed.Store(true)
+	e.m.StoreErrors.WithLabelValues(op).Inc()
+	e.log.Warn("store operation failed", "op", op, "error", err)
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d*8/10 + time.Duration(rand.Int64N(int64(d)*4/10+1))
+}
+
+func lineErrorReason(err error) string {
+	switch {
+	case errors.Is(err, wire.ErrTooLong):
+		return "too_long"
+	case errors.Is(err, wire.ErrTooDeep):
+		return "too_deep"
+	case errors.Is(err, wire.ErrNotRelayed):
+		return "not_relayed"
+	case errors.Is(err, wire.ErrBadContent):
+		return "bad_content"
+	}
+	return "malformed"
+}
+
+func sendErrorReason(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "queue full"):
+		return "queue_full"
+	case strings.Contains(msg, "closed"):
+		return "closed"
+	}
+	return "other"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

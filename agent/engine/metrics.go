@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"errors"
+
+	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/trust"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are one engine's Prometheus collectors. Each engine has its own
+// set, so tests and the demo can run several engines in one process.
+type Metrics struct {
+	Cycles        *prometheus.CounterVec
+	CycleSeconds  *prometheus.HistogramVec
+	Handshakes    *prometheus.CounterVec
+	Messages      *prometheus.CounterVec
+	RejectedLines *prometheus.CounterVec
+	Ignored       *prometheus.CounterVec
+	Timeouts      *prometheus.CounterVec
+	SendErrors    *prometheus.CounterVec
+	StoreErrors   *prometheus.CounterVec
+	Active        prometheus.Gauge
+	Conversations prometheus.Gauge
+}
+
+// NewMetrics returns unregistered collectors; register them with
+// Collectors.
+func NewMetrics() *Metrics {
+	const ns, sub = "hsfleet", "agent"
+	return &Metrics{
+		Cycles: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "cycles_total",
+			Help: "Completed handshake cycles, by our role (responder: close accepted; initiator: finish received)."}, []string{"role"}),
+		CycleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "cycle_duration_seconds",
+			Help:    "Time from leaving the ready state to the cycle's end, by our role.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"role"}),
+		Handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "handshakes_total",
+			Help: "Peer hs validations, by result (ok, failed) and failure reason."}, []string{"result", "reason"}),
+		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "messages_total",
+			Help: "HSAgent messages by direction (in, out) and intent."}, []string{"direction", "intent"}),
+		RejectedLines: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rejected_lines_total",
+			Help: "Relay lines dropped before reaching a conversation, by reason."}, []string{"reason"}),
+		Ignored: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "ignored_messages_total",
+			Help: "Messages a conversation did not accept, by reason (protocol rule or security check)."}, []string{"reason"}),
+		Timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "state_timeouts_total",
+			Help: "Conversations recovered by the state timeout, by the state they were stuck in."}, []string{"state"}),
+		SendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "send_errors_total",
+			Help: "Outbound messages that could not be queued, by reason."}, []string{"reason"}),
+		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "store_errors_total",
+			Help: "Failed store operations seen by the engine, by operation."}, []string{"op"}),
+		Active: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "active_conversations",
+			Help: "Conversations in the middle of a cycle."}),
+		Conversations: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "conversations",
+			Help: "(role, peer) conversations this agent keeps."}),
+	}
+}
+
+// Collectors lists the metrics for registration.
+func (m *Metrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Handshakes, m.Messages, m.RejectedLines,
+		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.Active, m.Conversations}
+}
+
+// hsFailureReason names an hs failure for the metric label.
+func hsFailureReason(err error) string {
+	for _, c := range []struct {
+		err    error
+		reason string
+	}{
+		{crypto.ErrWrongType, "wrong_type"}, {crypto.ErrBadTimestamp, "bad_timestamp"},
+		{crypto.ErrNonceMismatch, "nonce_mismatch"}, {crypto.ErrReplay, "replay"},
+		{crypto.ErrStale, "stale"}, {crypto.ErrFuture, "future"},
+		{crypto.ErrBadSignature, "bad_signature"}, {crypto.ErrBadKey, "bad_key"},
+		{crypto.ErrLowOrder, "low_order"}, {crypto.ErrBadHandshake, "malformed"},
+		{trust.ErrUnknownAgent, "unknown_agent"}, {trust.ErrKeyMismatch, "key_mismatch"},
+		{trust.ErrKeyChanged, "key_changed"}, {ErrNoEphemeral, "no_ephemeral"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.reason
+		}
+	}
+	return "other"
+}

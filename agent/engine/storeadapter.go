@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+)
+
+// Store is what a conversation needs from agent/store (*store.Store
+// implements it).
+type Store interface {
+	GetOrCreate(ctx context.Context, k store.Key, defaultState string) (store.RoleState, error)
+	Update(ctx context.Context, next store.RoleState) (store.RoleState, error)
+	RecordNonceOnce(ctx context.Context, k store.Key, flow, nonce string) (bool, error)
+	NonceExists(ctx context.Context, k store.Key, flow, nonce string) (bool, error)
+	DeletePairNonces(ctx context.Context, k store.Key) error
+	BumpCycles(ctx context.Context, k store.Key, at time.Time) (int64, error)
+}
+
+// AgentRegistry records this agent in the agents table for the operator.
+type AgentRegistry interface {
+	UpsertAgent(ctx context.Context, a store.Agent) error
+	TouchAgent(ctx context.Context, selfID string, at time.Time) error
+}
+
+// Nonce log flows of nonce_event.
+const (
+	flowSent     = "sent"
+	flowReceived = "received"
+)
+
+func rowFromStore(rs store.RoleState) Row {
+	return Row{
+		State:              rs.State,
+		LocalNonce:         deref(rs.LocalNonce),
+		PeerNonce:          deref(rs.PeerNonce),
+		LocalRef:           deref(rs.LocalReference),
+		PeerRef:            deref(rs.PeerReference),
+		ExchangeCount:      rs.ExchangeCount,
+		FinalizeRetryCount: rs.FinalizeRetryCount,
+		PeerAddress:        deref(rs.PeerAddress),
+		PeerSignPub:        deref(rs.PeerSignPub),
+		PeerKxPub:          deref(rs.PeerKxPub),
+		HSDerivedAt:        rs.HSDerivedAt,
+		LastSecureAt:       rs.LastSecureAt,
+	}
+}
+
+// toStore writes r's columns into the stored row rs, keeping its key and
+// Version (the compare-and-set token).
+func (r Row) toStore(rs store.RoleState) store.RoleState {
+	rs.State = r.State
+	rs.LocalNonce = ref(r.LocalNonce)
+	rs.PeerNonce = ref(r.PeerNonce)
+	rs.LocalReference = ref(r.LocalRef)
+	rs.PeerReference = ref(r.PeerRef)
+	rs.ExchangeCount = r.ExchangeCount
+	rs.FinalizeRetryCount = r.FinalizeRetryCount
+	rs.PeerAddress = ref(r.PeerAddress)
+	rs.PeerSignPub = ref(r.PeerSignPub)
+	rs.PeerKxPub = ref(r.PeerKxPub)
+	rs.HSDerivedAt = r.HSDerivedAt
+	rs.LastSecureAt = r.LastSecureAt
+	return rs
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func ref(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
