@@ -272,3 +272,22 @@ func TestTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestIsJSONNumberMatchesPythonHazard(t *testing.T) {
+	for s, want := range map[string]bool{
+		"12345678901234567890123456789012": true,
+		"1e345678901234567890123456789012": true,
+		"0e345678901234567890123456789012": true,
+		"0":                                true,
+		"01234567890123456789012345678901": false, // leading zero: not a number
+		"1e":                               false,
+		"e1":                               false,
+		"1e2e3":                            false,
+		"1a345678901234567890123456789012": false,
+		"00112233445566778899aabbccddeeff": false,
+	} {
+		if got := isJSONNumber([]byte(s)); got != want {
+			t.Errorf("isJSONNumber(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

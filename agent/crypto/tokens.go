@@ -6,11 +6,44 @@ import (
 )
 
 // NewNonce returns 16 random bytes as 32 lowercase hex characters, like
-// HSAgent_1's secrets.token_hex(16).
+// HSAgent_1's secrets.token_hex(16). Nonces that are also JSON numbers
+// ("1234…", "1e5…") are redrawn: a Python receiver would turn them into a
+// float and the exchange would stall (spec §1.8). About one draw in 850,000
+// is redrawn, which costs no meaningful entropy.
 func NewNonce() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go >= 1.24)
-	return hex.EncodeToString(b[:])
+	var s [32]byte
+	for {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go >= 1.24)
+		hex.Encode(s[:], b[:])
+		if !isJSONNumber(s[:]) {
+			return string(s[:])
+		}
+	}
+}
+
+// isJSONNumber reports whether a lowercase hex string parses as a JSON
+// number: (0|[1-9][0-9]*)(e[0-9]+)? — hex has no '.', '+' or '-'.
+func isJSONNumber(s []byte) bool {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || (s[0] == '0' && i > 1) {
+		return false
+	}
+	if i == len(s) {
+		return true
+	}
+	if s[i] != 'e' || i+1 == len(s) {
+		return false
+	}
+	for _, c := range s[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // NewReference returns 10 digits from 1-9, the reference's token format. The
