@@ -1,0 +1,94 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for ServerConfig; zero fields take these.
+const (
+	DefaultListen          = "127.0.0.1:8888"
+	DefaultMaxLine         = 64 << 10 // the Python server's StreamReader limit
+	DefaultQueueBytes      = 4 << 20
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultStallTimeout    = 20 * time.Millisecond
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// ServerConfig configures a relay Server. The zero value (plus Listen)
+// behaves like the Python server apart from the documented differences.
+type ServerConfig struct {
+	// Listen is the TCP address clients connect to.
+	Listen string
+	// MetricsListen is the HTTP address for /healthz, /readyz and /metrics;
+	// empty disables the HTTP listener.
+	MetricsListen string
+	// MaxLine is the longest accepted line in bytes, without its "\n".
+	MaxLine int
+	// QueueBytes bounds each client's outbound queue; a client whose queue
+	// would grow past it is disconnected as too slow.
+	QueueBytes int
+	// WriteTimeout bounds one batched socket write to a client.
+	WriteTimeout time.Duration
+	// StallTimeout is the longest a sender's reader waits, per line, for a
+	// recipient that is behind but still draining. Negative disables waiting.
+	StallTimeout time.Duration
+	// RateLimitPerMinute limits lines per connection in a fixed 60 s window
+	// (the Rust server's rule); 0 disables it.
+	RateLimitPerMinute int
+	// IdleTimeout disconnects a client that sends nothing for this long;
+	// 0 disables it.
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds the drain after Serve's context ends.
+	ShutdownTimeout time.Duration
+	// MaxConnections caps concurrent clients; 0 means no cap.
+	MaxConnections int
+	// DirectedRouting delivers a line whose payload "to" names a learned
+	// client id only to that client.
+	DirectedRouting bool
+	// Registry receives the relay's metrics; nil means a fresh registry with
+	// the Go and process collectors.
+	Registry *prometheus.Registry
+}
+
+func (c ServerConfig) withDefaults() ServerConfig {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.MaxLine == 0 {
+		c.MaxLine = DefaultMaxLine
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = DefaultQueueBytes
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = DefaultStallTimeout
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+func (c ServerConfig) validate() error {
+	var errs []error
+	if c.MaxLine < 1 {
+		errs = append(errs, fmt.Errorf("max line %d: must be positive", c.MaxLine))
+	}
+	if c.QueueBytes < 1 {
+		errs = append(errs, fmt.Errorf("queue bytes %d: must be positive", c.QueueBytes))
+	}
+	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 {
+		errs = append(errs, errors.New("timeouts must not be negative"))
+	}
+	if c.RateLimitPerMinute < 0 || c.MaxConnections < 0 {
+		errs = append(errs, errors.New("rate limit and max connections must not be negative"))
+	}
+	return errors.Join(errs...)
+}

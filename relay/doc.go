@@ -1,0 +1,55 @@
+// Package relay is a Summoner-compatible broadcast relay and a reconnecting
+// client for it.
+//
+// # Wire format
+//
+// Clients send newline-terminated UTF-8 lines over plain TCP. There is no
+// greeting. Every line is delivered to every other client as
+//
+//	{"remote_addr": "127.0.0.1:39602", "content": "<the line, JSON-escaped>"}\n
+//
+// byte for byte as the reference Python server writes it with json.dumps:
+// ", " and ": " separators, key order remote_addr then content, and
+// ensure_ascii escaping (every byte outside 0x20..0x7e becomes \uXXXX in
+// lower-case hex, astral code points as surrogate pairs; \b \f \n \r \t " and
+// \ use their short forms). Exactly one trailing "\n" is stripped from the
+// received line; a "\r" is kept, as Python does. IPv6 senders appear as
+// "[::1]:5555". A final line without "\n" before EOF is still relayed.
+//
+// # Where it differs from the reference servers, on purpose
+//
+//   - No head-of-line blocking: each client has its own writer goroutine and a
+//     bounded outbound queue (bytes). A line is wrapped once into a pooled,
+//     reference-counted frame that every recipient's queue shares. A client
+//     whose queue overflows, or whose socket write is stuck longer than the
+//     write timeout, gets "Warning: ..." (best effort) and is disconnected.
+//     While a recipient is merely behind but still draining, a sender's reader
+//     waits for it at most StallTimeout per line, so bursts are smoothed
+//     instead of punished; a recipient that has not drained for StallTimeout
+//     is never waited for.
+//   - A line longer than MaxLine (default 64 KiB, as Python's StreamReader)
+//     or one that is not valid UTF-8 is dropped and answered with a
+//     "Warning: ..." line; the connection stays up (Python disconnects).
+//   - Optional per-connection rate limit with the Rust server's semantics: a
+//     fixed 60 s window, over-limit lines dropped and answered with
+//     "Warning: You are sending messages too quickly. Please slow down.\n".
+//   - Optional idle timeout; any bytes received count as activity.
+//     "Warning: You have been disconnected due to inactivity.\n", then close.
+//   - Graceful shutdown: stop accepting, send
+//     "Warning: Server is shutting down.\n", drain queues, all within
+//     ShutdownTimeout.
+//   - Optional directed routing: a line whose typed-envelope payload names in
+//     "to" a client id this relay learned from a connection's "from" goes only
+//     to that connection. Unknown or null "to" still broadcasts. Ids are bound
+//     first come, first served, one per connection; routing is an
+//     optimisation, not a security boundary (agents verify signatures).
+//   - The Python server's "Warning: Server disconnected." (without newline)
+//     on the client's own EOF is not sent.
+//
+// # Observability
+//
+// /healthz, /readyz and /metrics are served on a separate listener. Metrics go
+// to the server's own prometheus.Registry (ServerConfig.Registry, or a fresh
+// one with the Go and process collectors), so several servers can live in one
+// process (tests) and the relay exposes nothing registered by other packages.
+package relay

@@ -1,0 +1,227 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Warning lines sent by the relay. The rate, idle and shutdown texts are
+// the Rust server's, byte for byte.
+const (
+	WarnRateLimited = "Warning: You are sending messages too quickly. Please slow down.\n"
+	WarnIdle        = "Warning: You have been disconnected due to inactivity.\n"
+	WarnShutdown    = "Warning: Server is shutting down.\n"
+	WarnSlow        = "Warning: You are not reading fast enough; disconnecting.\n"
+	WarnInvalidUTF8 = "Warning: Line is not valid UTF-8; dropped.\n"
+	WarnServerFull  = "Warning: Server is full.\n"
+)
+
+// WarnTooLong is the warning for a line over limit bytes.
+func WarnTooLong(limit int) string {
+	return "Warning: Line longer than " + strconv.Itoa(limit) + " bytes; dropped.\n"
+}
+
+// Server is a broadcast relay. Create it with NewServer, run it with Serve.
+type Server struct {
+	cfg      ServerConfig
+	log      *slog.Logger
+	ln       net.Listener
+	http     *http.Server
+	httpLn   net.Listener
+	registry *prometheus.Registry
+	metrics  *metrics
+	hub      *hub
+
+	ready   atomic.Bool
+	closing atomic.Bool
+	done    chan struct{} // closed when shutdown starts
+	conns   sync.WaitGroup
+	served  atomic.Bool
+
+	warnSlow, warnTooLong, warnUTF8, warnRate, warnIdle, warnShutdown, warnFull *frame
+}
+
+// NewServer validates cfg and binds the client and metrics listeners, so
+// Addr is valid (port 0 resolved) before Serve runs. Serve must be called to
+// release them.
+func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("relay config: %w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = newDefaultRegistry()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: logger, registry: reg, metrics: m, hub: newHub(), done: make(chan struct{}),
+		warnSlow: staticFrame(WarnSlow), warnTooLong: staticFrame(WarnTooLong(cfg.MaxLine)),
+		warnUTF8: staticFrame(WarnInvalidUTF8), warnRate: staticFrame(WarnRateLimited),
+		warnIdle: staticFrame(WarnIdle), warnShutdown: staticFrame(WarnShutdown), warnFull: staticFrame(WarnServerFull),
+	}
+	var lc net.ListenConfig
+	if s.ln, err = lc.Listen(context.Background(), "tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("relay listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.MetricsListen != "" {
+		if s.httpLn, err = lc.Listen(context.Background(), "tcp", cfg.MetricsListen); err != nil {
+			s.ln.Close()
+			return nil, fmt.Errorf("relay metrics listen %s: %w", cfg.MetricsListen, err)
+		}
+		s.http = &http.Server{Handler: s.healthHandler(), ReadHeaderTimeout: 5 * time.Second}
+	}
+	return s, nil
+}
+
+// Addr is the address clients connect to.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// MetricsAddr is the health and metrics address, or nil when disabled.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.httpLn == nil {
+		return nil
+	}
+	return s.httpLn.Addr()
+}
+
+// Registry is where the relay's metrics live.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Serve accepts clients until ctx ends, then shuts down gracefully: stop
+// accepting, warn every client, drain their queues, all within
+// ShutdownTimeout. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if !s.served.CompareAndSwap(false, true) {
+		return errors.New("relay: Serve called twice")
+	}
+	httpErr := make(chan error, 1)
+	if s.http != nil {
+		go func() { httpErr <- s.http.Serve(s.httpLn) }()
+	}
+	acceptDone := make(chan error, 1)
+	go func() { acceptDone <- s.acceptLoop() }()
+	s.ready.Store(true)
+	s.log.Info("relay listening", "addr", s.Addr().String(), "metrics_addr", addrString(s.MetricsAddr()),
+		"max_line", s.cfg.MaxLine, "directed_routing", s.cfg.DirectedRouting)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-acceptDone:
+		err = fmt.Errorf("relay accept: %w", err)
+	case err = <-httpErr:
+		err = fmt.Errorf("relay metrics server: %w", err)
+	}
+	s.shutdown()
+	return err
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// acceptLoop runs until the listener is closed. Temporary errors (such as
+// running out of file descriptors) back off instead of spinning.
+func (s *Server) acceptLoop() error {
+	backoff := 5 * time.Millisecond
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return nil
+			}
+			if temporaryAcceptError(err) {
+				s.log.Warn("accept failed, backing off", "err", err, "backoff", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-s.done:
+					return nil
+				}
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
+			return err
+		}
+		backoff = 5 * time.Millisecond
+		s.startConn(nc)
+	}
+}
+
+func (s *Server) startConn(nc net.Conn) {
+	c := newConn(s, nc)
+	s.metrics.accepted.Inc()
+	if ok, reason := s.hub.add(c, s.cfg.MaxConnections); !ok {
+		s.metrics.disconnects.WithLabelValues(reason).Inc()
+		c.log.Warn("client refused", "reason", reason)
+		go func() {
+			w := s.warnFull
+			if reason == reasonShutdown {
+				w = s.warnShutdown
+			}
+			c.writeFinal(w, false)
+			nc.Close()
+		}()
+		return
+	}
+	s.metrics.connections.Inc()
+	c.log.Info("client connected")
+	s.conns.Add(2)
+	go func() { defer s.conns.Done(); c.writeLoop() }()
+	go func() { defer s.conns.Done(); c.readLoop() }()
+}
+
+// shutdown warns and drains every client within ShutdownTimeout, then cuts
+// whatever is left.
+func (s *Server) shutdown() {
+	s.ready.Store(false)
+	s.closing.Store(true)
+	close(s.done)
+	s.ln.Close()
+	conns := s.hub.close()
+	s.log.Info("relay shutting down", "clients", len(conns), "timeout", s.cfg.ShutdownTimeout)
+	now := time.Now()
+	for _, c := range conns {
+		c.setReason(reasonShutdown)
+		c.q.close(s.warnShutdown)
+		_ = c.nc.SetReadDeadline(now)
+	}
+	drained := make(chan struct{})
+	go func() { s.conns.Wait(); close(drained) }()
+	timer := time.NewTimer(s.cfg.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-drained:
+	case <-timer.C:
+		s.log.Warn("shutdown timeout, closing remaining clients")
+		for _, c := range conns {
+			c.nc.Close()
+		}
+		<-drained
+	}
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = s.http.Shutdown(ctx)
+	}
+	s.log.Info("relay stopped")
+}

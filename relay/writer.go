@@ -1,0 +1,107 @@
+package relay
+
+import (
+	"errors"
+	"os"
+	"time"
+)
+
+// writeLoop drains the client's queue until it is closed, one writev per
+// batch, then closes the socket (which also ends the reader).
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	defer c.nc.Close()
+	var spare []*frame
+	for {
+		batch, final, closed := c.q.take(spare)
+		if len(batch) > 0 {
+			partial, err := c.writeBatch(batch)
+			for i, f := range batch {
+				f.release()
+				batch[i] = nil
+			}
+			spare = batch
+			if err != nil {
+				c.writeFailed(err, partial)
+				return
+			}
+			continue
+		}
+		spare = batch
+		if closed {
+			if final != nil {
+				c.writeFinal(final, false)
+			}
+			return
+		}
+		<-c.q.wake
+	}
+}
+
+// writeBatch writes all frames with one vectored write. partial reports
+// that the socket got only part of a frame, so the stream is mid-line.
+func (c *conn) writeBatch(batch []*frame) (partial bool, err error) {
+	c.iov = c.iov[:0]
+	total := 0
+	for _, f := range batch {
+		c.iov = append(c.iov, f.b)
+		total += len(f.b)
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	if c.q.aborted.Load() {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(warnGrace))
+	}
+	c.bufs = c.iov
+	n, err := c.bufs.WriteTo(c.nc)
+	clear(c.iov) // do not pin recycled frames
+	m := c.srv.metrics
+	m.bytesOut.Add(float64(n))
+	if err == nil {
+		m.linesOut.Add(float64(len(batch)))
+		return false, nil
+	}
+	// Walk frame boundaries to see whether n ends inside a frame.
+	for _, f := range batch {
+		if n <= 0 {
+			break
+		}
+		if n < int64(len(f.b)) {
+			return true, err
+		}
+		n -= int64(len(f.b))
+	}
+	return false, err
+}
+
+// writeFailed ends a connection whose write failed or timed out. A timeout
+// means the client stopped reading: that is a slow client.
+func (c *conn) writeFailed(err error, partial bool) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.setReason(reasonSlow)
+		if c.q.abort(c.srv.warnSlow) {
+			c.log.Warn("client too slow, disconnecting", "err", err)
+		}
+	} else {
+		c.setReason(reasonError)
+		c.q.abort(nil)
+		c.log.Debug("write failed", "err", err)
+		return
+	}
+	_, final, _ := c.q.take(nil)
+	if final != nil {
+		c.writeFinal(final, partial)
+	}
+}
+
+// writeFinal makes a short, best-effort attempt to deliver a goodbye line,
+// starting it on a fresh line when the stream was cut mid-frame.
+func (c *conn) writeFinal(f *frame, midLine bool) {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(warnGrace))
+	if midLine {
+		_, _ = c.nc.Write([]byte{'\n'})
+	}
+	if _, err := c.nc.Write(f.b); err == nil {
+		c.srv.metrics.linesOut.Inc()
+		c.srv.metrics.bytesOut.Add(float64(len(f.b)))
+	}
+}
