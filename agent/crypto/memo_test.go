@@ -1,0 +1,29 @@
+package crypto
+
+import (
+	"bytes"
+	"sync"
+)
+
+// Memoize the identity KDF for the whole test binary: many tests open the
+// same (passphrase, salt). The real scrypt still computes every key, once;
+// TestVectorScryptKey checks it against the reference independently.
+func init() {
+	var mu sync.Mutex
+	memo := map[string][]byte{}
+	real := deriveIdentityKey
+	deriveIdentityKey = func(passphrase, salt []byte) ([]byte, error) {
+		k := string(passphrase) + "\x00" + string(salt)
+		mu.Lock()
+		defer mu.Unlock()
+		if key, ok := memo[k]; ok {
+			return bytes.Clone(key), nil // callers clear their copy
+		}
+		key, err := real(passphrase, salt)
+		if err != nil {
+			return nil, err
+		}
+		memo[k] = bytes.Clone(key)
+		return key, nil
+	}
+}
