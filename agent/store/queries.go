@@ -66,16 +66,24 @@ func buildQueries(rebind func(string) string) queries {
 		deleteAgentRoles:  `DELETE FROM role_state WHERE self_id = ? OR peer_id = ?`,
 		deleteAgent:       `DELETE FROM agents WHERE self_id = ?`,
 
-		summaryTotals: `SELECT count(DISTINCT peer_id), COALESCE(sum(cycles), 0), max(last_cycle_at)
-			FROM role_state WHERE self_id = ?`,
+		// Group then count: a hash aggregate, cheaper than count(DISTINCT)'s sort.
+		summaryTotals: `SELECT count(*), COALESCE(sum(cycles), 0), max(last_cycle_at)
+			FROM (SELECT sum(cycles) AS cycles, max(last_cycle_at) AS last_cycle_at
+				FROM role_state WHERE self_id = ? GROUP BY peer_id) per_peer`,
 		// Secure means an authenticated key exchange (hs) completed for the
 		// pair at least once.
+		// Pick the page from role_state alone (the index gives this order,
+		// so only limit rows are read), then look up names for just those.
+		// updated_at is deliberately not a sort key: indexing it would make
+		// every state transition a non-HOT update.
 		summaryPeers: `SELECT rs.peer_id, COALESCE(a.name, ''), rs.role, rs.state, rs.cycles, rs.last_cycle_at,
 				CASE WHEN rs.hs_derived_at IS NULL THEN 0 ELSE 1 END
-			FROM role_state rs LEFT JOIN agents a ON a.self_id = rs.peer_id
-			WHERE rs.self_id = ?
-			ORDER BY rs.last_cycle_at DESC NULLS LAST, rs.updated_at DESC, rs.peer_id, rs.role
-			LIMIT ?`,
+			FROM (SELECT peer_id, role, state, cycles, last_cycle_at, hs_derived_at FROM role_state
+				WHERE self_id = ?
+				ORDER BY last_cycle_at DESC NULLS LAST, peer_id, role
+				LIMIT ?) rs
+			LEFT JOIN agents a ON a.self_id = rs.peer_id
+			ORDER BY rs.last_cycle_at DESC NULLS LAST, rs.peer_id, rs.role`,
 	}
 	for _, p := range []*string{
 		&q.getRole, &q.insertRole, &q.updateRole, &q.roleExists, &q.bumpCycles,

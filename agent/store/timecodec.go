@@ -76,8 +76,8 @@ func parseStoredTime(s string) (time.Time, error) {
 			return normTime(t), nil
 		}
 	}
-	if len(s) > 64 {
-		s = s[:64] + "..."
+	if len(s) > 32 {
+		s = s[:32] + "..."
 	}
 	return time.Time{}, fmt.Errorf("store: stored time %q has an unknown format", s)
 }

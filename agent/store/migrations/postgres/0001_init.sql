@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS role_state (
 -- Deleting an agent's state also matches rows where it is the peer.
 CREATE INDEX IF NOT EXISTS ix_role_state_peer ON role_state (peer_id);
 -- The operator's summary lists a self_id's rows most recent cycle first.
-CREATE INDEX IF NOT EXISTS ix_role_state_recent ON role_state (self_id, last_cycle_at DESC NULLS LAST);
+CREATE INDEX IF NOT EXISTS ix_role_state_recent ON role_state (self_id, last_cycle_at DESC NULLS LAST, peer_id, role);
 
 CREATE TABLE IF NOT EXISTS nonce_event (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
