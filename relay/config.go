@@ -44,6 +44,10 @@ type ServerConfig struct {
 	IdleTimeout time.Duration
 	// ShutdownTimeout bounds the drain after Serve's context ends.
 	ShutdownTimeout time.Duration
+	// SocketSendBuffer sets SO_SNDBUF on client sockets (0 keeps the kernel's
+	// autotuning, up to net.ipv4.tcp_wmem). A smaller value bounds kernel
+	// memory per client and detects a stopped reader sooner.
+	SocketSendBuffer int
 	// MaxConnections caps concurrent clients; 0 means no cap.
 	MaxConnections int
 	// DirectedRouting delivers a line whose payload "to" names a learned
@@ -87,8 +91,8 @@ func (c ServerConfig) validate() error {
 	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
-	if c.RateLimitPerMinute < 0 || c.MaxConnections < 0 {
-		errs = append(errs, errors.New("rate limit and max connections must not be negative"))
+	if c.RateLimitPerMinute < 0 || c.MaxConnections < 0 || c.SocketSendBuffer < 0 {
+		errs = append(errs, errors.New("rate limit, max connections and socket buffer must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -15,6 +15,11 @@ import (
 // whose socket may already be full.
 const warnGrace = 200 * time.Millisecond
 
+// stuckAfter: a recipient whose writer has not taken from its queue for this
+// many StallTimeouts is stuck, not lagging, and no sender waits for it. It
+// bounds how long one stopped reader can slow the others (200 ms default).
+const stuckAfter = 10
+
 var errShuttingDown = errors.New("relay shutting down")
 
 // conn is one client: a reader goroutine that wraps and fans out its lines,
@@ -216,6 +221,7 @@ func (c *conn) broadcast(f *frame) {
 	peers := s.hub.conns()
 	f.retain(int32(len(peers)))
 	var lagging *conn
+	var now int64
 	for _, p := range peers {
 		if p == c {
 			f.release()
@@ -223,8 +229,13 @@ func (c *conn) broadcast(f *frame) {
 		}
 		switch p.q.push(f) {
 		case pushedLagging:
-			if lagging == nil {
-				lagging = p
+			if lagging == nil && s.cfg.StallTimeout > 0 {
+				if now == 0 {
+					now = time.Now().UnixNano()
+				}
+				if p.q.draining(now, stuckAfter*s.cfg.StallTimeout) {
+					lagging = p
+				}
 			}
 		case pushFull:
 			p.kill()
@@ -233,9 +244,10 @@ func (c *conn) broadcast(f *frame) {
 		}
 	}
 	f.release()
-	if lagging != nil && s.cfg.StallTimeout > 0 {
+	if lagging != nil {
 		// Give a recipient that is behind but draining a moment to catch
-		// up, instead of disconnecting it on the next burst.
+		// up, instead of disconnecting it on the next burst. Stuck ones
+		// (no drain for stuckAfter stalls) are not waited for.
 		s.metrics.stalls.Inc()
 		lagging.q.waitDrain(s.cfg.StallTimeout, c.stallTimer, s.done)
 	}

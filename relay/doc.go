@@ -25,8 +25,9 @@
 //     write timeout, gets "Warning: ..." (best effort) and is disconnected.
 //     While a recipient is merely behind but still draining, a sender's reader
 //     waits for it at most StallTimeout per line, so bursts are smoothed
-//     instead of punished; a recipient that has not drained for StallTimeout
-//     is never waited for.
+//     instead of punished; a recipient that has not drained for ten
+//     StallTimeouts (200 ms by default) is stuck and never waited for, which
+//     bounds how long one stopped reader can slow the others.
 //   - A line longer than MaxLine (default 64 KiB, as Python's StreamReader)
 //     or one that is not valid UTF-8 is dropped and answered with a
 //     "Warning: ..." line; the connection stays up (Python disconnects).

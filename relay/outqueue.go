@@ -73,13 +73,15 @@ func (q *outQueue) push(f *frame) pushResult {
 	return pushed
 }
 
+// draining reports whether the writer took from the queue within stall of
+// now (unix nanos): it is behind but alive, so worth waiting for.
+func (q *outQueue) draining(now int64, stall time.Duration) bool {
+	return now-q.lastTake.Load() <= int64(stall)
+}
+
 // waitDrain blocks until the writer next takes from the queue, the timer
-// fires or done closes. It returns at once when the writer has not taken
-// anything for stall: a stuck recipient is not worth waiting for.
+// fires or done closes.
 func (q *outQueue) waitDrain(stall time.Duration, timer *time.Timer, done <-chan struct{}) {
-	if time.Now().UnixNano()-q.lastTake.Load() > int64(stall) {
-		return
-	}
 	q.mu.Lock()
 	if q.closed || len(q.items) == 0 {
 		q.mu.Unlock()

@@ -168,6 +168,11 @@ func (s *Server) acceptLoop() error {
 }
 
 func (s *Server) startConn(nc net.Conn) {
+	if tcp, ok := nc.(*net.TCPConn); ok && s.cfg.SocketSendBuffer > 0 {
+		if err := tcp.SetWriteBuffer(s.cfg.SocketSendBuffer); err != nil {
+			s.log.Warn("set socket send buffer", "err", err)
+		}
+	}
 	c := newConn(s, nc)
 	s.metrics.accepted.Inc()
 	if ok, reason := s.hub.add(c, s.cfg.MaxConnections); !ok {

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/hsfleet/hsfleet/relay"
+)
+
+func init() {
+	register(command{name: "relay", summary: "run the Summoner-compatible broadcast relay", run: runRelay})
+}
+
+// relayFlags binds every relay setting to a flag (and HSFLEET_<FLAG> env).
+func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
+	cfg := &relay.ServerConfig{}
+	fs.StringVar(&cfg.Listen, "listen", relay.DefaultListen, "TCP address agents connect to")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "HTTP address for /healthz, /readyz and /metrics (empty: off)")
+	fs.IntVar(&cfg.MaxLine, "max-line", relay.DefaultMaxLine, "longest accepted line in bytes; longer lines are dropped with a warning")
+	fs.IntVar(&cfg.QueueBytes, "queue-bytes", relay.DefaultQueueBytes, "per-client outbound queue; a client that overflows it is disconnected as too slow")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", relay.DefaultWriteTimeout, "longest one batched write to a client may take")
+	fs.DurationVar(&cfg.StallTimeout, "stall-timeout", relay.DefaultStallTimeout, "longest a sender waits, per line, for a lagging but draining recipient (negative: never)")
+	fs.IntVar(&cfg.RateLimitPerMinute, "rate-limit-per-minute", 0, "lines per connection per fixed 60 s window, as the Rust server (0: off)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "disconnect clients silent for this long (0: off)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", relay.DefaultShutdownTimeout, "bound on draining clients after SIGTERM")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "maximum concurrent clients (0: no limit)")
+	fs.IntVar(&cfg.SocketSendBuffer, "socket-send-buffer", 0, "SO_SNDBUF per client in bytes (0: kernel autotuning)")
+	fs.BoolVar(&cfg.DirectedRouting, "directed-routing", false, "deliver lines whose payload \"to\" names a known client id only to that client")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	format := fs.String("log-format", "json", "json or text")
+	return cfg, level, format
+}
+
+func runRelay(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	cfg, level, format := relayFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newRelayLogger(*level, *format)
+	if err != nil {
+		return err
+	}
+	srv, err := relay.NewServer(*cfg, logger)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx)
+}
+
+func newRelayLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch strings.ToLower(format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want json or text", format)
+}
