@@ -114,6 +114,7 @@ func BenchmarkPrimitivesSecSealOpen1KiB(b *testing.B) {
 }
 
 func BenchmarkIdentityLoad(b *testing.B) {
+	defer withoutKDFMemo()()
 	id, err := NewIdentity("bench")
 	if err != nil {
 		b.Fatal(err)
@@ -134,7 +135,11 @@ func BenchmarkIdentityLoad(b *testing.B) {
 func BenchmarkPrimitivesIdentityLoad(b *testing.B) {
 	salt, nonce := make([]byte, 16), make([]byte, 12)
 	pt := make([]byte, 300)
-	block, _ := aes.NewCipher(make([]byte, 32))
+	key, err := scrypt.Key([]byte("pw"), salt, scryptN, scryptR, scryptP, 32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	block, _ := aes.NewCipher(key)
 	aead, _ := cipher.NewGCM(block)
 	ct := aead.Seal(nil, nonce, pt, []byte(identityAAD))
 	b.ReportAllocs()
