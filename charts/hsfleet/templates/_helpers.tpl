@@ -1,0 +1,90 @@
+{{/* Names. */}}
+{{- define "hsfleet.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "hsfleet.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "hsfleet.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "hsfleet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: hsfleet
+{{- end }}
+
+{{/* selectorLabels takes (dict "ctx" $ "component" "operator"). */}}
+{{- define "hsfleet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "hsfleet.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "hsfleet.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "hsfleet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (printf "%s-operator" (include "hsfleet.fullname" .)) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Namespaces where agents run: agentNamespaces, or the release namespace. */}}
+{{- define "hsfleet.agentNamespaces" -}}
+{{- if .Values.agentNamespaces }}
+{{- join "," (uniq .Values.agentNamespaces) }}
+{{- else }}
+{{- .Release.Namespace }}
+{{- end }}
+{{- end }}
+
+{{- define "hsfleet.relayAddress" -}}
+{{- if .Values.relay.address }}
+{{- .Values.relay.address }}
+{{- else if .Values.relay.enabled }}
+{{- printf "%s-relay.%s.svc.cluster.local:%d" (include "hsfleet.fullname" .) .Release.Namespace (int .Values.relay.port) }}
+{{- else }}
+{{- fail "relay.address is required when relay.enabled is false" }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret (key "dsn") the operator and the agents read. */}}
+{{- define "hsfleet.databaseSecretName" -}}
+{{- if .Values.database.existingSecret }}
+{{- .Values.database.existingSecret }}
+{{- else }}
+{{- printf "%s-database" (include "hsfleet.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* Restricted Pod Security Standard, shared by every hsfleet container. */}}
+{{- define "hsfleet.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "hsfleet.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end }}
