@@ -201,6 +201,7 @@ type PeerStatus struct {
 // +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peerCount`
 // +kubebuilder:printcolumn:name="Cycles",type=integer,JSONPath=`.status.cycles`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 52 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="HSAgent name must be a DNS label of at most 52 characters (it names a StatefulSet and its pod)"
 type HSAgent struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
