@@ -29,7 +29,7 @@ var shared struct {
 func DSN(t testing.TB) string {
 	t.Helper()
 	if admin := os.Getenv(EnvDSN); admin != "" {
-		return newDatabase(t, admin)
+		return newDatabase(t, admin, "")
 	}
 	shared.once.Do(func() { shared.cluster, shared.err = StartCluster(ClusterOptions{}) })
 	if shared.err != nil {
@@ -53,7 +53,8 @@ func Main(m *testing.M) {
 
 const adminTimeout = 30 * time.Second
 
-func newDatabase(t testing.TB, adminDSN string) string {
+// newDatabase creates the database with CREATE DATABASE ... <createSuffix>.
+func newDatabase(t testing.TB, adminDSN, createSuffix string) string {
 	t.Helper()
 	dsn, name, err := databaseDSN(adminDSN)
 	if err != nil {
@@ -61,7 +62,7 @@ func newDatabase(t testing.TB, adminDSN string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
-	if err := adminExec(ctx, adminDSN, "CREATE DATABASE "+name); err != nil {
+	if err := adminExec(ctx, adminDSN, "CREATE DATABASE "+name+createSuffix); err != nil {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
