@@ -1,0 +1,22 @@
+// Package e2e is the end-to-end suite (build tag e2e): it helm-installs the
+// chart into the cluster of $KUBECONFIG, applies the alice/bob/carol samples,
+// waits for every agent to complete handshake cycles with every other, then
+// injects faults (agent pod deleted, relay restarted, identity rotated,
+// HSAgent deleted) and checks the fleet heals. On failure it dumps pod logs,
+// `kubectl describe` output and events into $E2E_ARTIFACTS.
+//
+// Run it through hack/e2e-local.sh (local cluster built from source) or
+// hack/e2e-kind.sh (kind, where Docker exists):
+//
+//	go test -tags e2e -count=1 -timeout 30m -v ./test/e2e
+//
+// Environment:
+//
+//	KUBECONFIG         cluster to test (required)
+//	E2E_NAMESPACE      namespace for the release and the agents (default hsfleet-e2e)
+//	E2E_HELM_ARGS      extra helm install arguments, whitespace separated
+//	                   (image, database settings)
+//	E2E_DATABASE_DSN   when set, deleted agents' rows are checked in PostgreSQL
+//	E2E_ARTIFACTS      diagnostics directory (default a temp dir, printed)
+//	E2E_TIMEOUT        overall wait per phase (default 5m)
+package e2e
