@@ -8,7 +8,7 @@ const roleCols = `self_id, role, peer_id, state, local_nonce, peer_nonce, local_
 // queries holds every statement, written with ? and rebound once for the
 // dialect at Open. Both dialects support ON CONFLICT and RETURNING.
 type queries struct {
-	getRole, insertRole, updateRole, roleExists, bumpCycles string
+	getRole, listRoles, insertRole, updateRole, roleExists, bumpCycles string
 
 	recordNonce, nonceExists, deletePairNonces, deleteOldNonces string
 
@@ -22,6 +22,7 @@ type queries struct {
 func buildQueries(rebind func(string) string) queries {
 	q := queries{
 		getRole: `SELECT ` + roleCols + ` FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?`,
+		listRoles: `SELECT ` + roleCols + ` FROM role_state WHERE self_id = ? ORDER BY role, peer_id`,
 		insertRole: `INSERT INTO role_state (self_id, role, peer_id, state, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (self_id, role, peer_id) DO NOTHING
@@ -86,7 +87,7 @@ func buildQueries(rebind func(string) string) queries {
 			ORDER BY rs.last_cycle_at DESC NULLS LAST, rs.peer_id, rs.role`,
 	}
 	for _, p := range []*string{
-		&q.getRole, &q.insertRole, &q.updateRole, &q.roleExists, &q.bumpCycles,
+		&q.getRole, &q.listRoles, &q.insertRole, &q.updateRole, &q.roleExists, &q.bumpCycles,
 		&q.recordNonce, &q.nonceExists, &q.deletePairNonces, &q.deleteOldNonces,
 		&q.upsertAgent, &q.touchAgent, &q.getAgent,
 		&q.deleteAgentNonces, &q.deleteAgentRoles, &q.deleteAgent,

@@ -130,6 +130,39 @@ func (s *Store) Get(ctx context.Context, k Key) (rs RoleState, err error) {
 	return s.getRole(ctx, s.r, k)
 }
 
+// List returns all of selfID's conversations, ordered by role then peer:
+// what an agent resumes after a restart.
+func (s *Store) List(ctx context.Context, selfID string) (out []RoleState, err error) {
+	defer s.observe("list", time.Now(), &err)
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := checkText("self_id", selfID, maxIDLen, true); err != nil {
+		return nil, err
+	}
+	var rows []roleRow
+	if err := s.r.SelectContext(ctx, &rows, s.q.listRoles, selfID); err != nil {
+		return nil, fmt.Errorf("store: list conversations of %s: %w", selfID, err)
+	}
+	out = make([]RoleState, len(rows))
+	for i, r := range rows {
+		out[i] = r.toRoleState()
+	}
+	return out, nil
+}
+
+// Ping checks that the database answers, for readiness probes.
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer s.observe("ping", time.Now(), &err)
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.dialect, err)
+	}
+	return nil
+}
+
 func (next RoleState) validate() error {
 	if err := next.Key.validate(); err != nil {
 		return err

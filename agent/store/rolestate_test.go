@@ -242,3 +242,38 @@ func equalRoleState(a, b RoleState) bool {
 		a.Cycles == b.Cycles && eqT(a.LastCycleAt, b.LastCycleAt) && a.Version == b.Version &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
 }
+
+func TestListReturnsOnlyThatAgentsConversationsInOrder(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, _ *clock) {
+		keys := []Key{
+			{SelfID: "me", Role: Responder, PeerID: "b"},
+			{SelfID: "me", Role: Initiator, PeerID: "c"},
+			{SelfID: "me", Role: Initiator, PeerID: "a"},
+			{SelfID: "other", Role: Initiator, PeerID: "me"},
+		}
+		for _, k := range keys {
+			if _, err := s.GetOrCreate(ctx, k, "ready"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.List(ctx, "me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []Key{keys[2], keys[1], keys[0]}
+		if len(got) != len(want) {
+			t.Fatalf("List returned %d rows, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Key != want[i] || got[i].State != "ready" {
+				t.Errorf("row %d = %s %q, want %s", i, got[i].Key.label(), got[i].State, want[i].label())
+			}
+		}
+		if none, err := s.List(ctx, "nobody"); err != nil || len(none) != 0 {
+			t.Fatalf("List(unknown) = %v, %v; want empty", none, err)
+		}
+		if err := s.Ping(ctx); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+	})
+}
