@@ -21,7 +21,7 @@ type queries struct {
 
 func buildQueries(rebind func(string) string) queries {
 	q := queries{
-		getRole: `SELECT ` + roleCols + ` FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?`,
+		getRole:   `SELECT ` + roleCols + ` FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?`,
 		listRoles: `SELECT ` + roleCols + ` FROM role_state WHERE self_id = ? ORDER BY role, peer_id`,
 		insertRole: `INSERT INTO role_state (self_id, role, peer_id, state, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?)
