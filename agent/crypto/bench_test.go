@@ -25,18 +25,22 @@ func (nopStore) Add(context.Context, string) error            { return nil }
 func BenchmarkHandshakeBuild(b *testing.B) {
 	a := newParty(b)
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		BuildHandshake(HandshakeInit, "00112233445566778899aabbccddeeff", a.kx, a.sign, t0)
 	}
+	stop()
 }
 
 func BenchmarkPrimitivesHandshakeBuild(b *testing.B) {
 	a := newParty(b)
 	msg := []byte("00112233445566778899aabbccddeeff|NYBy1jZYgNGu6jKa35EhODhR7SGijjt16WXQ0s0WYlQ=|2025-01-01T12:00:00")
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		ed25519.Sign(a.sign, msg)
 	}
+	stop()
 }
 
 func BenchmarkHandshakeValidate(b *testing.B) {
@@ -44,11 +48,13 @@ func BenchmarkHandshakeValidate(b *testing.B) {
 	h := BuildHandshake(HandshakeInit, "n", a.kx, a.sign, t0)
 	ctx := context.Background()
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		if _, err := ValidateHandshake(ctx, h, HandshakeInit, "n", nopStore{}, p.kx, t0); err != nil {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 // Ed25519 verify + X25519; HKDF is counted as our overhead.
@@ -58,6 +64,7 @@ func BenchmarkPrimitivesHandshakeValidate(b *testing.B) {
 	msg, sig, pub := h.SignedBytes(), mustB64(b, h.Sig), a.sign.Public().(ed25519.PublicKey)
 	peerKx := a.kx.PublicKey()
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		if !ed25519.Verify(pub, msg, sig) {
 			b.Fatal("verify")
@@ -66,6 +73,7 @@ func BenchmarkPrimitivesHandshakeValidate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 func BenchmarkSecSealOpen1KiB(b *testing.B) {
@@ -75,6 +83,7 @@ func BenchmarkSecSealOpen1KiB(b *testing.B) {
 	pub := a.sign.Public().(ed25519.PublicKey)
 	b.SetBytes(1024)
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		sec, err := SealSec(obj, key, a.sign, t0)
 		if err != nil {
@@ -84,6 +93,7 @@ func BenchmarkSecSealOpen1KiB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 // Ed25519 sign + verify of a ~200-byte envelope, AES-256-GCM seal + open of
@@ -98,6 +108,7 @@ func BenchmarkPrimitivesSecSealOpen1KiB(b *testing.B) {
 	nonce := make([]byte, 12)
 	b.SetBytes(1024)
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		h := sha256.Sum256(plaintext)
 		ct := aead.Seal(nil, nonce, plaintext, h[:])
@@ -111,6 +122,7 @@ func BenchmarkPrimitivesSecSealOpen1KiB(b *testing.B) {
 		}
 		sha256.Sum256(pt)
 	}
+	stop()
 }
 
 func BenchmarkIdentityLoad(b *testing.B) {
@@ -124,11 +136,13 @@ func BenchmarkIdentityLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		if _, err := LoadIdentityFile(path, []byte("pw")); err != nil {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 // scrypt(N=16384, r=8, p=1) + AES-256-GCM open of the ~300-byte plaintext.
@@ -143,6 +157,7 @@ func BenchmarkPrimitivesIdentityLoad(b *testing.B) {
 	aead, _ := cipher.NewGCM(block)
 	ct := aead.Seal(nil, nonce, pt, []byte(identityAAD))
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		key, err := scrypt.Key([]byte("pw"), salt, scryptN, scryptR, scryptP, 32)
 		if err != nil {
@@ -154,6 +169,7 @@ func BenchmarkPrimitivesIdentityLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 // The bare primitives on their own, for reference.
@@ -162,21 +178,25 @@ func BenchmarkPrimitiveEd25519SignVerify(b *testing.B) {
 	a := newParty(b)
 	pub := a.sign.Public().(ed25519.PublicKey)
 	msg := make([]byte, 100)
+	stop := measureCPU(b)
 	for b.Loop() {
 		if !ed25519.Verify(pub, msg, ed25519.Sign(a.sign, msg)) {
 			b.Fatal("verify")
 		}
 	}
+	stop()
 }
 
 func BenchmarkPrimitiveX25519(b *testing.B) {
 	a, p := newParty(b), newParty(b)
 	pub := p.kx.PublicKey()
+	stop := measureCPU(b)
 	for b.Loop() {
 		if _, err := a.kx.ECDH(pub); err != nil {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 func BenchmarkPrimitiveAESGCMSealOpen1KiB(b *testing.B) {
@@ -184,10 +204,12 @@ func BenchmarkPrimitiveAESGCMSealOpen1KiB(b *testing.B) {
 	aead, _ := cipher.NewGCM(block)
 	nonce, pt, ad := make([]byte, 12), make([]byte, 1024), make([]byte, 32)
 	b.SetBytes(1024)
+	stop := measureCPU(b)
 	for b.Loop() {
 		ct := aead.Seal(nil, nonce, pt, ad)
 		if _, err := aead.Open(nil, nonce, ct, ad); err != nil {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }

@@ -12,17 +12,20 @@ func BenchmarkDecode(b *testing.B) {
 	line := []byte(loadVectors(b).ServerLine)
 	b.SetBytes(int64(len(line)))
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		if _, err := Decode(line, Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 func BenchmarkDecodeStdlib(b *testing.B) {
 	line := []byte(loadVectors(b).ServerLine)
 	b.SetBytes(int64(len(line)))
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		var outer struct {
 			RemoteAddr string `json:"remote_addr"`
@@ -38,14 +41,17 @@ func BenchmarkDecodeStdlib(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 func BenchmarkEncode(b *testing.B) {
 	p := vectorPayload()
 	b.ReportAllocs()
+	stop := measureCPU(b)
 	for b.Loop() {
 		if _, err := Encode(p); err != nil {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
