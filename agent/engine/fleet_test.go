@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/hsfleet/hsfleet/agent/trust"
+)
+
+func TestFleetEveryDirectedPairCyclesWithSealedMessages(t *testing.T) {
+	f := newFleet(t, fleetOptions{})
+	ids := f.newIdentities(3)
+	var agents []*testAgent
+	for _, id := range ids {
+		agents = append(agents, f.start(id, f.policy()))
+	}
+	f.waitPairs(ids, nil, 3, 20*time.Second)
+
+	ctx := context.Background()
+	for _, a := range agents {
+		for _, b := range ids {
+			if a.id == b {
+				continue
+			}
+			for _, role := range []store.Role{store.Initiator, store.Responder} {
+				rs, err := f.st.GetOrCreate(ctx, store.Key{SelfID: a.id.ID, Role: role, PeerID: b.ID}, "x")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rs.LastSecureAt == nil || rs.PeerSignPub == nil || rs.Cycles < 3 {
+					t.Fatalf("%s %s with %s: last_secure_at %v, peer_sign_pub %v, cycles %d",
+						a.id.ID[:8], role, b.ID[:8], rs.LastSecureAt, rs.PeerSignPub, rs.Cycles)
+				}
+			}
+		}
+		// Each agent opened envelopes as both initiator and responder:
+		// 3 cycles x 2 peers x 2 roles x 4 messages at least.
+		if got := a.logs.count("opened message"); got < 3*2*2*4 {
+			t.Fatalf("agent %s opened %d envelopes, want >= 48", a.id.ID[:8], got)
+		}
+		if got := metricValue(a.eng.Metrics().Handshakes.WithLabelValues("failed", "key_mismatch")); got != 0 {
+			t.Fatalf("unexpected hs failures: %v", got)
+		}
+		if a.logs.count("CLOSE SUCCESS") < 6 {
+			t.Fatalf("CLOSE SUCCESS logged %d times", a.logs.count("CLOSE SUCCESS"))
+		}
+	}
+}
+
+func TestFleetReplayedRequestIsIgnored(t *testing.T) {
+	f := newFleet(t, fleetOptions{})
+	ids := f.newIdentities(2)
+	a := f.start(ids[0], f.policy())
+	b := f.start(ids[1], f.policy())
+	_ = a
+	// A sniffer sees every broadcast line: capture requests from a to b.
+	sniff := f.rawClient()
+	f.waitPairs(ids, nil, 1, 10*time.Second)
+	requests := captureLines(t, sniff, 3, func(p map[string]any) bool {
+		return p["intent"] == IntentRequest && p["from"] == ids[0].ID
+	})
+	ignoredBefore := ignoredCount(b)
+	for _, line := range requests {
+		if _, err := sniff.Write(append(line, '\n')); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for ignoredCount(b)-ignoredBefore < float64(len(requests)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("replayed requests: %v ignored, want %d", ignoredCount(b)-ignoredBefore, len(requests))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	base := f.snapshot()
+	f.waitPairs(ids, base, 2, 10*time.Second)
+}
+
+// ignoredCount is b's count of requests refused by the echo or replay rule:
+// a replay arrives after the responder rotated its nonce, or re-uses a
+// my_nonce it logged.
+func ignoredCount(a *testAgent) float64 {
+	m := a.eng.Metrics().Ignored
+	return metricValue(m.WithLabelValues(ReasonReplay)) + metricValue(m.WithLabelValues(ReasonEchoMismatch))
+}
+
+// captureLines reads relayed lines from c and returns the content of the
+// first n whose payload matches keep, as raw client lines.
+func captureLines(t *testing.T, c interface {
+	Read([]byte) (int, error)
+	SetReadDeadline(time.Time) error
+}, n int, keep func(map[string]any) bool) [][]byte {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer c.SetReadDeadline(time.Time{})
+	var out [][]byte
+	var buf []byte
+	chunk := make([]byte, 64<<10)
+	for len(out) < n {
+		k, err := c.Read(chunk)
+		if err != nil {
+			t.Fatalf("sniffing: %v (captured %d)", err, len(out))
+		}
+		buf = append(buf, chunk[:k]...)
+		for {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				break
+			}
+			line := buf[:i]
+			buf = buf[i+1:]
+			var wrapper struct {
+				Content string `json:"content"`
+			}
+			var env struct {
+				Payload map[string]any `json:"_payload"`
+			}
+			if json.Unmarshal(line, &wrapper) != nil || json.Unmarshal([]byte(wrapper.Content), &env) != nil {
+				continue
+			}
+			if keep(env.Payload) && len(out) < n {
+				out = append(out, []byte(wrapper.Content))
+			}
+		}
+	}
+	return out
+}
+
+func TestFleetForgedHandshake(t *testing.T) {
+	tests := []struct {
+		name       string
+		mode       trust.Mode
+		wantCycles bool
+	}{
+		{"fleet mode rejects an hs whose sign_pub is not the bundle's", trust.Fleet, false},
+		{"open mode accepts it", trust.Open, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFleet(t, fleetOptions{mode: tc.mode})
+			ids := f.newIdentities(2)
+			honest, claimed := ids[0], ids[1]
+			// The forger uses claimed's ID (which is in the bundle) with
+			// keys of its own.
+			forger := mustIdentity(t, "forger")
+			forger.ID = claimed.ID
+			b := f.start(honest, f.policy())
+			f.start(forger, trust.NewPolicy(trust.Open, nil))
+			deadline := time.Now().Add(8 * time.Second)
+			for {
+				okCycles := f.pairCycles(claimed.ID, honest.ID) > 0
+				failed := metricValue(b.eng.Metrics().Handshakes.WithLabelValues("failed", "key_mismatch"))
+				if tc.wantCycles && okCycles {
+					break
+				}
+				if !tc.wantCycles && failed >= 2 {
+					if okCycles || f.pairCycles(honest.ID, claimed.ID) > 0 {
+						t.Fatal("a cycle completed with a forged hs in fleet mode")
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no outcome: cycles %d, key_mismatch failures %v", f.pairCycles(claimed.ID, honest.ID), failed)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+func TestFleetRestartedAgentResumesWithItsPeers(t *testing.T) {
+	f := newFleet(t, fleetOptions{stateTimeout: 700 * time.Millisecond})
+	ids := f.newIdentities(3)
+	var agents []*testAgent
+	for _, id := range ids {
+		agents = append(agents, f.start(id, f.policy()))
+	}
+	f.waitPairs(ids, nil, 1, 15*time.Second)
+	agents[2].stop() // killed, most likely mid-cycle
+	time.Sleep(100 * time.Millisecond)
+	base := f.snapshot()
+	f.start(ids[2], f.policy())
+	f.waitPairs(ids, base, 2, 15*time.Second)
+}
+
+func TestFleetRecoversFromRelayRestartMidCycle(t *testing.T) {
+	f := newFleet(t, fleetOptions{stateTimeout: 700 * time.Millisecond})
+	ids := f.newIdentities(3)
+	for _, id := range ids {
+		f.start(id, f.policy())
+	}
+	f.waitPairs(ids, nil, 1, 15*time.Second)
+	addr := f.relayAddr
+	f.stopRelay()
+	time.Sleep(150 * time.Millisecond)
+	f.startRelay(addr)
+	base := f.snapshot()
+	f.waitPairs(ids, base, 2, 15*time.Second)
+}
+
+func TestFleetSilentPeerTimesOutAndPairRecoversWhenItReturns(t *testing.T) {
+	f := newFleet(t, fleetOptions{stateTimeout: 500 * time.Millisecond})
+	ids := f.newIdentities(2)
+	a := f.start(ids[0], f.policy())
+	b := f.start(ids[1], f.policy())
+	f.waitPairs(ids, nil, 1, 10*time.Second)
+	b.stop() // silent in mid-exchange (cycles run back to back)
+	timeouts := func() float64 {
+		var n float64
+		for _, s := range []string{StateInitExchange, StateInitPropose, StateInitReady, StateRespConfirm,
+			StateRespExchange, StateRespFinalize, StateRespReady} {
+			n += metricValue(a.eng.Metrics().Timeouts.WithLabelValues(s))
+		}
+		return n
+	}
+	// Every conversation with the silent peer times out back to idle.
+	deadline := time.Now().Add(5 * time.Second)
+	for timeouts() < 1 || metricValue(a.eng.Metrics().Active) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("peer silent for 5s: %v state timeouts, %v conversations still waiting",
+				timeouts(), metricValue(a.eng.Metrics().Active))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	base := f.snapshot()
+	f.start(ids[1], f.policy())
+	f.waitPairs(ids, base, 2, 10*time.Second)
+}
+
+func TestFleetHostileLinesDoNothing(t *testing.T) {
+	// The relay relays lines up to 256 KiB here, so the 70 KB line reaches
+	// the agents (the Rust relay has no limit either).
+	f := newFleet(t, fleetOptions{relayMaxLine: 256 << 10})
+	ids := f.newIdentities(2)
+	var agents []*testAgent
+	for _, id := range ids {
+		agents = append(agents, f.start(id, f.policy()))
+	}
+	f.waitPairs(ids, nil, 1, 10*time.Second)
+	raw := f.rawClient()
+	long := `{"to":null,"intent":"register","from":"x","pad":"` + strings.Repeat("A", 70_000) + `"}`
+	for _, line := range []string{"from to intent", long, `{"from":1,"to":2,"intent":3}`, "\xff\xfe"} {
+		if _, err := raw.Write([]byte(line + "\n")); err != nil && !strings.Contains(line, "\xff") {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, a := range agents {
+		m := a.eng.Metrics().RejectedLines
+		for metricValue(m.WithLabelValues("too_long")) < 1 || metricValue(m.WithLabelValues("text")) < 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("hostile lines not counted: too_long %v, text %v",
+					metricValue(m.WithLabelValues("too_long")), metricValue(m.WithLabelValues("text")))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	base := f.snapshot()
+	f.waitPairs(ids, base, 2, 10*time.Second)
+}
