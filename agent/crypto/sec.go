@@ -43,7 +43,7 @@ func sealSec(obj map[string]any, key []byte, signPriv ed25519.PrivateKey, now ti
 		return nil, fmt.Errorf("sec: encode plaintext: %w", err)
 	}
 	hash := sha256.Sum256(plaintext)
-	ct := aead.Seal(nil, nonce, plaintext, hash[:])
+	ct := aead.Seal(plaintext[:0], nonce, plaintext, hash[:]) // in place; Marshal left room for the tag
 	env := map[string]any{
 		"nonce":      base64.StdEncoding.EncodeToString(nonce),
 		"ciphertext": base64.StdEncoding.EncodeToString(ct),
@@ -114,7 +114,7 @@ func OpenSec(sec any, key []byte, peerSignPub ed25519.PublicKey) (map[string]any
 	if err != nil {
 		return nil, err
 	}
-	plaintext, err := aead.Open(nil, nonce, ct, hash)
+	plaintext, err := aead.Open(ct[:0], nonce, ct, hash) // in place: ct is our own decoded copy
 	if err != nil {
 		return nil, ErrDecrypt
 	}

@@ -20,7 +20,37 @@ const maxEncodeDepth = 512
 
 // Marshal returns the canonical (Python-compatible) encoding of v.
 func Marshal(v any) ([]byte, error) {
-	return Append(make([]byte, 0, 128), v)
+	return Append(make([]byte, 0, sizeHint(v, 2)), v)
+}
+
+// sizeHint guesses the encoded size, so a 1 KiB message is not copied
+// through five growing buffers. Escapes are not counted; extra room is
+// left for an AEAD tag when the caller seals the result in place.
+func sizeHint(v any, depth int) int {
+	const tagRoom = 16
+	n := tagRoom
+	switch x := v.(type) {
+	case string:
+		n += len(x) + 2
+	case map[string]any:
+		n += 2
+		for k, e := range x {
+			n += len(k) + 4
+			if depth > 0 {
+				n += sizeHint(e, depth-1) - tagRoom
+			} else {
+				n += 16
+			}
+		}
+	case map[string]string:
+		n += 2
+		for k, e := range x {
+			n += len(k) + len(e) + 6
+		}
+	default:
+		n += 48
+	}
+	return n
 }
 
 // Append appends the canonical encoding of v to dst. Supported values: nil,
@@ -71,7 +101,12 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case map[string]any:
 		return appendMap(dst, x, depth)
 	case map[string]string:
-		keys := sortedKeys(x)
+		var small [16]string // keeps the key slice off the heap for small maps
+		keys := small[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
 		dst = append(dst, '{')
 		for i, k := range keys {
 			if i > 0 {
@@ -109,7 +144,14 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 }
 
 func appendMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
-	keys := sortedKeys(m)
+	// Keys sorted by UTF-8 bytes, which is code point order: the order of
+	// Python's sort_keys for str keys.
+	var small [16]string // keeps the key slice off the heap for small maps
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
 	dst = append(dst, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -123,18 +165,6 @@ func appendMap(dst []byte, m map[string]any, depth int) ([]byte, error) {
 		}
 	}
 	return append(dst, '}'), nil
-}
-
-// sortedKeys sorts by UTF-8 bytes, which is code point order: the order of
-// Python's sort_keys for str keys.
-func sortedKeys[V any](m map[string]V) []string {
-	var small [16]string
-	keys := small[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 const hexDigits = "0123456789abcdef"
