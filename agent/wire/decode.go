@@ -18,7 +18,9 @@ import (
 //     because HSAgent fields are strings or null) or a bare payload object.
 //   - Anything not starting with '{' is KindText: the relay's own
 //     "Warning: ..." notices. A relayed content that is not a JSON object
-//     (a peer sending plain text) is KindText too, with RemoteAddr set.
+//     (a peer sending plain text), or an envelope whose _payload is a
+//     string (another Summoner agent's chat line), is KindText too, with
+//     RemoteAddr set.
 //
 // The content string is parsed straight from the unescaped outer value, and
 // the _type tree is only syntax-checked, so each byte is scanned about twice.
@@ -66,11 +68,14 @@ func Decode(line []byte, lim Limits) (Inbound, error) {
 		return Inbound{}, fmt.Errorf("%w: content is %s", ErrBadContent, jsonKind(content))
 	}
 	if isEnvelope(obj) {
-		p, ok := obj["_payload"].(map[string]any)
-		if !ok {
-			return Inbound{}, fmt.Errorf("%w: _payload is %s", ErrBadContent, jsonKind(obj["_payload"]))
+		switch p := obj["_payload"].(type) {
+		case map[string]any:
+			return Inbound{Kind: KindMessage, RemoteAddr: addr, Payload: p}, nil
+		case string: // a Summoner client sending a plain string message
+			return Inbound{Kind: KindText, RemoteAddr: addr, Text: p}, nil
+		default:
+			return Inbound{}, fmt.Errorf("%w: _payload is %s", ErrBadContent, jsonKind(p))
 		}
-		return Inbound{Kind: KindMessage, RemoteAddr: addr, Payload: p}, nil
 	}
 	return Inbound{Kind: KindMessage, RemoteAddr: addr, Payload: obj}, nil
 }
