@@ -55,3 +55,22 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	stop()
 }
+
+// BenchmarkDecodeRegister is the most frequent line: every agent broadcasts
+// register about once a second.
+func BenchmarkDecodeRegister(b *testing.B) {
+	line, err := Encode(Payload{"to": nil, "intent": "register", "from": "d8045fd9-2f6b-4bd4-a0c1-6c2b1b0a6e55"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wrapped := relayWrap("127.0.0.1:39602", line)
+	b.SetBytes(int64(len(wrapped)))
+	b.ReportAllocs()
+	stop := measureCPU(b)
+	for b.Loop() {
+		if _, err := Decode(wrapped, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stop()
+}
