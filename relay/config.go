@@ -14,6 +14,7 @@ const (
 	DefaultMaxLine         = 64 << 10 // the Python server's StreamReader limit
 	DefaultQueueBytes      = 4 << 20
 	DefaultWriteTimeout    = 10 * time.Second
+	DefaultStallBytes      = 64 << 10
 	DefaultStallTimeout    = 20 * time.Millisecond
 	DefaultShutdownTimeout = 5 * time.Second
 )
@@ -33,6 +34,11 @@ type ServerConfig struct {
 	QueueBytes int
 	// WriteTimeout bounds one batched socket write to a client.
 	WriteTimeout time.Duration
+	// StallBytes is the soft bound of each client's queue: past it, a
+	// sender's reader waits (StallTimeout at most) for that client to drain,
+	// which pushes back on senders through TCP and keeps queues, and so
+	// latency, short under overload.
+	StallBytes int
 	// StallTimeout is the longest a sender's reader waits, per line, for a
 	// recipient that is behind but still draining. Negative disables waiting.
 	StallTimeout time.Duration
@@ -71,6 +77,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
+	if c.StallBytes == 0 {
+		c.StallBytes = DefaultStallBytes
+	}
 	if c.StallTimeout == 0 {
 		c.StallTimeout = DefaultStallTimeout
 	}
@@ -87,6 +96,9 @@ func (c ServerConfig) validate() error {
 	}
 	if c.QueueBytes < 1 {
 		errs = append(errs, fmt.Errorf("queue bytes %d: must be positive", c.QueueBytes))
+	}
+	if c.StallBytes < 1 {
+		errs = append(errs, fmt.Errorf("stall bytes %d: must be positive", c.StallBytes))
 	}
 	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))

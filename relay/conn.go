@@ -57,7 +57,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		nc:         nc,
 		addr:       addr,
 		prefix:     wrapPrefix(addr),
-		q:          newOutQueue(s.cfg.QueueBytes),
+		q:          newOutQueue(s.cfg.QueueBytes, s.cfg.StallBytes),
 		log:        s.log.With("remote_addr", addr),
 		limiter:    newFixedWindow(s.cfg.RateLimitPerMinute),
 		writerDone: make(chan struct{}),

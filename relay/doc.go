@@ -23,11 +23,13 @@
 //     reference-counted frame that every recipient's queue shares. A client
 //     whose queue overflows, or whose socket write is stuck longer than the
 //     write timeout, gets "Warning: ..." (best effort) and is disconnected.
-//     While a recipient is merely behind but still draining, a sender's reader
-//     waits for it at most StallTimeout per line, so bursts are smoothed
-//     instead of punished; a recipient that has not drained for ten
-//     StallTimeouts (200 ms by default) is stuck and never waited for, which
-//     bounds how long one stopped reader can slow the others.
+//     Once a recipient's queue passes StallBytes (64 KiB) but it is still
+//     draining, a sender's reader waits for it at most StallTimeout per line:
+//     backpressure that reaches flooding senders through TCP and keeps
+//     queues (and latency) short, instead of disconnecting a client on a
+//     burst. A recipient that has not drained for ten StallTimeouts (200 ms
+//     by default) is stuck and never waited for, which bounds how long one
+//     stopped reader can slow the others.
 //   - A line longer than MaxLine (default 64 KiB, as Python's StreamReader)
 //     or one that is not valid UTF-8 is dropped and answered with a
 //     "Warning: ..." line; the connection stays up (Python disconnects).

@@ -33,6 +33,7 @@ type metrics struct {
 	bytesOut        prometheus.Counter
 	directed        prometheus.Counter
 	stalls          prometheus.Counter
+	writes          prometheus.Counter
 	dropTooLong     prometheus.Counter
 	dropInvalidUTF8 prometheus.Counter
 	dropRateLimited prometheus.Counter
@@ -57,6 +58,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bytesOut: counter("bytes_sent_total", "Bytes written to clients."),
 		directed: counter("lines_directed_total", "Lines delivered to one client by directed routing."),
 		stalls:   counter("sender_stalls_total", "Times a sender waited for a lagging recipient to drain."),
+		writes:   counter("write_batches_total", "Vectored socket writes; lines_sent_total / this is the batching factor."),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "disconnects_total", Help: "Client disconnects by reason (slow = could not keep up)."}, []string{"reason"}),
 		dropTooLong:     drops.WithLabelValues(reasonTooLong),
@@ -68,7 +70,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.disconnects.WithLabelValues(r)
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.accepted, m.linesIn, m.bytesIn, m.linesOut,
-		m.bytesOut, m.directed, m.stalls, drops, m.disconnects} {
+		m.bytesOut, m.directed, m.stalls, m.writes, drops, m.disconnects} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register relay metrics: %w", err)
 		}

@@ -11,7 +11,7 @@ type pushResult int
 
 const (
 	pushed        pushResult = iota
-	pushedLagging            // queued, but the queue is over half full
+	pushedLagging            // queued, but the queue is past its soft bound
 	pushFull                 // over the byte bound: the recipient is too slow
 	pushClosed               // the recipient is going away
 )
@@ -23,7 +23,8 @@ type outQueue struct {
 	mu       sync.Mutex
 	items    []*frame
 	bytes    int
-	limit    int
+	limit    int           // hard bound: past it the recipient is too slow
+	soft     int           // past it, senders wait briefly for a drain
 	closed   bool          // no more pushes; the writer flushes and exits
 	final    *frame        // written last, after pending frames (a warning)
 	drained  chan struct{} // made by a stalled producer, closed on take
@@ -32,8 +33,8 @@ type outQueue struct {
 	aborted  atomic.Bool   // set by abort, read by the writer without the lock
 }
 
-func newOutQueue(limit int) *outQueue {
-	q := &outQueue{limit: limit, wake: make(chan struct{}, 1)}
+func newOutQueue(limit, soft int) *outQueue {
+	q := &outQueue{limit: limit, soft: min(soft, limit/2), wake: make(chan struct{}, 1)}
 	q.lastTake.Store(time.Now().UnixNano())
 	return q
 }
@@ -62,7 +63,7 @@ func (q *outQueue) push(f *frame) pushResult {
 	wasEmpty := len(q.items) == 0
 	q.items = append(q.items, f)
 	q.bytes += len(f.b)
-	lagging := q.bytes > q.limit/2
+	lagging := q.bytes > q.soft
 	q.mu.Unlock()
 	if wasEmpty {
 		q.signal()

@@ -168,11 +168,7 @@ func (s *Server) acceptLoop() error {
 }
 
 func (s *Server) startConn(nc net.Conn) {
-	if tcp, ok := nc.(*net.TCPConn); ok && s.cfg.SocketSendBuffer > 0 {
-		if err := tcp.SetWriteBuffer(s.cfg.SocketSendBuffer); err != nil {
-			s.log.Warn("set socket send buffer", "err", err)
-		}
-	}
+	s.tuneSocket(nc)
 	c := newConn(s, nc)
 	s.metrics.accepted.Inc()
 	if ok, reason := s.hub.add(c, s.cfg.MaxConnections); !ok {
@@ -193,6 +189,20 @@ func (s *Server) startConn(nc net.Conn) {
 	s.conns.Add(2)
 	go func() { defer s.conns.Done(); c.writeLoop() }()
 	go func() { defer s.conns.Done(); c.readLoop() }()
+}
+
+// tuneSocket applies the configured kernel send buffer; a failure only costs
+// memory or detection time, so it is logged, not fatal.
+func (s *Server) tuneSocket(nc net.Conn) {
+	tcp, ok := nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	if n := s.cfg.SocketSendBuffer; n > 0 {
+		if err := tcp.SetWriteBuffer(n); err != nil {
+			s.log.Warn("set socket send buffer", "err", err)
+		}
+	}
 }
 
 // shutdown warns and drains every client within ShutdownTimeout, then cuts

@@ -22,6 +22,7 @@ func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "HTTP address for /healthz, /readyz and /metrics (empty: off)")
 	fs.IntVar(&cfg.MaxLine, "max-line", relay.DefaultMaxLine, "longest accepted line in bytes; longer lines are dropped with a warning")
 	fs.IntVar(&cfg.QueueBytes, "queue-bytes", relay.DefaultQueueBytes, "per-client outbound queue; a client that overflows it is disconnected as too slow")
+	fs.IntVar(&cfg.StallBytes, "stall-bytes", relay.DefaultStallBytes, "per-client queue depth past which senders briefly wait for that client (backpressure)")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", relay.DefaultWriteTimeout, "longest one batched write to a client may take")
 	fs.DurationVar(&cfg.StallTimeout, "stall-timeout", relay.DefaultStallTimeout, "longest a sender waits, per line, for a lagging but draining recipient (negative: never)")
 	fs.IntVar(&cfg.RateLimitPerMinute, "rate-limit-per-minute", 0, "lines per connection per fixed 60 s window, as the Rust server (0: off)")
