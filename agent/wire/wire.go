@@ -59,7 +59,10 @@ type Inbound struct {
 
 // Limits bounds decoding. Zero fields take the defaults.
 type Limits struct {
-	MaxLine  int
+	// MaxLine is the longest accepted line in bytes, newline excluded.
+	MaxLine int
+	// MaxDepth bounds object/array nesting, separately for the relay
+	// wrapper and for the content document inside it.
 	MaxDepth int
 }
 
