@@ -72,6 +72,7 @@ func runBroadcastBench(b *testing.B, n int, send func(nc net.Conn, lines int) er
 			})
 		}
 	}
+	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for i, nc := range senders {

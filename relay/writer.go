@@ -21,7 +21,7 @@ func (c *conn) writeLoop() {
 				f.release()
 				batch[i] = nil
 			}
-			spare = batch
+			spare = trimFrames(batch)
 			if err != nil {
 				c.writeFailed(err, partial)
 				return
@@ -58,6 +58,9 @@ func (c *conn) writeBatch(batch []*frame) (partial bool, err error) {
 	c.bufs = c.iov
 	n, err := c.bufs.WriteTo(c.nc)
 	clear(c.iov) // do not pin recycled frames
+	if cap(c.iov) > maxRetainedBatch {
+		c.iov = nil // a burst is over; do not keep its iovec array per client
+	}
 	m := c.srv.metrics
 	m.writes.Inc()
 	m.bytesOut.Add(float64(n))
@@ -109,4 +112,15 @@ func (c *conn) writeFinal(f *frame, midLine bool) {
 		c.srv.metrics.linesOut.Inc()
 		c.srv.metrics.bytesOut.Add(float64(len(f.b)))
 	}
+}
+
+// maxRetainedBatch caps the batch slices a writer keeps between bursts, so
+// an idle client does not hold memory sized for its worst moment.
+const maxRetainedBatch = 4096
+
+func trimFrames(b []*frame) []*frame {
+	if cap(b) > maxRetainedBatch {
+		return nil
+	}
+	return b
 }
