@@ -15,10 +15,15 @@ import (
 func TestRelaySlowReaderIsDisconnectedWhileOthersKeepFullRate(t *testing.T) {
 	const (
 		fast      = 3
-		perClient = 4000
+		perClient = 8000
 		lineLen   = 250
 	)
-	s, _ := startServer(t, ServerConfig{QueueBytes: 64 << 10, SocketSendBuffer: 32 << 10, WriteTimeout: 2 * time.Second})
+	s, _ := startServer(t, ServerConfig{
+		QueueBytes:       2 << 20, // headroom for fast clients starved of CPU on a busy machine
+		StallBytes:       16 << 10,
+		SocketSendBuffer: 32 << 10,
+		WriteTimeout:     2 * time.Second,
+	})
 	stuck := dialRaw(t, s.Addr())
 	cs := make([]*rawClient, fast)
 	index := map[string]int{}
