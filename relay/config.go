@@ -32,7 +32,9 @@ type ServerConfig struct {
 	// QueueBytes bounds each client's outbound queue; a client whose queue
 	// would grow past it is disconnected as too slow.
 	QueueBytes int
-	// WriteTimeout bounds one batched socket write to a client.
+	// WriteTimeout bounds a socket write to a client: one blocked longer
+	// (between WriteTimeout/2 and WriteTimeout, the deadline is renewed
+	// lazily) marks the client as too slow.
 	WriteTimeout time.Duration
 	// StallBytes is the soft bound of each client's queue: past it, a
 	// sender's reader waits (StallTimeout at most) for that client to drain,

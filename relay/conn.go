@@ -44,8 +44,9 @@ type conn struct {
 	warned     map[string]bool // drop reasons already logged at warn level
 
 	// writer-only state
-	iov  [][]byte
-	bufs net.Buffers
+	iov        [][]byte
+	bufs       net.Buffers
+	deadlineAt int64 // unix nanos of the armed write deadline
 }
 
 func newConn(s *Server, nc net.Conn) *conn {

@@ -174,7 +174,9 @@ func (s *Server) startConn(nc net.Conn) {
 	if ok, reason := s.hub.add(c, s.cfg.MaxConnections); !ok {
 		s.metrics.disconnects.WithLabelValues(reason).Inc()
 		c.log.Warn("client refused", "reason", reason)
+		s.conns.Add(1)
 		go func() {
+			defer s.conns.Done()
 			w := s.warnFull
 			if reason == reasonShutdown {
 				w = s.warnShutdown
