@@ -116,7 +116,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		go func() { httpErr <- s.http.Serve(s.httpLn) }()
 	}
 	acceptDone := make(chan error, 1)
-	go func() { acceptDone <- s.acceptLoop() }()
+	acceptExited := make(chan struct{})
+	go func() {
+		defer close(acceptExited)
+		acceptDone <- s.acceptLoop()
+	}()
 	s.ready.Store(true)
 	s.log.Info("relay listening", "addr", s.Addr().String(), "metrics_addr", addrString(s.MetricsAddr()),
 		"max_line", s.cfg.MaxLine, "directed_routing", s.cfg.DirectedRouting)
@@ -129,7 +133,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case err = <-httpErr:
 		err = fmt.Errorf("relay metrics server: %w", err)
 	}
-	s.shutdown()
+	s.shutdown(acceptExited)
 	return err
 }
 
@@ -209,11 +213,13 @@ func (s *Server) tuneSocket(nc net.Conn) {
 
 // shutdown warns and drains every client within ShutdownTimeout, then cuts
 // whatever is left.
-func (s *Server) shutdown() {
+func (s *Server) shutdown(acceptExited <-chan struct{}) {
 	s.ready.Store(false)
 	s.closing.Store(true)
 	close(s.done)
 	s.ln.Close()
+	// No startConn may add to s.conns once Wait below has begun.
+	<-acceptExited
 	conns := s.hub.close()
 	s.log.Info("relay shutting down", "clients", len(conns), "timeout", s.cfg.ShutdownTimeout)
 	now := time.Now()
