@@ -56,6 +56,9 @@ func (s *Store) observe(op string, start time.Time, errp *error) {
 	switch res {
 	case "error":
 		s.log.Warn("store operation failed", "op", op, "dialect", s.dialect, "err", err)
+		if s.dialect == DialectPostgres && isConnectionError(err) {
+			s.flushIdleConns()
+		}
 	case "invalid":
 		s.log.Debug("store operation rejected", "op", op, "dialect", s.dialect, "err", err)
 	}

@@ -2,14 +2,19 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/lib/pq"
 
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 )
@@ -62,7 +67,12 @@ func TestPostgresRestartMidRunFailsThenRecovers(t *testing.T) {
 		}()
 	}
 	errorsBefore := counterValue(opsTotal.WithLabelValues("record_nonce", DialectPostgres, "error"))
-	time.Sleep(200 * time.Millisecond)
+	// Phases advance on observed progress, not on sleeps, so a loaded CI
+	// machine cannot make the test flaky.
+	count := func(p *int) func() bool {
+		return func() bool { mu.Lock(); defer mu.Unlock(); return *p > 0 }
+	}
+	waitFor(t, "writes before the restart", count(&okBefore))
 
 	began := time.Now()
 	if err := cluster.Stop(); err != nil {
@@ -76,31 +86,32 @@ func TestPostgresRestartMidRunFailsThenRecovers(t *testing.T) {
 	if err == nil || errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get with the server down: err = %v, want a connection error", err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, "writes failing during the outage", count(&failed))
 
 	if err := cluster.Start(); err != nil {
 		t.Fatal(err)
 	}
 	close(restarted)
 	t.Logf("server back after %v", time.Since(began))
-	// Each pooled connection that died with the old server may fail once
-	// before database/sql discards it; after that everything works.
+	// The first failure on a connection that died with the old server
+	// drops the whole idle pool, so recovery takes at most a few attempts.
 	var rs RoleState
-	for attempt := 0; attempt < 20; attempt++ {
+	attempts := 0
+	for ; attempts < 10; attempts++ {
 		if rs, err = s.Get(ctx, k); err == nil {
 			break
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	if err != nil || rs.State != "init_ready" {
 		t.Fatalf("after restart: %+v, %v; want the row back", rs, err)
 	}
+	t.Logf("first read after restart succeeded after %d failed attempts", attempts)
 	for i := 0; i < 20; i++ {
 		if _, err := s.BumpCycles(ctx, k, time.Now()); err != nil {
 			t.Fatalf("operation %d after recovery failed: %v", i, err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, "writes after the restart", count(&okAfter))
 	close(stop)
 	wg.Wait()
 
@@ -112,6 +123,17 @@ func TestPostgresRestartMidRunFailsThenRecovers(t *testing.T) {
 	}
 	if got := counterValue(opsTotal.WithLabelValues("record_nonce", DialectPostgres, "error")) - errorsBefore; got < float64(failed) {
 		t.Fatalf("error metric rose by %v, want at least %d", got, failed)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 60s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -130,4 +152,26 @@ func counterValue(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+func TestIsConnectionErrorClassifies(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
+		{"eof", fmt.Errorf("read: %w", io.EOF), true},
+		{"bad conn", driver.ErrBadConn, true},
+		{"admin shutdown", &pq.Error{Code: "57P01"}, true},
+		{"connection failure", &pq.Error{Code: "08006"}, true},
+		{"unique violation", &pq.Error{Code: "23505"}, false},
+		{"conflict", ErrConflict, false},
+		{"plain", errors.New("syntax"), false},
+	}
+	for _, tc := range cases {
+		if got := isConnectionError(tc.err); got != tc.want {
+			t.Errorf("%s: isConnectionError = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

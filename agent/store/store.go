@@ -35,6 +35,9 @@ type Store struct {
 	log     *slog.Logger
 	now     func() time.Time
 	closed  atomic.Bool
+
+	maxIdle   int          // PostgreSQL pool size, restored after a flush
+	lastFlush atomic.Int64 // unix ns of the last idle-connection flush
 }
 
 // Open connects to the DSN's database and migrates its schema.
@@ -62,7 +65,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 	switch dialect {
 	case DialectPostgres:
 		s.w, err = openPostgres(ctx, target, opts.MaxOpenConns)
-		s.r = s.w
+		s.r, s.maxIdle = s.w, opts.MaxOpenConns
 	case DialectSQLite:
 		s.w, s.r, err = openSQLite(ctx, target)
 	}
