@@ -25,12 +25,13 @@ var (
 const (
 	// DefaultClientMaxLine fits the largest wrapper a relay with the default
 	// 64 KiB input limit can produce (escaping grows text up to 6x).
-	DefaultClientMaxLine = 512 << 10
-	DefaultSendQueue     = 1024
-	DefaultRecvQueue     = 1024
-	DefaultMinBackoff    = 200 * time.Millisecond
-	DefaultMaxBackoff    = 15 * time.Second
-	DefaultDialTimeout   = 5 * time.Second
+	DefaultClientMaxLine      = 512 << 10
+	DefaultSendQueue          = 1024
+	DefaultRecvQueue          = 1024
+	DefaultMinBackoff         = 200 * time.Millisecond
+	DefaultMaxBackoff         = 15 * time.Second
+	DefaultDialTimeout        = 5 * time.Second
+	DefaultClientWriteTimeout = 30 * time.Second
 )
 
 // ClientConfig configures a reconnecting relay client.
@@ -52,6 +53,9 @@ type ClientConfig struct {
 	RecvQueue int
 	// DialTimeout bounds one connection attempt.
 	DialTimeout time.Duration
+	// WriteTimeout bounds one flush to the relay; a relay that stops
+	// reading for longer is treated as gone and redialled.
+	WriteTimeout time.Duration
 }
 
 // ClientStats are cumulative counters, for the embedding process's metrics.
@@ -94,6 +98,9 @@ func NewClient(cfg ClientConfig) *Client {
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultClientWriteTimeout
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -219,6 +226,8 @@ func (c *Client) writeLoop(ctx context.Context, nc net.Conn) error {
 			return nil
 		case line = <-c.send:
 		}
+		// Covers the flushes bufio does on its own when a burst fills it.
+		_ = nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 		for {
 			if _, err := bw.Write(line); err != nil {
 				return fmt.Errorf("write to relay: %w", err)
