@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/hsfleet/hsfleet/controllers"
+)
+
+func init() {
+	register(command{name: "operator", summary: "run the HSAgent operator (controller manager)", run: runOperator})
+}
+
+// operatorLeaderElectionID is fixed so every replica of every release
+// competes for the same lease.
+const operatorLeaderElectionID = "hsfleet-operator.hsfleet.io"
+
+type operatorFlags struct {
+	metricsAddr, probeAddr        string
+	metricsSecure                 bool
+	leaderElect                   bool
+	leaderElectionNamespace       string
+	agentImage                    string
+	defaultRelay, defaultDBSecret string
+	watchNamespaces               string
+	statusInterval                time.Duration
+	handshakeWindow               time.Duration
+	maxConcurrent                 int
+	logLevel                      string
+}
+
+func (f *operatorFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8443", "metrics endpoint address (\"0\" disables it)")
+	fs.BoolVar(&f.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS behind Kubernetes authn/authz (use :8080 with false)")
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of /healthz and /readyz")
+	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader so only one replica reconciles")
+	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's namespace)")
+	fs.StringVar(&f.agentImage, "agent-image", "", "image of agent pods (required)")
+	fs.StringVar(&f.defaultRelay, "default-relay", "", "relay HOST:PORT for HSAgents without spec.relay")
+	fs.StringVar(&f.defaultDBSecret, "default-database-secret", "", "namespace-local Secret (key \"dsn\") for HSAgents without spec.database")
+	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to manage (empty: all)")
+	fs.DurationVar(&f.statusInterval, "status-interval", controllers.DefaultStatusInterval, "how often status is refreshed from the database")
+	fs.DurationVar(&f.handshakeWindow, "handshake-window", controllers.DefaultHandshakeWindow, "Handshaking is True when a cycle completed within this window")
+	fs.IntVar(&f.maxConcurrent, "max-concurrent-reconciles", 4, "HSAgents reconciled in parallel")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func runOperator(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("operator", flag.ContinueOnError)
+	var f operatorFlags
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newOperatorLogger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(logr.FromSlogHandler(logger.Handler()))
+
+	cfg := controllers.Config{
+		AgentImage:              f.agentImage,
+		DefaultRelay:            f.defaultRelay,
+		DefaultDatabaseSecret:   f.defaultDBSecret,
+		StatusInterval:          f.statusInterval,
+		HandshakeWindow:         f.handshakeWindow,
+		MaxConcurrentReconciles: f.maxConcurrent,
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w (--agent-image)", err)
+	}
+	restCfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("kubernetes client config: %w", err)
+	}
+	mgr, stores, err := newOperatorManager(restCfg, f, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stores.Close(); err != nil {
+			logger.Warn("closing database pools", "error", err)
+		}
+	}()
+	logger.Info("starting operator", "namespaces", f.watchNamespaces, "leaderElect", f.leaderElect,
+		"metrics", f.metricsAddr, "probes", f.probeAddr)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+	return nil
+}
+
+func newOperatorManager(restCfg *rest.Config, f operatorFlags, cfg controllers.Config) (ctrl.Manager, *controllers.StorePool, error) {
+	scheme, err := controllers.NewScheme()
+	if err != nil {
+		return nil, nil, fmt.Errorf("scheme: %w", err)
+	}
+	metricsOpts := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure}
+	if f.metricsSecure {
+		metricsOpts.FilterProvider = metricsAuthFilter
+	}
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         controllers.CacheOptions(splitList(f.watchNamespaces)),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        f.probeAddr,
+		LeaderElection:                f.leaderElect,
+		LeaderElectionID:              operatorLeaderElectionID,
+		LeaderElectionNamespace:       f.leaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("create manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, nil, err
+	}
+	stores := controllers.NewStorePool(controllers.DefaultDatabaseTimeout)
+	r := &controllers.HSAgentReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("hsfleet-operator"),
+		Stores:    stores,
+		Config:    cfg,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("set up HSAgent controller: %w", err), stores.Close())
+	}
+	return mgr, stores, nil
+}
+
+// splitList parses "a, b,,c" into [a b c].
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newOperatorLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}

@@ -1,0 +1,157 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
+)
+
+// DatabaseDSNKey is the key of the database Secret holding the DSN.
+const DatabaseDSNKey = "dsn"
+
+// maxDSNLength bounds a DSN read from a Secret.
+const maxDSNLength = 4096
+
+// Reasons a database cannot be used; each maps to a condition reason.
+var (
+	errNoDatabase            = errors.New("no database configured: set spec.database.secretRef or the operator's --default-database-secret")
+	errDatabaseSecretMissing = errors.New("database Secret not found")
+	errDatabaseSecretInvalid = errors.New("database Secret has no usable \"dsn\" key")
+	errDatabaseUnreachable   = errors.New("database unreachable")
+)
+
+// agentStateStore is what the reconciler needs from agent/store.
+type agentStateStore interface {
+	Summary(ctx context.Context, selfID string, limit int) (store.AgentSummary, error)
+	DeleteAgentState(ctx context.Context, agentID string) error
+}
+
+// databaseSecretName is the Secret the agent and the operator read the DSN from.
+func (r *HSAgentReconciler) databaseSecretName(agent *hsv1.HSAgent) string {
+	if agent.Spec.Database != nil && agent.Spec.Database.SecretRef.Name != "" {
+		return agent.Spec.Database.SecretRef.Name
+	}
+	return r.Config.DefaultDatabaseSecret
+}
+
+// openAgentStore resolves the agent's database Secret and returns a store
+// for it. Database Secrets are user objects without the operator's label, so
+// they are read through the uncached API reader.
+func (r *HSAgentReconciler) openAgentStore(ctx context.Context, agent *hsv1.HSAgent) (agentStateStore, error) {
+	name := r.databaseSecretName(agent)
+	if name == "" {
+		return nil, errNoDatabase
+	}
+	var sec corev1.Secret
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: name}, &sec); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: %s/%s", errDatabaseSecretMissing, agent.Namespace, name)
+		}
+		return nil, fmt.Errorf("read database Secret %s/%s: %w", agent.Namespace, name, err)
+	}
+	dsn := strings.TrimSpace(string(sec.Data[DatabaseDSNKey]))
+	if dsn == "" || len(dsn) > maxDSNLength {
+		invalidObjects.WithLabelValues("database-secret").Inc()
+		return nil, fmt.Errorf("%w: %s/%s", errDatabaseSecretInvalid, agent.Namespace, name)
+	}
+	st, err := r.Stores.Get(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// storeOpener opens a store for a DSN; agent/store.Open in production.
+type storeOpener func(ctx context.Context, dsn string) (*store.Store, error)
+
+// StorePool shares one store (one connection pool) per DSN across
+// reconciles. Failed opens are remembered for a short while, so a dead
+// database costs one timeout per retry period, not one per reconcile.
+type StorePool struct {
+	open       storeOpener
+	retryAfter time.Duration
+	timeout    time.Duration
+	now        func() time.Time
+
+	mu       sync.Mutex
+	stores   map[[32]byte]*store.Store
+	failures map[[32]byte]poolFailure
+}
+
+type poolFailure struct {
+	at  time.Time
+	err error
+}
+
+// NewStorePool returns a pool that opens stores with agent/store.Open.
+func NewStorePool(openTimeout time.Duration) *StorePool {
+	if openTimeout <= 0 {
+		openTimeout = DefaultDatabaseTimeout
+	}
+	return &StorePool{
+		open:       store.Open,
+		retryAfter: 10 * time.Second,
+		timeout:    openTimeout,
+		now:        time.Now,
+		stores:     map[[32]byte]*store.Store{},
+		failures:   map[[32]byte]poolFailure{},
+	}
+}
+
+// Get returns the open store for dsn, opening it on first use. Errors wrap
+// errDatabaseUnreachable and never contain the DSN (it may hold a password).
+func (p *StorePool) Get(ctx context.Context, dsn string) (*store.Store, error) {
+	key := sha256.Sum256([]byte(dsn))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, ok := p.stores[key]; ok {
+		return st, nil
+	}
+	if f, ok := p.failures[key]; ok && p.now().Sub(f.at) < p.retryAfter {
+		return nil, f.err
+	}
+	openCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	st, err := p.open(openCtx, dsn)
+	if err != nil {
+		databaseErrors.WithLabelValues("open").Inc()
+		err = fmt.Errorf("%w: %s", errDatabaseUnreachable, redactDSN(err.Error(), dsn))
+		p.failures[key] = poolFailure{at: p.now(), err: err}
+		return nil, err
+	}
+	delete(p.failures, key)
+	p.stores[key] = st
+	return st, nil
+}
+
+// Close closes every store; the pool must not be used afterwards.
+func (p *StorePool) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for k, st := range p.stores {
+		errs = append(errs, st.Close())
+		delete(p.stores, k)
+	}
+	return errors.Join(errs...)
+}
+
+// redactDSN keeps a DSN (and so its password) out of error text that ends
+// up in status conditions and events.
+func redactDSN(msg, dsn string) string {
+	if dsn == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, dsn, "<dsn>")
+}

@@ -1,0 +1,115 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
+)
+
+// DefaultStateCleanupGrace is how long deletion waits for an unreachable
+// database before giving up on deleting the agent's rows, so a namespace
+// teardown that removes the database first cannot hang on the finalizer.
+const DefaultStateCleanupGrace = 10 * time.Minute
+
+// ensureFinalizer adds the cleanup finalizer before anything is created.
+func (r *HSAgentReconciler) ensureFinalizer(ctx context.Context, agent *hsv1.HSAgent) error {
+	if controllerutil.ContainsFinalizer(agent, hsv1.Finalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(agent.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(agent, hsv1.Finalizer)
+	if err := r.Client.Patch(ctx, agent, patch); err != nil {
+		return fmt.Errorf("add finalizer: %w", err)
+	}
+	return nil
+}
+
+// reconcileDelete removes the agent's database rows (unless retained) and its
+// trust bundle entry, then releases the finalizer. Owned Secrets and the
+// StatefulSet go with the HSAgent through owner references.
+func (r *HSAgentReconciler) reconcileDelete(ctx context.Context, s *agentScope) error {
+	agent := s.agent
+	if !controllerutil.ContainsFinalizer(agent, hsv1.Finalizer) {
+		return nil
+	}
+	agentID := r.storedAgentID(ctx, agent)
+	if agentID != "" {
+		if err := r.deleteAgentState(ctx, agent, agentID); err != nil {
+			return err
+		}
+		if err := r.updateTrustBundle(ctx, agent.Namespace, func(b trustBundle) bool { return b.remove(agentID) }); err != nil {
+			return fmt.Errorf("remove trust bundle entry: %w", err)
+		}
+	}
+	patch := client.MergeFromWithOptions(agent.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(agent, hsv1.Finalizer)
+	if err := r.Client.Patch(ctx, agent, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove finalizer: %w", err)
+	}
+	return nil
+}
+
+// storedAgentID prefers the identity Secret (the source of truth) and falls
+// back to status when the Secret is already gone.
+func (r *HSAgentReconciler) storedAgentID(ctx context.Context, agent *hsv1.HSAgent) string {
+	var sec corev1.Secret
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: IdentitySecretName(agent)}, &sec); err == nil {
+		if info, err := identityFromSecret(&sec, agent); err == nil {
+			return info.ID
+		}
+	}
+	if validateAgentID(agent.Status.AgentID) == nil {
+		return agent.Status.AgentID
+	}
+	return ""
+}
+
+func validateAgentID(id string) error {
+	if !agentIDPattern.MatchString(id) {
+		return fmt.Errorf("invalid agent ID %.40q", id)
+	}
+	return nil
+}
+
+func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HSAgent, agentID string) error {
+	logger := log.FromContext(ctx)
+	if agent.Spec.RetainState {
+		r.normalEvent(agent, EventStateRetained, "Delete", "spec.retainState is true; rows of %s kept", agentID)
+		return nil
+	}
+	dbCtx, cancel := context.WithTimeout(ctx, r.Config.DatabaseTimeout)
+	defer cancel()
+	db, err := r.openAgentStore(dbCtx, agent)
+	if err == nil {
+		err = db.DeleteAgentState(dbCtx, agentID)
+		if err != nil {
+			databaseErrors.WithLabelValues("delete").Inc()
+		}
+	}
+	if err == nil {
+		logger.Info("agent state deleted", "agentID", agentID)
+		r.normalEvent(agent, EventStateDeleted, "Delete", "deleted database rows of %s", agentID)
+		return nil
+	}
+	// No database to clean, or it stayed away past the grace period: let
+	// the deletion finish rather than block a namespace teardown forever.
+	giveUp := errors.Is(err, errNoDatabase) || errors.Is(err, errDatabaseSecretMissing) ||
+		(agent.DeletionTimestamp != nil && r.now().Sub(agent.DeletionTimestamp.Time) > r.Config.StateCleanupGrace)
+	if giveUp {
+		logger.Info("agent state left in the database", "agentID", agentID, "error", err.Error())
+		r.warningEvent(agent, EventStateRetained, "Delete", "rows of %s not deleted: %v", agentID, err)
+		return nil
+	}
+	r.warningEvent(agent, EventStateDeleteFailed, "Delete", "deleting rows of %s failed, will retry: %v", agentID, err)
+	return fmt.Errorf("delete agent state %s: %w", agentID, err)
+}

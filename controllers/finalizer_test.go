@@ -1,0 +1,91 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
+)
+
+func TestDeletionCleansRowsAndBundleEntry(t *testing.T) {
+	tests := []struct {
+		name       string
+		retain     bool
+		wantCycles int64 // left for the deleted agent
+	}{
+		{name: "rows and entry removed", retain: false, wantCycles: 0},
+		{name: "retainState keeps rows, entry still removed", retain: true, wantCycles: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := newNamespace(t)
+			dsn := testDSN(t)
+			createDatabaseSecret(t, ns, "hsfleet-db", dsn)
+			startOperator(t, ns, testOperatorConfig())
+			st := openTestStore(t, dsn)
+			_, c := testEnv(t)
+			ctx := context.Background()
+
+			gone := newHSAgent(ns, "gone")
+			gone.Spec.RetainState = tt.retain
+			createHSAgent(t, gone)
+			createHSAgent(t, newHSAgent(ns, "stays"))
+			g := waitCondition(t, ns, "gone", hsv1.ConditionIdentityReady, metav1.ConditionTrue, "")
+			s := waitCondition(t, ns, "stays", hsv1.ConditionIdentityReady, metav1.ConditionTrue, "")
+			at := time.Now().UTC().Truncate(time.Second)
+			writeConversation(t, st, g.Status.AgentID, store.Initiator, s.Status.AgentID, 3, at, true)
+			writeConversation(t, st, s.Status.AgentID, store.Responder, g.Status.AgentID, 2, at, true)
+			writeConversation(t, st, s.Status.AgentID, store.Initiator, "third", 4, at, false)
+			eventually(t, 10*time.Second, func() error {
+				if b := readTrustBundle(t, ns); b[g.Status.AgentID] == "" || b[s.Status.AgentID] == "" {
+					return fmt.Errorf("bundle %v lacks an agent", b)
+				}
+				return nil
+			})
+
+			if err := c.Delete(ctx, getHSAgent(t, ns, "gone")); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 30*time.Second, func() error {
+				err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "gone"}, &hsv1.HSAgent{})
+				if apierrors.IsNotFound(err) {
+					return nil
+				}
+				return fmt.Errorf("HSAgent still present (err %v)", err)
+			})
+
+			b := readTrustBundle(t, ns)
+			if _, ok := b[g.Status.AgentID]; ok {
+				t.Errorf("bundle still holds the deleted agent")
+			}
+			if b[s.Status.AgentID] != s.Status.Identity.SignPublicKey {
+				t.Errorf("bundle lost the remaining agent")
+			}
+			sumGone, err := st.Summary(ctx, g.Status.AgentID, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sumGone.Cycles != tt.wantCycles {
+				t.Errorf("deleted agent has %d cycles left, want %d", sumGone.Cycles, tt.wantCycles)
+			}
+			sumStays, err := st.Summary(ctx, s.Status.AgentID, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantStays := int64(4)
+			if tt.retain {
+				wantStays = 6 // its conversation with the retained agent stays too
+			}
+			if sumStays.Cycles != wantStays {
+				t.Errorf("remaining agent has %d cycles, want %d", sumStays.Cycles, wantStays)
+			}
+		})
+	}
+}

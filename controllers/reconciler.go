@@ -1,0 +1,129 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
+)
+
+// HSAgentReconciler reconciles HSAgent objects.
+type HSAgentReconciler struct {
+	// Client reads from the manager's cache, which holds only labelled
+	// Secrets, ConfigMaps and StatefulSets.
+	Client client.Client
+	// APIReader reads user-owned Secrets (database, passphrase) uncached.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  eventRecorder
+	Stores    *StorePool
+	Config    Config
+
+	// now is the clock; tests may replace it.
+	now func() time.Time
+}
+
+// agentScope is what one reconcile knows; phases fill it in order.
+type agentScope struct {
+	agent    *hsv1.HSAgent
+	identity *identityInfo
+}
+
+// phase is one ordered step of a reconcile.
+type phase func(ctx context.Context, s *agentScope) error
+
+// Reconcile runs the phases in order over one scope and patches status once,
+// at the end, whatever happened.
+func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	agent := &hsv1.HSAgent{}
+	if err := r.Client.Get(ctx, req.NamespacedName, agent); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &agentScope{agent: agent}
+	if !agent.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, s)
+	}
+	if err := r.ensureFinalizer(ctx, agent); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// One status patch per reconcile, whatever the phases did; the
+	// observed generation only moves when they all succeeded.
+	before := agent.DeepCopy()
+	defer func() {
+		if retErr == nil {
+			agent.Status.ObservedGeneration = agent.Generation
+		}
+		if err := r.patchStatus(ctx, before, agent); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+	initConditions(agent)
+	for _, p := range []phase{
+		r.reconcileIdentity,
+		r.reconcileTrustBundle,
+		r.reconcileStatefulSet,
+		r.reconcileHandshakeStatus,
+	} {
+		if err := p(ctx, s); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{RequeueAfter: r.Config.StatusInterval}, nil
+}
+
+// reconcileTrustBundle publishes the agent's signing key to its namespace.
+func (r *HSAgentReconciler) reconcileTrustBundle(ctx context.Context, s *agentScope) error {
+	if s.identity == nil {
+		return nil
+	}
+	id := s.identity
+	return r.updateTrustBundle(ctx, s.agent.Namespace, func(b trustBundle) bool { return b.set(id.ID, id.SignPublicKey) })
+}
+
+// patchStatus writes status with a merge patch when it changed.
+func (r *HSAgentReconciler) patchStatus(ctx context.Context, before, agent *hsv1.HSAgent) error {
+	if equality.Semantic.DeepEqual(before.Status, agent.Status) {
+		return nil
+	}
+	if err := r.Client.Status().Patch(ctx, agent, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("patch status: %w", err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller. Status-only updates of an
+// HSAgent do not trigger a reconcile; spec, annotation (rotation) and
+// deletion changes do, and so do changes to owned Secrets and StatefulSets.
+func (r *HSAgentReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.Config = r.Config.withDefaults()
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.Stores == nil {
+		return errors.New("HSAgentReconciler needs a StorePool")
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&hsv1.HSAgent{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{},
+			predicate.AnnotationChangedPredicate{},
+		))).
+		Owns(&corev1.Secret{}).
+		Owns(&appsv1.StatefulSet{}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Config.MaxConcurrentReconciles}).
+		Named("hsagent").
+		Complete(r)
+}

@@ -1,0 +1,147 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
+)
+
+func openTestStore(t testing.TB, dsn string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// writeConversation records cycles completed by self with peer, through the
+// store API the agents use, and marks the pair secure when asked.
+func writeConversation(t testing.TB, st *store.Store, self string, role store.Role, peer string, cycles int, at time.Time, secure bool) {
+	t.Helper()
+	ctx := context.Background()
+	k := store.Key{SelfID: self, Role: role, PeerID: peer}
+	rs, err := st.GetOrCreate(ctx, k, "ready")
+	if err != nil {
+		t.Fatalf("GetOrCreate %v: %v", k, err)
+	}
+	if secure {
+		derived := at
+		rs.HSDerivedAt = &derived
+		if _, err := st.Update(ctx, rs); err != nil {
+			t.Fatalf("Update %v: %v", k, err)
+		}
+	}
+	for i := 0; i < cycles; i++ {
+		if _, err := st.BumpCycles(ctx, k, at); err != nil {
+			t.Fatalf("BumpCycles %v: %v", k, err)
+		}
+	}
+}
+
+func TestStatusReportsPeersAndCyclesFromPostgres(t *testing.T) {
+	ns := newNamespace(t)
+	dsn := testDSN(t)
+	createDatabaseSecret(t, ns, "hsfleet-db", dsn)
+	startOperator(t, ns, testOperatorConfig())
+	st := openTestStore(t, dsn)
+	ctx := context.Background()
+
+	createHSAgent(t, newHSAgent(ns, "dave"))
+	a := waitCondition(t, ns, "dave", hsv1.ConditionHandshaking, metav1.ConditionFalse, ReasonNoRecentCycles)
+	self := a.Status.AgentID
+
+	// 70 peers (more than the status list holds), 35 of them in both roles.
+	const peers = 70
+	base := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	var wantCycles int64
+	for i := 0; i < peers; i++ {
+		peer := fmt.Sprintf("peer-%02d", i)
+		if err := st.UpsertAgent(ctx, store.Agent{SelfID: peer, Name: "name-" + peer, Namespace: ns, StartedAt: base, LastSeenAt: base}); err != nil {
+			t.Fatal(err)
+		}
+		at := base.Add(time.Duration(i) * time.Second)
+		writeConversation(t, st, self, store.Initiator, peer, 2, at, i%2 == 0)
+		wantCycles += 2
+		if i%2 == 1 {
+			writeConversation(t, st, self, store.Responder, peer, 1, at, false)
+			wantCycles++
+		}
+	}
+	// Another agent's rows must not be counted.
+	writeConversation(t, st, "someone-else", store.Initiator, self, 5, base, false)
+
+	a = waitCondition(t, ns, "dave", hsv1.ConditionHandshaking, metav1.ConditionTrue, ReasonCyclesCompleted)
+	eventually(t, 20*time.Second, func() error {
+		a = getHSAgent(t, ns, "dave")
+		if a.Status.PeerCount != peers || a.Status.Cycles != wantCycles || len(a.Status.Peers) != hsv1.MaxStatusPeers {
+			return fmt.Errorf("peerCount %d cycles %d peers %d, want %d %d %d",
+				a.Status.PeerCount, a.Status.Cycles, len(a.Status.Peers), peers, wantCycles, hsv1.MaxStatusPeers)
+		}
+		return nil
+	})
+	last := base.Add((peers - 1) * time.Second)
+	if a.Status.LastCycleTime == nil || !a.Status.LastCycleTime.Time.Equal(last) {
+		t.Errorf("lastCycleTime %v, want %v", a.Status.LastCycleTime, last)
+	}
+	first := a.Status.Peers[0]
+	if first.AgentID != "peer-69" || first.LastCycleTime == nil || !first.LastCycleTime.Time.Equal(last) {
+		t.Errorf("first peer %+v, want the most recent (peer-69 at %v)", first, last)
+	}
+	for _, p := range a.Status.Peers {
+		if p.Name != "name-"+p.AgentID {
+			t.Errorf("peer %s name %q", p.AgentID, p.Name)
+		}
+		if p.Role == "initiator" && p.Cycles != 2 || p.Role == "responder" && p.Cycles != 1 {
+			t.Errorf("peer %s role %s cycles %d", p.AgentID, p.Role, p.Cycles)
+		}
+		var idx int
+		if _, err := fmt.Sscanf(p.AgentID, "peer-%d", &idx); err != nil {
+			t.Fatal(err)
+		}
+		if want := p.Role == "initiator" && idx%2 == 0; p.Secure != want {
+			t.Errorf("peer %s %s secure=%v, want %v", p.AgentID, p.Role, p.Secure, want)
+		}
+	}
+}
+
+func TestDatabaseTroubleIsReportedInStatusNotFatal(t *testing.T) {
+	tests := []struct {
+		name       string
+		dbSecret   map[string]string // nil: no Secret at all
+		wantReason string
+	}{
+		{"missing database Secret", nil, ReasonDatabaseSecretMissing},
+		{"Secret without dsn", map[string]string{"url": "x"}, ReasonDatabaseSecretInvalid},
+		{"unreachable database", map[string]string{DatabaseDSNKey: "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1"}, ReasonDatabaseUnreachable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := newNamespace(t)
+			if tt.dbSecret != nil {
+				_, c := testEnv(t)
+				sec := newSecret(ns, "hsfleet-db", tt.dbSecret)
+				if err := c.Create(context.Background(), sec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			startOperator(t, ns, testOperatorConfig())
+			createHSAgent(t, newHSAgent(ns, "erin"))
+			a := waitCondition(t, ns, "erin", hsv1.ConditionHandshaking, metav1.ConditionUnknown, tt.wantReason)
+			if err := conditionIs(a, hsv1.ConditionIdentityReady, metav1.ConditionTrue, ReasonIdentityStored); err != nil {
+				t.Error(err)
+			}
+			if a.Status.ObservedGeneration != a.Generation {
+				t.Errorf("database trouble must not fail the reconcile: observedGeneration %d, generation %d",
+					a.Status.ObservedGeneration, a.Generation)
+			}
+		})
+	}
+}

@@ -1,0 +1,115 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// trustBundleAttempts bounds optimistic-locking retries. Every agent in a
+// namespace writes the same ConfigMap, so conflicts are expected under a
+// burst of creations; past this the reconcile fails and is retried later.
+const trustBundleAttempts = 8
+
+// updateTrustBundle applies mutate to the namespace trust bundle with
+// optimistic locking. Each agent only ever adds, changes or removes its own
+// entry, so concurrent writers never undo each other.
+func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace string, mutate func(trustBundle) bool) error {
+	logger := log.FromContext(ctx)
+	var reader client.Reader = r.Client // the cache first; the API server after a conflict
+	key := types.NamespacedName{Namespace: namespace, Name: TrustBundleName}
+	for attempt := 0; attempt < trustBundleAttempts; attempt++ {
+		var cm corev1.ConfigMap
+		err := reader.Get(ctx, key, &cm)
+		if apierrors.IsNotFound(err) {
+			bundle := trustBundle{}
+			if !mutate(bundle) {
+				return nil
+			}
+			err = r.createTrustBundle(ctx, namespace, bundle)
+			if apierrors.IsAlreadyExists(err) {
+				reader = r.APIReader
+				continue
+			}
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("read trust bundle %s: %w", key, err)
+		}
+
+		bundle, dropped, perr := parseTrustBundle(cm.Data[TrustBundleKey])
+		if perr != nil {
+			// Rebuild from scratch: every agent re-adds its own entry on its
+			// next periodic reconcile.
+			invalidObjects.WithLabelValues("trust-bundle").Inc()
+			logger.Error(perr, "trust bundle unreadable, rebuilding it", "configmap", key.String())
+			bundle = trustBundle{}
+		} else if dropped > 0 {
+			invalidObjects.WithLabelValues("trust-bundle-entry").Add(float64(dropped))
+			logger.Info("dropping malformed trust bundle entries", "configmap", key.String(), "dropped", dropped)
+		}
+		changed := mutate(bundle)
+		labelled := cm.Labels[ManagedByLabel] == ManagedByValue
+		if !changed && perr == nil && dropped == 0 && labelled {
+			return nil
+		}
+		data, err := bundle.encode()
+		if err != nil {
+			return err
+		}
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		cm.Data[TrustBundleKey] = data
+		if cm.Labels == nil {
+			cm.Labels = map[string]string{}
+		}
+		cm.Labels[ManagedByLabel] = ManagedByValue // keep it visible to the label-selected cache
+		err = r.Client.Update(ctx, &cm)            // resourceVersion makes this a compare-and-set
+		switch {
+		case err == nil:
+			trustBundleWrites.WithLabelValues("ok").Inc()
+			return nil
+		case apierrors.IsConflict(err):
+			trustBundleWrites.WithLabelValues("conflict").Inc()
+			reader = r.APIReader
+		default:
+			trustBundleWrites.WithLabelValues("error").Inc()
+			return fmt.Errorf("write trust bundle %s: %w", key, err)
+		}
+	}
+	return fmt.Errorf("write trust bundle %s: %w", key, errTrustBundleContended)
+}
+
+var errTrustBundleContended = errors.New("too many concurrent updates, will retry")
+
+func (r *HSAgentReconciler) createTrustBundle(ctx context.Context, namespace string, bundle trustBundle) error {
+	data, err := bundle.encode()
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      TrustBundleName,
+			Namespace: namespace,
+			Labels:    map[string]string{ManagedByLabel: ManagedByValue, "app.kubernetes.io/name": "hsfleet-trust"},
+		},
+		Data: map[string]string{TrustBundleKey: data},
+	}
+	if err := r.Client.Create(ctx, cm); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			trustBundleWrites.WithLabelValues("error").Inc()
+			err = fmt.Errorf("create trust bundle %s/%s: %w", namespace, TrustBundleName, err)
+		}
+		return err
+	}
+	trustBundleWrites.WithLabelValues("ok").Inc()
+	return nil
+}
