@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,29 @@ func TestDatabaseDSNRejectsNonURL(t *testing.T) {
 	dsn, name, err := databaseDSN("postgres://u:p@h:5/admin?sslmode=disable")
 	if err != nil || !strings.HasSuffix(strings.SplitN(dsn, "?", 2)[0], "/"+name) || !strings.Contains(dsn, "sslmode=disable") {
 		t.Fatalf("databaseDSN kept the wrong parts: %q %q %v", dsn, name, err)
+	}
+}
+
+func TestDSNUsesTheServerNamedByTheEnvironment(t *testing.T) {
+	c := NewCluster(t, ClusterOptions{})
+	t.Setenv(EnvDSN, c.AdminDSN())
+	var name string
+	t.Run("user", func(t *testing.T) {
+		dsn := DSN(t)
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Port() != strconv.Itoa(c.Port()) {
+			t.Fatalf("DSN %s is not on the %s server (port %d)", dsn, EnvDSN, c.Port())
+		}
+		name = strings.TrimPrefix(u.Path, "/")
+		if err := openDB(t, dsn).Ping(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	var n int
+	if err := openDB(t, c.AdminDSN()).QueryRow(`SELECT count(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("database %s on the %s server not dropped (count %d, %v)", name, EnvDSN, n, err)
 	}
 }
