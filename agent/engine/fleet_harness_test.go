@@ -51,6 +51,8 @@ type fleetOptions struct {
 	stateTimeout time.Duration
 	relayMaxLine int
 	directed     bool
+	// register and retry intervals; tests use short ones.
+	registerInterval, retryInterval time.Duration
 }
 
 // fleet is a relay and agents over real TCP on 127.0.0.1, sharing one real
@@ -60,6 +62,7 @@ type fleet struct {
 	opts fleetOptions
 	st   *store.Store
 
+	relay       *relay.Server
 	relayAddr   string
 	relayCancel context.CancelFunc
 	relayDone   chan struct{}
@@ -73,6 +76,7 @@ type fleet struct {
 
 type testAgent struct {
 	id     *crypto.Identity
+	client *relay.Client
 	eng    *Engine
 	logs   *countingHandler
 	cancel context.CancelFunc
@@ -86,6 +90,12 @@ func newFleet(t testing.TB, opts fleetOptions) *fleet {
 	}
 	if opts.stateTimeout == 0 {
 		opts.stateTimeout = time.Second
+	}
+	if opts.registerInterval == 0 {
+		opts.registerInterval = 200 * time.Millisecond
+	}
+	if opts.retryInterval == 0 {
+		opts.retryInterval = 200 * time.Millisecond
 	}
 	st, err := store.OpenWithOptions(context.Background(), pgtest.DSN(t),
 		store.Options{MaxOpenConns: 48, Logger: slog.New(slog.DiscardHandler)})
@@ -120,7 +130,7 @@ func (f *fleet) startRelay(addr string) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	f.relayAddr = srv.Addr().String()
+	f.relay, f.relayAddr = srv, srv.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	f.relayCancel, f.relayDone = cancel, make(chan struct{})
 	go func() { defer close(f.relayDone); srv.Serve(ctx) }()
@@ -170,7 +180,7 @@ func (f *fleet) start(id *crypto.Identity, policy *trust.Policy) *testAgent {
 		}})
 	eng, err := New(Config{
 		Identity: id, Name: "agent", Store: f.st, Agents: f.st, Transport: client, Policy: policy,
-		Secure: true, RegisterInterval: 200 * time.Millisecond, RetryInterval: 200 * time.Millisecond,
+		Secure: true, RegisterInterval: f.opts.registerInterval, RetryInterval: f.opts.retryInterval,
 		StateTimeout: f.opts.stateTimeout, Logger: slog.New(logs),
 		OnCycle: func(ev CycleEvent) {
 			if ev.Role != Responder {
@@ -185,7 +195,7 @@ func (f *fleet) start(id *crypto.Identity, policy *trust.Policy) *testAgent {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	a.eng = eng
+	a.eng, a.client = eng, client
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	var wg sync.WaitGroup
@@ -202,6 +212,20 @@ func (f *fleet) start(id *crypto.Identity, policy *trust.Policy) *testAgent {
 func (a *testAgent) stop() {
 	a.cancel()
 	<-a.done
+}
+
+// totalCycles counts responder-side cycles over all pairs.
+func (f *fleet) totalCycles() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.events)
+}
+
+// eventsSince returns the cycle events after the first n.
+func (f *fleet) eventsSince(n int) []CycleEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]CycleEvent(nil), f.events[n:]...)
 }
 
 // pairCycles is the responder-side cycle count of initiator → responder.

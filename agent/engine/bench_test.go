@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"testing"
+	"time"
+)
+
+// BenchmarkFleet runs N agents in one process against one real relay over
+// TCP and real PostgreSQL, with production timers (register every 1 s,
+// retries every 1 s). One op is one completed cycle, counted by the
+// responder; it reports cycles/s and the p50/p99 cycle latency from
+// register (or reconnect) to CLOSE SUCCESS.
+//
+//	go test -run '^$' -bench Fleet -benchtime 2000x ./agent/engine
+func BenchmarkFleet(b *testing.B) {
+	for _, n := range []int{2, 10, 30} {
+		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) {
+			f := newFleet(b, fleetOptions{stateTimeout: 5 * time.Second,
+				registerInterval: time.Second, retryInterval: time.Second})
+			ids := f.newIdentities(n)
+			for _, id := range ids {
+				f.start(id, f.policy())
+			}
+			// Warm up: every directed pair has done its first handshake.
+			pairs := n * (n - 1)
+			deadline := time.Now().Add(60 * time.Second)
+			for f.totalCycles() < pairs && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			start := f.totalCycles()
+			b.ResetTimer()
+			t0 := time.Now()
+			for f.totalCycles() < start+b.N {
+				if time.Since(t0) > 5*time.Minute {
+					b.Fatalf("only %d of %d cycles in 5 min", f.totalCycles()-start, b.N)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			elapsed := time.Since(t0)
+			b.StopTimer()
+			lat := sortedLatencies(f.eventsSince(start))
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "cycles/s")
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			}
+			b.ReportMetric(0, "ns/op")
+			f.logCounters(b)
+		})
+	}
+}
+
+// logCounters sums the agents' drop, ignore, timeout and send-error
+// counters, to explain a slow run.
+func (f *fleet) logCounters(b *testing.B) {
+	sums := map[string]float64{}
+	for _, a := range f.agents {
+		for _, c := range []struct {
+			name string
+			vec  interface {
+				Collect(chan<- prometheus.Metric)
+			}
+		}{{"rejected", a.eng.m.RejectedLines}, {"ignored", a.eng.m.Ignored}, {"timeouts", a.eng.m.Timeouts},
+			{"send_errors", a.eng.m.SendErrors}, {"handshakes", a.eng.m.Handshakes},
+			{"store_errors", a.eng.m.StoreErrors}} {
+			ch := make(chan prometheus.Metric, 64)
+			go func() { c.vec.Collect(ch); close(ch) }()
+			for m := range ch {
+				var d dto.Metric
+				m.Write(&d)
+				key := c.name
+				for _, l := range d.GetLabel() {
+					key += "/" + l.GetValue()
+				}
+				sums[key] += d.GetCounter().GetValue()
+			}
+		}
+	}
+	for _, a := range f.agents {
+		sums["relay_connects"] += float64(a.client.Stats().Connects)
+	}
+	if mfs, err := f.relay.Registry().Gather(); err == nil {
+		for _, mf := range mfs {
+			if strings.Contains(mf.GetName(), "drop") || strings.Contains(mf.GetName(), "stall") ||
+				strings.Contains(mf.GetName(), "disconnect") {
+				for _, m := range mf.GetMetric() {
+					sums[mf.GetName()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	reg := prometheus.NewRegistry()
+	for _, c := range store.Collectors() {
+		reg.Register(c)
+	}
+	if mfs, err := reg.Gather(); err == nil {
+		for _, mf := range mfs {
+			if mf.GetName() != "hsfleet_store_operation_duration_seconds" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				h := m.GetHistogram()
+				op := ""
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "op" {
+						op = l.GetValue()
+					}
+				}
+				if h.GetSampleCount() > 0 {
+					sums["store_ms/"+op] = 1000 * h.GetSampleSum() / float64(h.GetSampleCount())
+					sums["store_n/"+op] = float64(h.GetSampleCount())
+				}
+			}
+		}
+	}
+	b.Logf("counters: %v", sums)
+}
