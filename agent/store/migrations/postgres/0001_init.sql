@@ -22,9 +22,10 @@ CREATE TABLE IF NOT EXISTS role_state (
     version              BIGINT      NOT NULL DEFAULT 1,
     created_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
-    CONSTRAINT uq_role_peer UNIQUE (self_id, role, peer_id)
+    CONSTRAINT uq_role_peer UNIQUE (self_id, peer_id, role)
 );
--- uq_role_peer serves lookups by self_id and (self_id, role) as a prefix.
+-- uq_role_peer serves key lookups, lookups by self_id, and grouping a
+-- self_id's rows by peer (Summary totals).
 -- Deleting an agent's state also matches rows where it is the peer.
 CREATE INDEX IF NOT EXISTS ix_role_state_peer ON role_state (peer_id);
 -- The operator's summary lists a self_id's rows most recent cycle first.

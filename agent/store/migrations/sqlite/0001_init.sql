@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS role_state (
     created_at           TEXT    NOT NULL,
     updated_at           TEXT    NOT NULL
 ) STRICT;
-CREATE UNIQUE INDEX IF NOT EXISTS uq_role_peer ON role_state (self_id, role, peer_id);
+CREATE UNIQUE INDEX IF NOT EXISTS uq_role_peer ON role_state (self_id, peer_id, role);
 CREATE INDEX IF NOT EXISTS ix_role_state_peer ON role_state (peer_id);
 CREATE INDEX IF NOT EXISTS ix_role_state_recent ON role_state (self_id, last_cycle_at DESC, peer_id, role);
 
