@@ -55,4 +55,19 @@
 // to the server's own prometheus.Registry (ServerConfig.Registry, or a fresh
 // one with the Go and process collectors), so several servers can live in one
 // process (tests) and the relay exposes nothing registered by other packages.
+// All are prefixed hsfleet_relay_: connections, connections_accepted_total,
+// lines_received_total, bytes_received_total, lines_sent_total,
+// bytes_sent_total, write_batches_total, lines_dropped_total{reason=too_long|
+// invalid_utf8|rate_limited|recipient_gone}, disconnects_total{reason=eof|
+// error|slow|idle|shutdown|server_full}, sender_stalls_total and
+// lines_directed_total. Hot-path counters are added per read or write batch,
+// not per line.
+//
+// # Client
+//
+// Client keeps one connection alive: jittered exponential backoff between
+// MinBackoff and MaxBackoff, forever (the reference client gives up after
+// about 15 s), OnConnect after every connect so the agent can re-announce,
+// a bounded send queue that survives reconnects, and a per-line read limit.
+// Delivery is at most once, as with the reference client.
 package relay
