@@ -277,3 +277,23 @@ func TestListReturnsOnlyThatAgentsConversationsInOrder(t *testing.T) {
 		}
 	})
 }
+
+// Rows written by other tools are untrusted: a corrupt time is an error
+// naming the problem, never a panic or a silent zero.
+func TestCorruptStoredTimeIsAnError(t *testing.T) {
+	s := openTestStore(t, "sqlite:"+t.TempDir()+"/corrupt.db", nil)
+	k := Key{SelfID: "a", Role: Initiator, PeerID: "b"}
+	if _, err := s.GetOrCreate(ctx, k, "init_ready"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`UPDATE role_state SET hs_derived_at = 'yesterday-ish'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Get(ctx, k)
+	if err == nil || !strings.Contains(err.Error(), "unknown format") || errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of a corrupt row: %v, want a time-format error", err)
+	}
+	if _, err := s.Summary(ctx, "a", 10); err != nil {
+		t.Fatalf("Summary does not read hs_derived_at as a time and must still work: %v", err)
+	}
+}
