@@ -1,16 +1,28 @@
 package controllers
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
+
+// LeaderElectionID is fixed so every operator replica competes for one lease.
+const LeaderElectionID = "hsfleet-operator.hsfleet.io"
 
 // NewScheme holds the built-in types and hsfleet.io/v1alpha1.
 func NewScheme() (*runtime.Scheme, error) {
@@ -43,4 +55,81 @@ func CacheOptions(namespaces []string) cache.Options {
 		}
 	}
 	return opts
+}
+
+// ManagerOptions are the process-level settings of `hsfleet operator`.
+type ManagerOptions struct {
+	// Namespaces to manage; empty means all.
+	Namespaces []string
+	// MetricsAddr is the metrics listen address; "0" disables metrics.
+	MetricsAddr string
+	// MetricsFilter, when set, serves metrics over HTTPS behind it
+	// (authentication and authorization).
+	MetricsFilter func(*rest.Config, *http.Client) (metricsserver.Filter, error)
+	// ProbeAddr serves /healthz and /readyz; "0" disables them.
+	ProbeAddr string
+	// LeaderElect turns on leader election on LeaderElectionID.
+	LeaderElect             bool
+	LeaderElectionNamespace string
+	// SkipControllerNameValidation lets one process run several managers
+	// (tests only).
+	SkipControllerNameValidation bool
+}
+
+// NewManager builds the operator's manager with the HSAgent controller. The
+// caller runs it with Start and closes the StorePool after Start returns.
+func NewManager(restCfg *rest.Config, opts ManagerOptions, cfg Config) (ctrl.Manager, *StorePool, error) {
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, nil, fmt.Errorf("scheme: %w", err)
+	}
+	metricsOpts := metricsserver.Options{BindAddress: opts.MetricsAddr}
+	if opts.MetricsFilter != nil {
+		metricsOpts.SecureServing = true
+		metricsOpts.FilterProvider = opts.MetricsFilter
+	}
+	mgrOpts := ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         CacheOptions(opts.Namespaces),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        opts.ProbeAddr,
+		LeaderElection:                opts.LeaderElect,
+		LeaderElectionID:              LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+	}
+	if opts.SkipControllerNameValidation {
+		skip := true
+		mgrOpts.Controller = ctrlconfig.Controller{SkipNameValidation: &skip}
+	}
+	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, nil, fmt.Errorf("health check: %w", err)
+	}
+	// Ready once the caches have synced, so a rollout waits for a replica
+	// that can actually reconcile.
+	if err := mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return errors.New("caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("ready check: %w", err)
+	}
+	stores := NewStorePool(cfg.DatabaseTimeout)
+	r := &HSAgentReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Recorder:  mgr.GetEventRecorder("hsfleet-operator"),
+		Stores:    stores,
+		Config:    cfg,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("set up HSAgent controller: %w", err), stores.Close())
+	}
+	return mgr, stores, nil
 }

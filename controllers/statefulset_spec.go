@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -173,9 +174,14 @@ func agentVolumes(agent *hsv1.HSAgent) []*corev1ac.VolumeApplyConfiguration {
 			WithDefaultMode(worldRead).
 			WithItems(corev1ac.KeyToPath().WithKey(TrustBundleKey).WithPath(TrustBundleKey))),
 		corev1ac.Volume().WithName("tmp").WithEmptyDir(corev1ac.EmptyDirVolumeSource().
-			WithMedium(corev1.StorageMediumMemory)),
+			WithMedium(corev1.StorageMediumMemory).
+			WithSizeLimit(tmpSizeLimit)),
 	}
 }
+
+// tmpSizeLimit bounds the in-memory /tmp that a read-only root file system
+// leaves the agent.
+var tmpSizeLimit = resource.MustParse("16Mi")
 
 func httpProbe(path string, period, failures int32) *corev1ac.ProbeApplyConfiguration {
 	return corev1ac.Probe().

@@ -18,12 +18,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 )
@@ -185,29 +182,20 @@ func (o *runningOperator) Stop(t testing.TB) {
 
 func startOperator(t testing.TB, namespace string, cfg Config) *runningOperator {
 	t.Helper()
+	return startOperatorWith(t, ManagerOptions{
+		Namespaces:                   []string{namespace},
+		MetricsAddr:                  "0",
+		ProbeAddr:                    "0",
+		SkipControllerNameValidation: true, // several managers in one test binary
+	}, cfg)
+}
+
+func startOperatorWith(t testing.TB, opts ManagerOptions, cfg Config) *runningOperator {
+	t.Helper()
 	restCfg, _ := testEnv(t)
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                 suite.scheme,
-		Cache:                  CacheOptions([]string{namespace}),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// Several managers live in one test binary.
-		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	mgr, stores, err := NewManager(restCfg, opts, cfg)
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
-	}
-	stores := NewStorePool(cfg.DatabaseTimeout)
-	r := &HSAgentReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Scheme:    mgr.GetScheme(),
-		Recorder:  mgr.GetEventRecorder("hsfleet-operator"),
-		Stores:    stores,
-		Config:    cfg,
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatalf("setup: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	op := &runningOperator{stop: cancel, done: make(chan error, 1), stores: stores}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -11,10 +10,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/hsfleet/hsfleet/controllers"
 )
@@ -22,10 +18,6 @@ import (
 func init() {
 	register(command{name: "operator", summary: "run the HSAgent operator (controller manager)", run: runOperator})
 }
-
-// operatorLeaderElectionID is fixed so every replica of every release
-// competes for the same lease.
-const operatorLeaderElectionID = "hsfleet-operator.hsfleet.io"
 
 type operatorFlags struct {
 	metricsAddr, probeAddr        string
@@ -85,7 +77,17 @@ func runOperator(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client config: %w", err)
 	}
-	mgr, stores, err := newOperatorManager(restCfg, f, cfg)
+	opts := controllers.ManagerOptions{
+		Namespaces:              splitList(f.watchNamespaces),
+		MetricsAddr:             f.metricsAddr,
+		ProbeAddr:               f.probeAddr,
+		LeaderElect:             f.leaderElect,
+		LeaderElectionNamespace: f.leaderElectionNamespace,
+	}
+	if f.metricsSecure {
+		opts.MetricsFilter = metricsAuthFilter
+	}
+	mgr, stores, err := controllers.NewManager(restCfg, opts, cfg)
 	if err != nil {
 		return err
 	}
@@ -100,49 +102,6 @@ func runOperator(ctx context.Context, args []string) error {
 		return fmt.Errorf("manager: %w", err)
 	}
 	return nil
-}
-
-func newOperatorManager(restCfg *rest.Config, f operatorFlags, cfg controllers.Config) (ctrl.Manager, *controllers.StorePool, error) {
-	scheme, err := controllers.NewScheme()
-	if err != nil {
-		return nil, nil, fmt.Errorf("scheme: %w", err)
-	}
-	metricsOpts := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure}
-	if f.metricsSecure {
-		metricsOpts.FilterProvider = metricsAuthFilter
-	}
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                        scheme,
-		Cache:                         controllers.CacheOptions(splitList(f.watchNamespaces)),
-		Metrics:                       metricsOpts,
-		HealthProbeBindAddress:        f.probeAddr,
-		LeaderElection:                f.leaderElect,
-		LeaderElectionID:              operatorLeaderElectionID,
-		LeaderElectionNamespace:       f.leaderElectionNamespace,
-		LeaderElectionReleaseOnCancel: true,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("create manager: %w", err)
-	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return nil, nil, err
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return nil, nil, err
-	}
-	stores := controllers.NewStorePool(controllers.DefaultDatabaseTimeout)
-	r := &controllers.HSAgentReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Scheme:    mgr.GetScheme(),
-		Recorder:  mgr.GetEventRecorder("hsfleet-operator"),
-		Stores:    stores,
-		Config:    cfg,
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		return nil, nil, errors.Join(fmt.Errorf("set up HSAgent controller: %w", err), stores.Close())
-	}
-	return mgr, stores, nil
 }
 
 // splitList parses "a, b,,c" into [a b c].
