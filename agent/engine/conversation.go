@@ -33,16 +33,18 @@ type conv struct {
 	progressAt time.Time // last progress: the state timeout runs from here
 	retryAt    time.Time // next re-send
 	active     bool      // counted in the active gauge
+	nonces     *nonceCache
 }
 
 func newConv(e *Engine, role Role, peer string) *conv {
 	return &conv{
-		e:     e,
-		key:   store.Key{SelfID: e.self, Role: store.Role(role), PeerID: peer},
-		role:  role,
-		log:   e.log.With("role", string(role), "peer", peer),
-		inbox: make(chan Msg, e.cfg.InboxSize),
-		kick:  make(chan struct{}, 1),
+		e:      e,
+		key:    store.Key{SelfID: e.self, Role: store.Role(role), PeerID: peer},
+		role:   role,
+		log:    e.log.With("role", string(role), "peer", peer),
+		inbox:  make(chan Msg, e.cfg.InboxSize),
+		kick:   make(chan struct{}, 1),
+		nonces: newNonceCache(),
 	}
 }
 
@@ -218,13 +220,17 @@ func (c *conv) commit(res Result) error {
 	if res.Progress || c.row.State != prevState {
 		c.progressAt = now
 	}
-	c.recordNonce(flowReceived, res.RecordReceived)
-	c.recordNonce(flowSent, res.RecordSent)
 	if res.DeletePairNonces {
 		sctx, cancel := c.e.storeCtx()
-		c.e.storeResult("delete_pair_nonces", c.e.cfg.Store.DeletePairNonces(sctx, c.key))
+		err := c.e.cfg.Store.DeletePairNonces(sctx, c.key)
 		cancel()
+		c.e.storeResult("delete_pair_nonces", err)
+		if err == nil {
+			c.nonces.reset()
+		}
 	}
+	c.recordNonce(flowReceived, res.RecordReceived)
+	c.recordNonce(flowSent, res.RecordSent)
 	c.logNotes(res.Notes)
 	if prevState != c.row.State {
 		c.log.Debug("state change", "from", prevState, "to", c.row.State)
@@ -246,6 +252,7 @@ func (c *conv) recordNonce(flow, nonce string) {
 	if nonce == "" {
 		return
 	}
+	c.nonces.add(flow, nonce)
 	sctx, cancel := c.e.storeCtx()
 	defer cancel()
 	_, err := c.e.cfg.Store.RecordNonceOnce(sctx, c.key, flow, nonce)
@@ -317,6 +324,9 @@ type storeEnv struct{ c *conv }
 
 func (s *storeEnv) lookup(flow string) func(context.Context, string) (bool, error) {
 	return func(_ context.Context, nonce string) (bool, error) {
+		if found, known := s.c.nonces.lookup(flow, nonce); known {
+			return found, nil
+		}
 		sctx, cancel := s.c.e.storeCtx()
 		defer cancel()
 		ok, err := s.c.e.cfg.Store.NonceExists(sctx, s.c.key, flow, nonce)

@@ -12,6 +12,11 @@ func (m Machine) initReady(res *Result, msg Msg, env Env) error {
 		res.ignore(ReasonMissingField)
 		return nil
 	}
+	return m.acceptConfirm(res, msg, env)
+}
+
+// acceptConfirm starts a cycle on a confirm.
+func (m Machine) acceptConfirm(res *Result, msg Msg, env Env) error {
 	kx, err := env.NewEphemeral()
 	if err != nil {
 		return err
@@ -35,9 +40,39 @@ func (m Machine) initReady(res *Result, msg Msg, env Env) error {
 	return nil
 }
 
+// restartOnConfirm handles a confirm that arrives mid-cycle. The reference
+// ignores it, leaving both sides waiting until something times out. A
+// confirm whose nonce we have not seen this cycle means the responder gave
+// our cycle up (timeout or restart) and started a new one, so we follow it
+// at once. Re-sends of the confirm that started this cycle carry a nonce
+// we logged, and stay ignored.
+func (m Machine) restartOnConfirm(res *Result, msg Msg, env Env) (handled bool, err error) {
+	if msg.Intent != IntentConfirm || msg.Broadcast() || msg.MyNonce == "" {
+		return false, nil
+	}
+	seen, err := env.ReceivedBefore(msg.MyNonce)
+	if err != nil {
+		return true, err
+	}
+	if seen {
+		res.ignore(ReasonReplay)
+		return true, nil
+	}
+	from := res.Row.State
+	if err := m.acceptConfirm(res, msg, env); err != nil || res.Ignored != "" {
+		return true, err
+	}
+	res.DeletePairNonces = true // the abandoned cycle's log
+	res.note("peer restarted the cycle", "from_state", from)
+	return true, nil
+}
+
 // initExchange is handle_respond: the ping-pong, cut to finalize once the
 // exchange count passes the limit.
 func (m Machine) initExchange(res *Result, msg Msg, env Env) error {
+	if handled, err := m.restartOnConfirm(res, msg, env); handled {
+		return err
+	}
 	if msg.Intent != IntentRespond || msg.Broadcast() {
 		res.ignore(ReasonWrongState)
 		return nil
@@ -80,6 +115,9 @@ func (m Machine) initExchange(res *Result, msg Msg, env Env) error {
 // echoes, so a responder that rotated its nonce late still gets a conclude
 // it accepts.
 func (m Machine) initPropose(res *Result, msg Msg, env Env) error {
+	if handled, err := m.restartOnConfirm(res, msg, env); handled {
+		return err
+	}
 	if msg.Broadcast() {
 		res.ignore(ReasonWrongState)
 		return nil

@@ -242,6 +242,21 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "late respond echoing a nonce we never sent is ignored",
 			row: Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9"}, msg: directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n11"),
 			wantState: StateInitPropose, wantWhy: ReasonEchoMismatch},
+		{name: "fresh confirm mid-exchange follows the responder's new cycle",
+			row: Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n7", ExchangeCount: 3},
+			msg:       directed(IntentConfirm, "my_nonce", "c2"),
+			wantState: StateInitExchange, wantOut: []string{IntentRequest},
+			check: func(t *testing.T, r Result) {
+				if r.Out[0].YourNonce != "c2" || r.Out[0].HSType != "init" || r.Row.ExchangeCount != 1 || !r.DeletePairNonces {
+					t.Fatalf("out %+v row %+v", r.Out[0], r.Row)
+				}
+			}},
+		{name: "re-sent confirm of the current cycle is ignored mid-exchange",
+			row: Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n7"}, msg: directed(IntentConfirm, "my_nonce", "c1"),
+			received: []string{"c1"}, wantState: StateInitExchange, wantWhy: ReasonReplay},
+		{name: "fresh confirm while waiting for finish restarts the cycle",
+			row: Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9"}, msg: directed(IntentConfirm, "my_nonce", "c2"),
+			wantState: StateInitExchange, wantOut: []string{IntentRequest}},
 		{name: "stale init_finalize_close moves on once closes are used up",
 			row: Row{State: StateInitClose, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, msg: broadcast(IntentRegister),
 			wantState: StateInitReady, wantOut: []string{IntentReconnect},
