@@ -243,7 +243,7 @@ func TestRouteAcceptRules(t *testing.T) {
 			row: Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9"}, msg: directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n11"),
 			wantState: StateInitPropose, wantWhy: ReasonEchoMismatch},
 		{name: "fresh confirm mid-exchange follows the responder's new cycle",
-			row: Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n7", ExchangeCount: 3},
+			row:       Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n7", ExchangeCount: 3},
 			msg:       directed(IntentConfirm, "my_nonce", "c2"),
 			wantState: StateInitExchange, wantOut: []string{IntentRequest},
 			check: func(t *testing.T, r Result) {
