@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/hsfleet/hsfleet/agent/store"
@@ -18,10 +19,25 @@ import (
 // register (or reconnect) to CLOSE SUCCESS.
 //
 //	go test -run '^$' -bench Fleet -benchtime 2000x ./agent/engine
+//
+// HSFLEET_BENCH_PQ_ONE_ROUND_TRIP=1 adds lib/pq's binary_parameters=yes to
+// the DSN (one round trip per statement instead of two).
+//
+// relay=broadcast is the Summoner contract (every line to every client);
+// relay=directed uses the hsfleet relay's directed routing, which spares
+// each agent decoding the other pairs' traffic.
 func BenchmarkFleet(b *testing.B) {
-	for _, n := range []int{2, 10, 30} {
-		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) {
-			f := newFleet(b, fleetOptions{stateTimeout: 5 * time.Second,
+	for _, tc := range []struct {
+		n        int
+		directed bool
+	}{{2, false}, {10, false}, {30, false}, {10, true}, {30, true}} {
+		mode := "broadcast"
+		if tc.directed {
+			mode = "directed"
+		}
+		n := tc.n
+		b.Run(fmt.Sprintf("agents=%d/relay=%s", n, mode), func(b *testing.B) {
+			f := newFleet(b, fleetOptions{stateTimeout: 5 * time.Second, directed: tc.directed, oneRoundTrip: os.Getenv("HSFLEET_BENCH_PQ_ONE_ROUND_TRIP") != "",
 				registerInterval: time.Second, retryInterval: time.Second})
 			ids := f.newIdentities(n)
 			for _, id := range ids {

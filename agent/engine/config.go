@@ -51,7 +51,14 @@ type Config struct {
 	Policy    *trust.Policy // nil: open
 
 	// Secure seals message into sec once a session key exists.
-	Secure           bool
+	Secure bool
+	// LogSentNonces also writes our own nonces to nonce_event (flow
+	// "sent"), as the reference does. The reference never reads them; we
+	// read them only for the §6.1 late-respond recovery, which the RAM
+	// mirror serves within a process's lifetime. Off, a cycle costs ~25%
+	// fewer database writes. Received nonces, the replay defence, are
+	// always written.
+	LogSentNonces    bool
 	ExchangeLimit    int
 	RegisterInterval time.Duration
 	RetryInterval    time.Duration

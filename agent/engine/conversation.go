@@ -230,7 +230,11 @@ func (c *conv) commit(res Result) error {
 		}
 	}
 	c.recordNonce(flowReceived, res.RecordReceived)
-	c.recordNonce(flowSent, res.RecordSent)
+	if c.e.cfg.LogSentNonces {
+		c.recordNonce(flowSent, res.RecordSent)
+	} else if res.RecordSent != "" {
+		c.nonces.add(flowSent, res.RecordSent)
+	}
 	c.logNotes(res.Notes)
 	if prevState != c.row.State {
 		c.log.Debug("state change", "from", prevState, "to", c.row.State)

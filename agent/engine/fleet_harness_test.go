@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +52,10 @@ type fleetOptions struct {
 	stateTimeout time.Duration
 	relayMaxLine int
 	directed     bool
+	// oneRoundTrip sets lib/pq's binary_parameters, which sends parse,
+	// bind and execute in one round trip instead of two.
+	oneRoundTrip bool
+	logSent      bool
 	// register and retry intervals; tests use short ones.
 	registerInterval, retryInterval time.Duration
 }
@@ -97,7 +102,11 @@ func newFleet(t testing.TB, opts fleetOptions) *fleet {
 	if opts.retryInterval == 0 {
 		opts.retryInterval = 200 * time.Millisecond
 	}
-	st, err := store.OpenWithOptions(context.Background(), pgtest.DSN(t),
+	dsn := pgtest.DSN(t)
+	if opts.oneRoundTrip {
+		dsn += sep(dsn) + "binary_parameters=yes"
+	}
+	st, err := store.OpenWithOptions(context.Background(), dsn,
 		store.Options{MaxOpenConns: 48, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +189,7 @@ func (f *fleet) start(id *crypto.Identity, policy *trust.Policy) *testAgent {
 		}})
 	eng, err := New(Config{
 		Identity: id, Name: "agent", Store: f.st, Agents: f.st, Transport: client, Policy: policy,
-		Secure: true, RegisterInterval: f.opts.registerInterval, RetryInterval: f.opts.retryInterval,
+		Secure: true, LogSentNonces: f.opts.logSent, RegisterInterval: f.opts.registerInterval, RetryInterval: f.opts.retryInterval,
 		StateTimeout: f.opts.stateTimeout, Logger: slog.New(logs),
 		OnCycle: func(ev CycleEvent) {
 			if ev.Role != Responder {
@@ -304,4 +313,11 @@ func metricValue(m prometheus.Metric) float64 {
 		return d.Gauge.GetValue()
 	}
 	return -1
+}
+
+func sep(dsn string) string {
+	if strings.Contains(dsn, "?") {
+		return "&"
+	}
+	return "?"
 }

@@ -189,7 +189,7 @@ func TestFleetRestartedAgentResumesWithItsPeers(t *testing.T) {
 }
 
 func TestFleetRecoversFromRelayRestartMidCycle(t *testing.T) {
-	f := newFleet(t, fleetOptions{stateTimeout: 700 * time.Millisecond})
+	f := newFleet(t, fleetOptions{stateTimeout: 700 * time.Millisecond, logSent: true})
 	ids := f.newIdentities(3)
 	for _, id := range ids {
 		f.start(id, f.policy())

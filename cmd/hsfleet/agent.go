@@ -30,7 +30,7 @@ type agentOptions struct {
 	exchangeLimit, maxPeers            int
 	registerInterval, stateTimeout     time.Duration
 	retryInterval                      time.Duration
-	secure, createIdentity             bool
+	secure, createIdentity, logSent    bool
 	logLevel, logFormat                string
 }
 
@@ -51,6 +51,7 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.DurationVar(&o.stateTimeout, "state-timeout", engine.DefaultStateTimeout, "time without progress after which a conversation recovers")
 	fs.DurationVar(&o.retryInterval, "retry-interval", engine.DefaultRetryInterval, "interval between re-sends of an unanswered message")
 	fs.BoolVar(&o.secure, "secure", true, "seal messages in sec envelopes once a session key exists")
+	fs.BoolVar(&o.logSent, "log-sent-nonces", false, "also log our own nonces in nonce_event, as the reference does (more database writes)")
 	fs.BoolVar(&o.createIdentity, "create-identity", false, "create the identity file when it does not exist")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or text")
@@ -102,7 +103,7 @@ func runAgentProcess(ctx context.Context, o *agentOptions, id *crypto.Identity, 
 		}})
 	eng, err := engine.New(engine.Config{
 		Identity: id, Name: o.name, Namespace: o.namespace, Version: softwareVersion(),
-		Store: st, Agents: st, Transport: client, Policy: policy, Secure: o.secure,
+		Store: st, Agents: st, Transport: client, Policy: policy, Secure: o.secure, LogSentNonces: o.logSent,
 		ExchangeLimit: o.exchangeLimit, RegisterInterval: o.registerInterval, RetryInterval: o.retryInterval,
 		StateTimeout: o.stateTimeout, MaxPeers: o.maxPeers, Logger: logger,
 	})
