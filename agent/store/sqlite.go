@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
+	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
@@ -38,7 +41,7 @@ func openSQLite(ctx context.Context, path string) (w, r *sqlx.DB, err error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0) // an in-memory database lives as long as its connection
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, w); err != nil {
 		w.Close()
 		return nil, nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
@@ -53,4 +56,27 @@ func openSQLite(ctx context.Context, path string) (w, r *sqlx.DB, err error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	return w, r, nil
+}
+
+// pingSQLite opens the first connection, retrying while another process or
+// Store holds the lock: switching a fresh file to WAL takes an exclusive lock
+// and SQLite reports SQLITE_BUSY for it without calling the busy handler.
+func pingSQLite(ctx context.Context, db *sqlx.DB) error {
+	deadline := time.Now().Add(busyTimeoutMS * time.Millisecond)
+	for backoff := 5 * time.Millisecond; ; backoff = min(2*backoff, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !isSQLiteBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func isSQLiteBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
