@@ -99,7 +99,8 @@ func WaitsForPeer(row Row) bool {
 
 // Timeout recovers a conversation that made no progress for the state
 // timeout. Each step stays wire-compatible with a stuck Python peer (spec
-// §6.1).
+// §6.1). A cycle given up also drops its nonce log, which nothing would
+// clear otherwise.
 func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 	res := Result{Row: row, Mem: mem}
 	res.note("state timeout", "state", row.State)
@@ -122,11 +123,13 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 		res.Mem.endCycle()
 		r.State = StateInitReady
 		res.Write, res.Progress = true, true
+		res.DeletePairNonces = true
 	default: // every responder state
 		r.wipe()
 		res.Mem.endCycle()
 		r.State = StateRespReady
 		res.Write, res.Progress = true, true
+		res.DeletePairNonces = true
 	}
 	return res
 }
@@ -140,11 +143,11 @@ func (m Machine) Resume(role Role, row Row) Result {
 	case StateInitExchange:
 		res.Row.wipe()
 		res.Row.State = StateInitReady
-		res.Write = true
+		res.Write, res.DeletePairNonces = true, true
 	case StateRespConfirm, StateRespExchange:
 		res.Row.wipe()
 		res.Row.State = StateRespReady
-		res.Write = true
+		res.Write, res.DeletePairNonces = true, true
 	case StateInitReady, StateRespReady, StateInitPropose, StateRespFinalize, StateInitClose:
 	default:
 		res.Row.wipe()

@@ -144,6 +144,10 @@ func TestTimeoutRecoversEveryWaitingState(t *testing.T) {
 			if got := intents(res); !sameIntents(got, tc.wantOut) {
 				t.Fatalf("sent %v, want %v", got, tc.wantOut)
 			}
+			abandoned := res.Row.State == StateInitReady && res.Row.PeerRef == "" || res.Row.State == StateRespReady
+			if res.DeletePairNonces != abandoned {
+				t.Fatalf("DeletePairNonces = %v for a cycle abandoned: %v", res.DeletePairNonces, abandoned)
+			}
 			if tc.check != nil {
 				tc.check(t, res)
 			}
