@@ -63,6 +63,8 @@ func TestClientAnnouncesOnConnectAndExchangesLines(t *testing.T) {
 	a = NewClient(ClientConfig{Addr: s.Addr().String(), Logger: testLogger(t), OnConnect: announce(&a, "a")})
 	runClient(t, a)
 	connected(t, s, 1)
+	// a's own announcement went out to nobody; b must not see it.
+	eventually(t, "a's announcement at the relay", func() bool { return metricValue(t, s.metrics.linesIn) == 1 })
 	b = NewClient(ClientConfig{Addr: s.Addr().String(), Logger: testLogger(t), OnConnect: announce(&b, "b")})
 	runClient(t, b)
 
@@ -132,7 +134,8 @@ func TestClientSendRejectsBadLinesAndFullQueue(t *testing.T) {
 }
 
 func TestClientAfterRunReturnsIsClosed(t *testing.T) {
-	c := NewClient(ClientConfig{Addr: "127.0.0.1:1", MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	c := NewClient(ClientConfig{Addr: "127.0.0.1:1", MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+		Logger: testLogger(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	if err := c.Run(ctx); err != nil {

@@ -15,9 +15,9 @@ import (
 // whose socket may already be full.
 const warnGrace = 200 * time.Millisecond
 
-// stuckAfter: a recipient whose writer has not taken from its queue for this
-// many StallTimeouts is stuck, not lagging, and no sender waits for it. It
-// bounds how long one stopped reader can slow the others (200 ms default).
+// stuckAfter: a recipient whose queue has waited for its writer this many
+// StallTimeouts is stuck, not lagging, and no sender waits for it. It bounds
+// how long one stopped reader can slow the others (200 ms by default).
 const stuckAfter = 10
 
 var errShuttingDown = errors.New("relay shutting down")
@@ -58,7 +58,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		nc:         nc,
 		addr:       addr,
 		prefix:     wrapPrefix(addr),
-		q:          newOutQueue(s.cfg.QueueBytes, s.cfg.StallBytes),
+		q:          newOutQueue(s.cfg.QueueBytes, s.cfg.StallBytes, s.clock),
 		log:        s.log.With("remote_addr", addr),
 		limiter:    newFixedWindow(s.cfg.RateLimitPerMinute),
 		writerDone: make(chan struct{}),
@@ -232,7 +232,7 @@ func (c *conn) broadcast(f *frame) {
 		case pushedLagging:
 			if lagging == nil && s.cfg.StallTimeout > 0 {
 				if now == 0 {
-					now = time.Now().UnixNano()
+					now = s.clock.load()
 				}
 				if p.q.draining(now, stuckAfter*s.cfg.StallTimeout) {
 					lagging = p

@@ -20,23 +20,25 @@ const (
 // clients' readers) append frames; the client's writer takes everything at
 // once, so one lock round-trip and one writev cover a whole batch.
 type outQueue struct {
-	mu       sync.Mutex
-	items    []*frame
-	bytes    int
-	limit    int           // hard bound: past it the recipient is too slow
-	soft     int           // past it, senders wait briefly for a drain
-	closed   bool          // no more pushes; the writer flushes and exits
-	final    *frame        // written last, after pending frames (a warning)
-	drained  chan struct{} // made by a stalled producer, closed on take
-	wake     chan struct{} // cap 1: the writer has work or must exit
-	lastTake atomic.Int64  // unix nanos of the writer's last take
-	aborted  atomic.Bool   // set by abort, read by the writer without the lock
+	mu      sync.Mutex
+	items   []*frame
+	bytes   int
+	limit   int           // hard bound: past it the recipient is too slow
+	soft    int           // past it, senders wait briefly for a drain
+	closed  bool          // no more pushes; the writer flushes and exits
+	final   *frame        // written last, after pending frames (a warning)
+	drained chan struct{} // made by a stalled producer, closed on take
+	wake    chan struct{} // cap 1: the writer has work or must exit
+	clock   *coarseClock
+	// pendingSince is when the oldest frame still queued arrived (0: empty).
+	// A queue pending for long means the writer is stuck in a write; one
+	// that is merely idle or just filled is not.
+	pendingSince atomic.Int64
+	aborted      atomic.Bool // set by abort, read by the writer without the lock
 }
 
-func newOutQueue(limit, soft int) *outQueue {
-	q := &outQueue{limit: limit, soft: min(soft, limit/2), wake: make(chan struct{}, 1)}
-	q.lastTake.Store(time.Now().UnixNano())
-	return q
+func newOutQueue(limit, soft int, clock *coarseClock) *outQueue {
+	return &outQueue{limit: limit, soft: min(soft, limit/2), wake: make(chan struct{}, 1), clock: clock}
 }
 
 func (q *outQueue) signal() {
@@ -61,6 +63,9 @@ func (q *outQueue) push(f *frame) pushResult {
 		return pushFull
 	}
 	wasEmpty := len(q.items) == 0
+	if wasEmpty {
+		q.pendingSince.Store(q.clock.load())
+	}
 	q.items = append(q.items, f)
 	q.bytes += len(f.b)
 	lagging := q.bytes > q.soft
@@ -74,10 +79,12 @@ func (q *outQueue) push(f *frame) pushResult {
 	return pushed
 }
 
-// draining reports whether the writer took from the queue within stall of
-// now (unix nanos): it is behind but alive, so worth waiting for.
-func (q *outQueue) draining(now int64, stall time.Duration) bool {
-	return now-q.lastTake.Load() <= int64(stall)
+// draining reports whether the queue has been waiting for its writer no
+// longer than window at now (unix nanos): the client is behind but alive,
+// so worth waiting for.
+func (q *outQueue) draining(now int64, window time.Duration) bool {
+	since := q.pendingSince.Load()
+	return since == 0 || now-since <= int64(window)
 }
 
 // waitDrain blocks until the writer next takes from the queue, the timer
@@ -108,6 +115,7 @@ func (q *outQueue) take(spare []*frame) (batch []*frame, final *frame, closed bo
 	q.mu.Lock()
 	batch, q.items = q.items, spare[:0]
 	q.bytes = 0
+	q.pendingSince.Store(0)
 	if q.drained != nil {
 		close(q.drained)
 		q.drained = nil
@@ -117,7 +125,6 @@ func (q *outQueue) take(spare []*frame) (batch []*frame, final *frame, closed bo
 		final, q.final = q.final, nil
 	}
 	q.mu.Unlock()
-	q.lastTake.Store(time.Now().UnixNano())
 	return batch, final, closed
 }
 

@@ -41,6 +41,7 @@ type Server struct {
 	registry *prometheus.Registry
 	metrics  *metrics
 	hub      *hub
+	clock    *coarseClock
 
 	ready   atomic.Bool
 	closing atomic.Bool
@@ -71,7 +72,7 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: cfg, log: logger, registry: reg, metrics: m, hub: newHub(), done: make(chan struct{}),
+		cfg: cfg, log: logger, registry: reg, metrics: m, hub: newHub(), clock: newCoarseClock(), done: make(chan struct{}),
 		warnSlow: staticFrame(WarnSlow), warnTooLong: staticFrame(WarnTooLong(cfg.MaxLine)),
 		warnUTF8: staticFrame(WarnInvalidUTF8), warnRate: staticFrame(WarnRateLimited),
 		warnIdle: staticFrame(WarnIdle), warnShutdown: staticFrame(WarnShutdown), warnFull: staticFrame(WarnServerFull),
@@ -111,6 +112,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if !s.served.CompareAndSwap(false, true) {
 		return errors.New("relay: Serve called twice")
 	}
+	go s.clock.run(s.done)
 	httpErr := make(chan error, 1)
 	if s.http != nil {
 		go func() { httpErr <- s.http.Serve(s.httpLn) }()

@@ -16,7 +16,7 @@ func (c *conn) writeLoop() {
 	for {
 		batch, final, closed := c.q.take(spare)
 		if len(batch) > 0 {
-			partial, err := c.writeBatch(batch, c.q.lastTake.Load())
+			partial, err := c.writeBatch(batch, c.srv.clock.load())
 			for i, f := range batch {
 				f.release()
 				batch[i] = nil
