@@ -15,9 +15,11 @@ import (
 // whose socket may already be full.
 const warnGrace = 200 * time.Millisecond
 
-// stuckAfter: a recipient whose queue has waited for its writer this many
-// StallTimeouts is stuck, not lagging, and no sender waits for it. It bounds
-// how long one stopped reader can slow the others (200 ms by default).
+// stuckAfter: a recipient whose writer has been blocked in one socket write
+// for this many StallTimeouts is stuck, not lagging, and no sender waits for
+// it. It bounds how long one stopped reader can slow the others (200 ms by
+// default), while a relay short of CPU still throttles instead of
+// disconnecting clients that are fine.
 const stuckAfter = 10
 
 var errShuttingDown = errors.New("relay shutting down")
@@ -58,7 +60,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		nc:         nc,
 		addr:       addr,
 		prefix:     wrapPrefix(addr),
-		q:          newOutQueue(s.cfg.QueueBytes, s.cfg.StallBytes, s.clock),
+		q:          newOutQueue(s.cfg.QueueBytes, s.cfg.StallBytes),
 		log:        s.log.With("remote_addr", addr),
 		limiter:    newFixedWindow(s.cfg.RateLimitPerMinute),
 		writerDone: make(chan struct{}),

@@ -27,9 +27,10 @@
 //     draining, a sender's reader waits for it at most StallTimeout per line:
 //     backpressure that reaches flooding senders through TCP and keeps
 //     queues (and latency) short, instead of disconnecting a client on a
-//     burst. A recipient that has not drained for ten StallTimeouts (200 ms
-//     by default) is stuck and never waited for, which bounds how long one
-//     stopped reader can slow the others.
+//     burst. A recipient whose socket write has been blocked for ten
+//     StallTimeouts (200 ms by default) is stuck and never waited for, which
+//     bounds how long one stopped reader can slow the others; a relay that
+//     is merely short of CPU throttles senders instead of dropping clients.
 //   - A line longer than MaxLine (default 64 KiB, as Python's StreamReader)
 //     or one that is not valid UTF-8 is dropped and answered with a
 //     "Warning: ..." line; the connection stays up (Python disconnects).

@@ -30,15 +30,15 @@ type outQueue struct {
 	drained chan struct{} // made by a stalled producer, closed on take
 	wake    chan struct{} // cap 1: the writer has work or must exit
 	clock   *coarseClock
-	// pendingSince is when the oldest frame still queued arrived (0: empty).
-	// A queue pending for long means the writer is stuck in a write; one
-	// that is merely idle or just filled is not.
-	pendingSince atomic.Int64
-	aborted      atomic.Bool // set by abort, read by the writer without the lock
+	// writeStart is when the writer's current socket write began (0: not
+	// writing). A write blocked for long means the client stopped reading;
+	// a writer that is merely idle or waiting for CPU is not stuck.
+	writeStart atomic.Int64
+	aborted    atomic.Bool // set by abort, read by the writer without the lock
 }
 
-func newOutQueue(limit, soft int, clock *coarseClock) *outQueue {
-	return &outQueue{limit: limit, soft: min(soft, limit/2), wake: make(chan struct{}, 1), clock: clock}
+func newOutQueue(limit, soft int) *outQueue {
+	return &outQueue{limit: limit, soft: min(soft, limit/2), wake: make(chan struct{}, 1)}
 }
 
 func (q *outQueue) signal() {
@@ -63,9 +63,6 @@ func (q *outQueue) push(f *frame) pushResult {
 		return pushFull
 	}
 	wasEmpty := len(q.items) == 0
-	if wasEmpty {
-		q.pendingSince.Store(q.clock.load())
-	}
 	q.items = append(q.items, f)
 	q.bytes += len(f.b)
 	lagging := q.bytes > q.soft
@@ -79,11 +76,11 @@ func (q *outQueue) push(f *frame) pushResult {
 	return pushed
 }
 
-// draining reports whether the queue has been waiting for its writer no
+// draining reports whether the writer is not stuck in one socket write for
 // longer than window at now (unix nanos): the client is behind but alive,
 // so worth waiting for.
 func (q *outQueue) draining(now int64, window time.Duration) bool {
-	since := q.pendingSince.Load()
+	since := q.writeStart.Load()
 	return since == 0 || now-since <= int64(window)
 }
 
@@ -115,7 +112,6 @@ func (q *outQueue) take(spare []*frame) (batch []*frame, final *frame, closed bo
 	q.mu.Lock()
 	batch, q.items = q.items, spare[:0]
 	q.bytes = 0
-	q.pendingSince.Store(0)
 	if q.drained != nil {
 		close(q.drained)
 		q.drained = nil

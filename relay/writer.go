@@ -54,7 +54,9 @@ func (c *conn) writeBatch(batch []*frame, now int64) (partial bool, err error) {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(warnGrace))
 	}
 	c.bufs = c.iov
+	c.q.writeStart.Store(now)
 	n, err := c.bufs.WriteTo(c.nc)
+	c.q.writeStart.Store(0)
 	clear(c.iov) // do not pin recycled frames
 	if cap(c.iov) > maxRetainedBatch {
 		c.iov = nil // a burst is over; do not keep its iovec array per client
