@@ -16,6 +16,7 @@ const (
 	DefaultWriteTimeout    = 10 * time.Second
 	DefaultStallBytes      = 64 << 10
 	DefaultStallTimeout    = 20 * time.Millisecond
+	DefaultStuckTimeout    = 250 * time.Millisecond
 	DefaultShutdownTimeout = 5 * time.Second
 )
 
@@ -44,6 +45,11 @@ type ServerConfig struct {
 	// StallTimeout is the longest a sender's reader waits, per line, for a
 	// recipient that is behind but still draining. Negative disables waiting.
 	StallTimeout time.Duration
+	// StuckTimeout: a client whose socket write has been blocked this long
+	// is stuck, not lagging: senders stop waiting for it, so its queue fills
+	// and it is disconnected. It bounds how long one stopped reader can slow
+	// the others.
+	StuckTimeout time.Duration
 	// RateLimitPerMinute limits lines per connection in a fixed 60 s window
 	// (the Rust server's rule); 0 disables it.
 	RateLimitPerMinute int
@@ -85,6 +91,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	if c.StallTimeout == 0 {
 		c.StallTimeout = DefaultStallTimeout
 	}
+	if c.StuckTimeout == 0 {
+		c.StuckTimeout = DefaultStuckTimeout
+	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
@@ -102,7 +111,7 @@ func (c ServerConfig) validate() error {
 	if c.StallBytes < 1 {
 		errs = append(errs, fmt.Errorf("stall bytes %d: must be positive", c.StallBytes))
 	}
-	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 {
+	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 || c.StuckTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	if c.RateLimitPerMinute < 0 || c.MaxConnections < 0 || c.SocketSendBuffer < 0 {

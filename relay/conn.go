@@ -15,13 +15,6 @@ import (
 // whose socket may already be full.
 const warnGrace = 200 * time.Millisecond
 
-// stuckAfter: a recipient whose writer has been blocked in one socket write
-// for this many StallTimeouts is stuck, not lagging, and no sender waits for
-// it. It bounds how long one stopped reader can slow the others (200 ms by
-// default), while a relay short of CPU still throttles instead of
-// disconnecting clients that are fine.
-const stuckAfter = 10
-
 var errShuttingDown = errors.New("relay shutting down")
 
 // conn is one client: a reader goroutine that wraps and fans out its lines,
@@ -236,7 +229,7 @@ func (c *conn) broadcast(f *frame) {
 				if now == 0 {
 					now = s.clock.load()
 				}
-				if p.q.draining(now, stuckAfter*s.cfg.StallTimeout) {
+				if p.q.draining(now, s.cfg.StuckTimeout) {
 					lagging = p
 				}
 			}
@@ -250,7 +243,7 @@ func (c *conn) broadcast(f *frame) {
 	if lagging != nil {
 		// Give a recipient that is behind but draining a moment to catch
 		// up, instead of disconnecting it on the next burst. Stuck ones
-		// (no drain for stuckAfter stalls) are not waited for.
+		// (a write blocked for StuckTimeout) are not waited for.
 		s.metrics.stalls.Inc()
 		lagging.q.waitDrain(s.cfg.StallTimeout, c.stallTimer, s.done)
 	}

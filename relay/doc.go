@@ -27,8 +27,8 @@
 //     draining, a sender's reader waits for it at most StallTimeout per line:
 //     backpressure that reaches flooding senders through TCP and keeps
 //     queues (and latency) short, instead of disconnecting a client on a
-//     burst. A recipient whose socket write has been blocked for ten
-//     StallTimeouts (200 ms by default) is stuck and never waited for, which
+//     burst. A recipient whose socket write has been blocked for
+//     StuckTimeout (250 ms by default) is stuck and never waited for, which
 //     bounds how long one stopped reader can slow the others; a relay that
 //     is merely short of CPU throttles senders instead of dropping clients.
 //   - A line longer than MaxLine (default 64 KiB, as Python's StreamReader)

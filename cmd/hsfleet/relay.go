@@ -25,6 +25,7 @@ func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 	fs.IntVar(&cfg.StallBytes, "stall-bytes", relay.DefaultStallBytes, "per-client queue depth past which senders briefly wait for that client (backpressure)")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", relay.DefaultWriteTimeout, "longest one batched write to a client may take")
 	fs.DurationVar(&cfg.StallTimeout, "stall-timeout", relay.DefaultStallTimeout, "longest a sender waits, per line, for a lagging but draining recipient (negative: never)")
+	fs.DurationVar(&cfg.StuckTimeout, "stuck-timeout", relay.DefaultStuckTimeout, "a client whose socket write is blocked this long is no longer waited for (and soon disconnected)")
 	fs.IntVar(&cfg.RateLimitPerMinute, "rate-limit-per-minute", 0, "lines per connection per fixed 60 s window, as the Rust server (0: off)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 0, "disconnect clients silent for this long (0: off)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", relay.DefaultShutdownTimeout, "bound on draining clients after SIGTERM")
