@@ -248,7 +248,8 @@ func TestRelayRefusesClientsOverMaxConnections(t *testing.T) {
 
 func TestDirectedRoutingDeliversOnlyToTheNamedClient(t *testing.T) {
 	s, _ := startServer(t, ServerConfig{DirectedRouting: true})
-	ids := []string{"id-a", "id-b", "id-c"}
+	// a, b and c announce their ids; d is a spoofer that claims b's id.
+	ids := []string{"id-a", "id-b", "id-c", "id-b"}
 	cs := make([]*rawClient, len(ids))
 	for i := range cs {
 		cs[i] = dialRaw(t, s.Addr())
@@ -261,26 +262,26 @@ func TestDirectedRoutingDeliversOnlyToTheNamedClient(t *testing.T) {
 		}
 		return fmt.Sprintf(`{"_version": "1.3.0", "_payload": {"to": %s, "intent": "x", "from": "%s"}, "_type": {}}`, toJSON, from)
 	}
-	// Everyone announces itself; broadcasts reach both others.
+	// Announcements are broadcasts: each reaches the three others. Sent one
+	// at a time so the spoofer comes last and finds id-b taken.
 	for i, c := range cs {
 		c.send(envelope(ids[i], "") + "\n")
-	}
-	for i, c := range cs {
-		for range 2 {
-			c.mustReadLine()
+		for j, other := range cs {
+			if j != i {
+				other.mustReadLine()
+			}
 		}
-		c.expectSilence(20 * time.Millisecond)
-		_ = i
 	}
 	tests := []struct {
 		name      string
 		to        string
 		receivers []int
 	}{
-		{"known id goes only there", "id-b", []int{1}},
-		{"null to broadcasts", "", []int{1, 2}},
-		{"unknown id broadcasts", "id-zzz", []int{1, 2}},
-		{"own id broadcasts", "id-a", []int{1, 2}},
+		{"known id goes only there, not to a later claimant", "id-b", []int{1}},
+		{"another known id", "id-c", []int{2}},
+		{"null to broadcasts", "", []int{1, 2, 3}},
+		{"unknown id broadcasts", "id-zzz", []int{1, 2, 3}},
+		{"own id broadcasts", "id-a", []int{1, 2, 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,5 +301,33 @@ func TestDirectedRoutingDeliversOnlyToTheNamedClient(t *testing.T) {
 				}
 			}
 		})
+	}
+	if got := metricValue(t, s.metrics.directed); got != 2 {
+		t.Errorf("directed lines = %v, want 2", got)
+	}
+}
+
+func TestRelayIdleTimeoutSparesActiveClients(t *testing.T) {
+	s, _ := startServer(t, ServerConfig{IdleTimeout: 300 * time.Millisecond})
+	a, b := dialRaw(t, s.Addr()), dialRaw(t, s.Addr())
+	connected(t, s, 2)
+	for i := range 8 { // 800 ms of traffic both ways, well past the timeout
+		for _, pair := range [][2]*rawClient{{a, b}, {b, a}} {
+			from, to := pair[0], pair[1]
+			from.send(fmt.Sprintf("tick %d\n", i))
+			if got, want := to.mustReadLine(), wrapped(t, from.addr(), fmt.Sprintf("tick %d", i)); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := metricValue(t, s.metrics.disconnects.WithLabelValues(reasonIdle)); got != 0 {
+		t.Fatalf("idle disconnects = %v while both clients were active", got)
+	}
+	// Now both fall silent and are timed out.
+	for _, c := range []*rawClient{a, b} {
+		if got := c.expectEOF(); len(got) != 1 || got[0] != WarnIdle {
+			t.Errorf("got %q before EOF, want the idle warning", got)
+		}
 	}
 }
