@@ -6,8 +6,9 @@ import (
 )
 
 // clockTick is the resolution of the relay's coarse clock. It only has to
-// be fine next to the 200 ms stuck window and the write deadlines.
-const clockTick = 2 * time.Millisecond
+// be fine next to the 250 ms stuck window and the write deadlines, and
+// coarse enough that an idle relay hardly wakes up.
+const clockTick = 10 * time.Millisecond
 
 // coarseClock is unix nanoseconds refreshed every clockTick, so the hot path
 // reads the time with one atomic load instead of a clock call per line.
