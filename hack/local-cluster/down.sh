@@ -109,6 +109,7 @@ fi
 # `ip netns add` leaves /run/netns bind-mounted; undo it if we caused it.
 if ! grep -qx "mounted /run/netns" "$before" 2>/dev/null && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
   umount /run/netns 2>/dev/null || true
+  existed /run/netns || rmdir /run/netns 2>/dev/null || true
 fi
 for p in /var/log/pods /var/log/containers /var/lib/kubelet /run/containerd /var/lib/cni /etc/cni; do
   existed "$p" || rm -rf "$p"

@@ -241,7 +241,6 @@ YAML
         fallthrough in-addr.arpa ip6.arpa
     }
     cache 30
-    loop
     reload
 }
 CORE
