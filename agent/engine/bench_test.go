@@ -37,7 +37,7 @@ func BenchmarkFleet(b *testing.B) {
 		}
 		n := tc.n
 		b.Run(fmt.Sprintf("agents=%d/relay=%s", n, mode), func(b *testing.B) {
-			f := newFleet(b, fleetOptions{stateTimeout: 5 * time.Second, directed: tc.directed, oneRoundTrip: os.Getenv("HSFLEET_BENCH_PQ_ONE_ROUND_TRIP") != "",
+			f := newFleet(b, fleetOptions{stateTimeout: DefaultStateTimeout, directed: tc.directed, oneRoundTrip: os.Getenv("HSFLEET_BENCH_PQ_ONE_ROUND_TRIP") != "",
 				registerInterval: time.Second, retryInterval: time.Second})
 			ids := f.newIdentities(n)
 			for _, id := range ids {

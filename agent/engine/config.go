@@ -65,9 +65,12 @@ type Config struct {
 	StateTimeout     time.Duration
 	// MaxPeers bounds conversations so a flood of invented agent IDs cannot
 	// exhaust memory or the database; lines from further peers are dropped.
-	MaxPeers  int
-	InboxSize int
-	MaxLine   int // wire.Limits.MaxLine
+	MaxPeers int
+	// MaxActiveCycles bounds concurrent responder cycles (see
+	// DefaultMaxActiveCycles); further starts wait their turn.
+	MaxActiveCycles int
+	InboxSize       int
+	MaxLine         int // wire.Limits.MaxLine
 
 	Logger  *slog.Logger
 	Metrics *Metrics
@@ -101,6 +104,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPeers <= 0 {
 		c.MaxPeers = DefaultMaxPeers
+	}
+	if c.MaxActiveCycles <= 0 {
+		c.MaxActiveCycles = DefaultMaxActiveCycles
 	}
 	if c.InboxSize <= 0 {
 		c.InboxSize = DefaultInboxSize

@@ -32,8 +32,16 @@ type conv struct {
 	mem        Mem
 	progressAt time.Time // last progress: the state timeout runs from here
 	retryAt    time.Time // next re-send
+	retries    int       // re-sends since the last progress, for backoff
 	active     bool      // counted in the active gauge
 	nonces     *nonceCache
+
+	// Cycle slots (responder only): holdsSlot while a cycle runs; queued
+	// while waiting for one, with the start message to replay.
+	wake      chan struct{}
+	holdsSlot bool
+	queued    bool
+	pending   *Msg
 }
 
 func newConv(e *Engine, role Role, peer string) *conv {
@@ -44,12 +52,14 @@ func newConv(e *Engine, role Role, peer string) *conv {
 		log:    e.log.With("role", string(role), "peer", peer),
 		inbox:  make(chan Msg, e.cfg.InboxSize),
 		kick:   make(chan struct{}, 1),
+		wake:   make(chan struct{}, 1),
 		nonces: newNonceCache(),
 	}
 }
 
 func (c *conv) run(ctx context.Context) {
 	defer c.setActive(false)
+	defer c.dropSlot()
 	if !c.load(ctx) {
 		return
 	}
@@ -62,6 +72,12 @@ func (c *conv) run(ctx context.Context) {
 			return
 		case msg := <-c.inbox:
 			c.handle(msg)
+		case <-c.wake:
+			c.queued, c.holdsSlot = false, true
+			if m := c.pending; m != nil {
+				c.pending = nil
+				c.handle(*m)
+			}
 		case <-c.kick:
 			c.step("retry", func(row Row, mem Mem, env Env) (Result, error) {
 				return c.e.machine.Retry(row, mem, env), nil
@@ -69,6 +85,7 @@ func (c *conv) run(ctx context.Context) {
 		case <-timer.C:
 			c.onTimer()
 		}
+		c.syncSlot()
 	}
 }
 
@@ -100,6 +117,10 @@ func (c *conv) load(ctx context.Context) bool {
 		c.commit(res)
 	}
 	c.setActive(WaitsForPeer(c.row))
+	if c.role == Responder && c.row.State != StateRespReady {
+		c.e.slots.take()
+		c.holdsSlot = true
+	}
 	return true
 }
 
@@ -137,7 +158,8 @@ func (c *conv) onTimer() {
 	if !now.Before(c.retryAt) {
 		// Next retry from now, even when this one sends nothing, so an
 		// idle wait cannot spin.
-		c.retryAt = now.Add(c.e.cfg.RetryInterval)
+		c.retries++
+		c.retryAt = now.Add(c.retryDelay())
 		c.step("retry", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Retry(row, mem, env), nil
 		})
@@ -145,9 +167,49 @@ func (c *conv) onTimer() {
 }
 
 func (c *conv) handle(msg Msg) {
+	if c.startsCycle(msg) && !c.holdsSlot {
+		if c.queued || !c.e.slots.acquire(c) {
+			c.queued, c.pending = true, &msg
+			return
+		}
+		c.holdsSlot = true
+	}
 	c.step(msg.Intent, func(row Row, mem Mem, env Env) (Result, error) {
 		return c.e.machine.OnMessage(row, mem, msg, env)
 	})
+}
+
+// startsCycle reports whether msg would start a responder cycle. Only
+// resp_ready has no database lookups, so evaluating it twice is cheap.
+func (c *conv) startsCycle(msg Msg) bool {
+	if c.role != Responder || c.row.State != StateRespReady {
+		return false
+	}
+	res, err := c.e.machine.OnMessage(c.row, c.mem, msg, &storeEnv{c: c})
+	return err == nil && res.Ignored == "" && res.Row.State == StateRespConfirm
+}
+
+// syncSlot gives the slot back once the responder is idle again.
+func (c *conv) syncSlot() {
+	if c.holdsSlot && c.row.State == StateRespReady {
+		c.holdsSlot = false
+		c.e.slots.release()
+	}
+}
+
+func (c *conv) dropSlot() {
+	if c.queued {
+		c.e.slots.forget(c)
+		select { // a slot handed over in the meantime goes back
+		case <-c.wake:
+			c.holdsSlot = true
+		default:
+		}
+	}
+	if c.holdsSlot {
+		c.holdsSlot = false
+		c.e.slots.release()
+	}
 }
 
 // step evaluates one input and commits its result. A lost compare-and-set
@@ -219,6 +281,7 @@ func (c *conv) commit(res Result) error {
 	now := c.e.cfg.Now()
 	if res.Progress || c.row.State != prevState {
 		c.progressAt = now
+		c.retries = 0
 	}
 	if res.DeletePairNonces {
 		sctx, cancel := c.e.storeCtx()
@@ -242,14 +305,19 @@ func (c *conv) commit(res Result) error {
 	if res.CycleDone {
 		c.cycleDone(prevMem.CycleStart, now)
 	}
-	if len(res.Out) > 0 {
+	if len(res.Out) > 0 || c.row.State != prevState {
 		c.sendAll(res.Out)
-		c.retryAt = now.Add(c.e.cfg.RetryInterval)
-	} else if c.row.State != prevState {
-		c.retryAt = now.Add(c.e.cfg.RetryInterval)
+		c.retryAt = now.Add(c.retryDelay())
 	}
 	c.setActive(WaitsForPeer(c.row))
 	return nil
+}
+
+// retryDelay doubles with each unanswered re-send (up to 16x), so an
+// overloaded peer or relay is not buried under duplicates; the state
+// timeout still bounds the wait.
+func (c *conv) retryDelay() time.Duration {
+	return c.e.cfg.RetryInterval << min(c.retries, 4)
 }
 
 func (c *conv) recordNonce(flow, nonce string) {

@@ -29,6 +29,7 @@ type Engine struct {
 	ctx   context.Context // the Run context, for conversations
 
 	kick        chan struct{}
+	slots       *cycleSlots
 	lastStoreOK atomic.Int64 // unix nanos of the last successful store call
 	storeFailed atomic.Bool
 }
@@ -54,6 +55,7 @@ func New(cfg Config) (*Engine, error) {
 		m:     cfg.Metrics,
 		convs: map[convKey]*conv{},
 		kick:  make(chan struct{}, 1),
+		slots: &cycleSlots{limit: cfg.MaxActiveCycles},
 	}
 	return e, nil
 }

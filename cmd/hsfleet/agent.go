@@ -27,7 +27,7 @@ type agentOptions struct {
 	name, namespace, relayAddr, dsn    string
 	identity, passphraseFile           string
 	trustBundle, trustMode, httpListen string
-	exchangeLimit, maxPeers            int
+	exchangeLimit, maxPeers, maxActive int
 	registerInterval, stateTimeout     time.Duration
 	retryInterval                      time.Duration
 	secure, createIdentity, logSent    bool
@@ -46,6 +46,7 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.StringVar(&o.trustMode, "trust-mode", "", "fleet, tofu or open (default fleet with --trust-bundle, else open)")
 	fs.StringVar(&o.httpListen, "http-listen", ":8080", "HTTP address for /healthz, /readyz and /metrics (empty: off)")
 	fs.IntVar(&o.exchangeLimit, "exchange-limit", engine.DefaultExchangeLimit, "request/respond rounds before the initiator concludes")
+	fs.IntVar(&o.maxActive, "max-active-cycles", engine.DefaultMaxActiveCycles, "most responder cycles run at once; further starts queue (bounds database load)")
 	fs.IntVar(&o.maxPeers, "max-peers", engine.DefaultMaxPeers, "most peers to keep conversations with")
 	fs.DurationVar(&o.registerInterval, "register-interval", engine.DefaultRegisterInterval, "interval between register broadcasts (±20% jitter)")
 	fs.DurationVar(&o.stateTimeout, "state-timeout", engine.DefaultStateTimeout, "time without progress after which a conversation recovers")
@@ -105,7 +106,7 @@ func runAgentProcess(ctx context.Context, o *agentOptions, id *crypto.Identity, 
 		Identity: id, Name: o.name, Namespace: o.namespace, Version: softwareVersion(),
 		Store: st, Agents: st, Transport: client, Policy: policy, Secure: o.secure, LogSentNonces: o.logSent,
 		ExchangeLimit: o.exchangeLimit, RegisterInterval: o.registerInterval, RetryInterval: o.retryInterval,
-		StateTimeout: o.stateTimeout, MaxPeers: o.maxPeers, Logger: logger,
+		StateTimeout: o.stateTimeout, MaxPeers: o.maxPeers, MaxActiveCycles: o.maxActive, Logger: logger,
 	})
 	if err != nil {
 		return err
