@@ -39,6 +39,12 @@ func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 
 func runRelay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: hsfleet relay [flags]\n\n"+
+			"Summoner-compatible broadcast relay. Every flag can also be set as\n"+
+			"HSFLEET_<FLAG> (upper case, dashes as underscores), e.g. HSFLEET_LISTEN.\n\n")
+		fs.PrintDefaults()
+	}
 	cfg, level, format := relayFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
