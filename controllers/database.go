@@ -87,6 +87,7 @@ type StorePool struct {
 	mu       sync.Mutex
 	stores   map[[32]byte]*store.Store
 	failures map[[32]byte]poolFailure
+	opening  map[[32]byte]chan struct{} // closed when the open in flight ends
 }
 
 type poolFailure struct {
@@ -106,24 +107,51 @@ func NewStorePool(openTimeout time.Duration) *StorePool {
 		now:        time.Now,
 		stores:     map[[32]byte]*store.Store{},
 		failures:   map[[32]byte]poolFailure{},
+		opening:    map[[32]byte]chan struct{}{},
 	}
 }
 
-// Get returns the open store for dsn, opening it on first use. Errors wrap
+// Get returns the open store for dsn, opening it on first use. Only one
+// caller opens a given DSN at a time; the others wait for its result rather
+// than hold the pool lock through a slow connect. Errors wrap
 // errDatabaseUnreachable and never contain the DSN (it may hold a password).
 func (p *StorePool) Get(ctx context.Context, dsn string) (*store.Store, error) {
 	key := sha256.Sum256([]byte(dsn))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if st, ok := p.stores[key]; ok {
-		return st, nil
+	for {
+		p.mu.Lock()
+		if st, ok := p.stores[key]; ok {
+			p.mu.Unlock()
+			return st, nil
+		}
+		if f, ok := p.failures[key]; ok && p.now().Sub(f.at) < p.retryAfter {
+			p.mu.Unlock()
+			return nil, f.err
+		}
+		wait, busy := p.opening[key]
+		if !busy {
+			done := make(chan struct{})
+			p.opening[key] = done
+			p.mu.Unlock()
+			return p.openAndRecord(ctx, key, dsn, done)
+		}
+		p.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", errDatabaseUnreachable, ctx.Err())
+		}
 	}
-	if f, ok := p.failures[key]; ok && p.now().Sub(f.at) < p.retryAfter {
-		return nil, f.err
-	}
+}
+
+func (p *StorePool) openAndRecord(ctx context.Context, key [32]byte, dsn string, done chan struct{}) (*store.Store, error) {
 	openCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	st, err := p.open(openCtx, dsn)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.opening, key)
+	close(done)
 	if err != nil {
 		databaseErrors.WithLabelValues("open").Inc()
 		err = fmt.Errorf("%w: %s", errDatabaseUnreachable, redactDSN(err.Error(), dsn))

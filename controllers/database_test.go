@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,5 +57,44 @@ func TestStorePoolSharesOneStorePerDSN(t *testing.T) {
 	sum, err := a.Summary(context.Background(), "nobody", 10)
 	if err != nil || sum.PeerCount != 0 {
 		t.Fatalf("summary on an empty store: %+v, %v", sum, err)
+	}
+}
+
+func TestStorePoolOpensADSNOnceForConcurrentCallers(t *testing.T) {
+	p := NewStorePool(time.Second)
+	release := make(chan struct{})
+	var opens atomic.Int32
+	p.open = func(ctx context.Context, dsn string) (*store.Store, error) {
+		opens.Add(1)
+		<-release
+		return nil, errors.New("refused")
+	}
+	const callers = 8
+	errs := make(chan error, callers)
+	for i := 0; i < callers; i++ {
+		go func() {
+			_, err := p.Get(context.Background(), "postgres://x")
+			errs <- err
+		}()
+	}
+	// Let every caller reach the pool before the single open finishes.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.mu.Lock()
+		inflight := len(p.opening)
+		p.mu.Unlock()
+		if inflight == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for i := 0; i < callers; i++ {
+		if err := <-errs; !errors.Is(err, errDatabaseUnreachable) {
+			t.Fatalf("caller %d: err = %v", i, err)
+		}
+	}
+	if n := opens.Load(); n != 1 {
+		t.Fatalf("opened %d times, want 1", n)
 	}
 }

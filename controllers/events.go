@@ -14,7 +14,7 @@ const (
 	EventStateDeleteFailed   = "AgentStateDeleteFailed"
 	EventStateRetained       = "AgentStateRetained"
 	EventStatefulSetFailed   = "StatefulSetFailed"
-	EventDatabaseUnreachable = "DatabaseUnreachable"
+	EventDatabaseUnavailable = "DatabaseUnavailable"
 )
 
 // eventRecorder is the part of the events API the reconciler uses.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -82,7 +83,13 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			return ctrl.Result{}, err
 		}
 	}
-	return ctrl.Result{RequeueAfter: r.Config.StatusInterval}, nil
+	return ctrl.Result{RequeueAfter: jitter(r.Config.StatusInterval)}, nil
+}
+
+// jitter spreads periodic refreshes over +0-10% so agents created together
+// do not query the database in lockstep forever.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration(rand.Int64N(int64(d)/10+1))
 }
 
 // reconcileTrustBundle publishes the agent's signing key to its namespace.

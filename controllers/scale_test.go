@@ -49,7 +49,7 @@ func TestTwoHundredAgentsReachIdentityReady(t *testing.T) {
 	}
 	created := time.Since(start)
 
-	eventually(t, 5*time.Minute, func() error {
+	eventually(t, 8*time.Minute, func() error {
 		var list hsv1.HSAgentList
 		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return err

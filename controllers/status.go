@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -70,6 +71,10 @@ func (r *HSAgentReconciler) databaseTrouble(ctx context.Context, agent *hsv1.HSA
 		reason = ReasonDatabaseQueryFailed
 	}
 	log.FromContext(ctx).Info("agent status from database unavailable", "op", op, "reason", reason, "error", err.Error())
+	// One event per change of trouble, not one per status refresh.
+	if prev := meta.FindStatusCondition(agent.Status.Conditions, hsv1.ConditionHandshaking); prev == nil || prev.Reason != reason {
+		r.warningEvent(agent, EventDatabaseUnavailable, "ReadStatus", "%s", truncateMessage(err.Error()))
+	}
 	setCondition(agent, hsv1.ConditionHandshaking, metav1.ConditionUnknown, reason, err.Error())
 }
 

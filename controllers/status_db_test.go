@@ -138,6 +138,7 @@ func TestDatabaseTroubleIsReportedInStatusNotFatal(t *testing.T) {
 			if err := conditionIs(a, hsv1.ConditionIdentityReady, metav1.ConditionTrue, ReasonIdentityStored); err != nil {
 				t.Error(err)
 			}
+			eventually(t, 10*time.Second, func() error { return hasEvent(t, a, EventDatabaseUnavailable) })
 			if a.Status.ObservedGeneration != a.Generation {
 				t.Errorf("database trouble must not fail the reconcile: observedGeneration %d, generation %d",
 					a.Status.ObservedGeneration, a.Generation)
