@@ -12,6 +12,7 @@ import (
 
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/wire"
+	"github.com/hsfleet/hsfleet/relay"
 )
 
 // Engine is one agent: it reads relay lines, routes each message to the
@@ -196,10 +197,11 @@ func (e *Engine) conversation(role Role, peer string) *conv {
 	c := newConv(e, role, peer)
 	e.convs[k] = c
 	e.m.Conversations.Inc()
+	ctx := e.ctx // read under e.mu: Run clears it when stopping
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		c.run(e.ctx)
+		c.run(ctx)
 	}()
 	return c
 }
@@ -298,11 +300,10 @@ func lineErrorReason(err error) string {
 }
 
 func sendErrorReason(err error) string {
-	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "queue full"):
+	case errors.Is(err, relay.ErrQueueFull):
 		return "queue_full"
-	case strings.Contains(msg, "closed"):
+	case errors.Is(err, relay.ErrClosed):
 		return "closed"
 	}
 	return "other"
