@@ -80,12 +80,22 @@ func renderChart(t testing.TB, namespace string, extra ...string) string {
 	return out
 }
 
-// kubectlBinary finds kubectl (for `kubectl kustomize`): the local-cluster
-// build puts it next to kube-apiserver, else PATH.
+// kubectlBinary finds kubectl (for `kubectl kustomize`): next to
+// kube-apiserver in the shared cache, else built there by
+// hack/envtest-assets.sh (the local cluster reuses it), else PATH.
 func kubectlBinary() (string, bool) {
 	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
 		if p := filepath.Join(dir, "kubectl"); isExecutable(p) {
 			return p, true
+		}
+		_, file, _, _ := runtime.Caller(0)
+		script := filepath.Join(filepath.Dir(file), "..", "..", "hack", "envtest-assets.sh")
+		if isExecutable(script) {
+			if out, err := exec.Command(script, "kubectl").Output(); err == nil {
+				if p := filepath.Join(strings.TrimSpace(string(out)), "kubectl"); isExecutable(p) {
+					return p, true
+				}
+			}
 		}
 	}
 	p, err := exec.LookPath("kubectl")
