@@ -45,7 +45,11 @@ func dumpDiagnostics(c *cluster, dir string, logf func(string, ...any)) {
 	if ev, err := c.core.CoreV1().Events(c.ns).List(ctx, metav1.ListOptions{}); err == nil {
 		var b bytes.Buffer
 		for _, e := range ev.Items {
-			fmt.Fprintf(&b, "%s %s %s/%s %s: %s\n", e.LastTimestamp.UTC().Format(time.RFC3339), e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
+			at := e.LastTimestamp.Time
+			if at.IsZero() { // events.k8s.io writers only set eventTime
+				at = e.EventTime.Time
+			}
+			fmt.Fprintf(&b, "%s %s %s/%s %s: %s\n", at.UTC().Format(time.RFC3339), e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
 		}
 		write("events.txt", b.Bytes())
 	}
