@@ -167,6 +167,14 @@ func (c *conv) onTimer() {
 }
 
 func (c *conv) handle(msg Msg) {
+	if c.queued && c.row.State == StateRespReady && (msg.Intent == IntentRegister || msg.Intent == IntentReconnect) {
+		// Still waiting for a slot: keep the latest start, but never let
+		// a periodic register displace the reconnect that resumes a pair.
+		if c.pending == nil || msg.Intent == IntentReconnect || c.pending.Intent == IntentRegister {
+			c.pending = &msg
+		}
+		return
+	}
 	if c.startsCycle(msg) && !c.holdsSlot {
 		if c.queued || !c.e.slots.acquire(c) {
 			c.queued, c.pending = true, &msg
@@ -179,14 +187,9 @@ func (c *conv) handle(msg Msg) {
 	})
 }
 
-// startsCycle reports whether msg would start a responder cycle. Only
-// resp_ready has no database lookups, so evaluating it twice is cheap.
+// startsCycle reports whether msg would start a responder cycle.
 func (c *conv) startsCycle(msg Msg) bool {
-	if c.role != Responder || c.row.State != StateRespReady {
-		return false
-	}
-	res, err := c.e.machine.OnMessage(c.row, c.mem, msg, &storeEnv{c: c})
-	return err == nil && res.Ignored == "" && res.Row.State == StateRespConfirm
+	return c.role == Responder && c.row.State == StateRespReady && StartRefusal(c.row, msg) == ""
 }
 
 // syncSlot gives the slot back once the responder is idle again.

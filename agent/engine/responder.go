@@ -9,29 +9,35 @@ import (
 // respReady is handle_register: register (to null) starts a cycle when we
 // hold no reference; reconnect starts one when it presents our reference.
 func (m Machine) respReady(res *Result, msg Msg, env Env) error {
+	if reason := StartRefusal(res.Row, msg); reason != "" {
+		res.ignore(reason)
+		return nil
+	}
+	return m.startResponderCycle(res, env)
+}
+
+// StartRefusal is why msg does not start a responder cycle from row in
+// resp_ready ("" when it does). It is cheap and has no side effects.
+func StartRefusal(row Row, msg Msg) string {
 	switch msg.Intent {
 	case IntentRegister:
 		if !msg.Broadcast() {
-			res.ignore(ReasonWrongState)
-			return nil
+			return ReasonWrongState
 		}
-		if res.Row.LocalRef != "" {
+		if row.LocalRef != "" {
 			// After a cycle we resume only through reconnect (spec §3.6).
-			res.ignore(ReasonRefMismatch)
-			return nil
+			return ReasonRefMismatch
 		}
 	case IntentReconnect:
 		// Unlike the reference, a null your_ref never matches: with no
 		// reference of ours the peer's register starts the cycle anyway.
-		if msg.YourRef == "" || msg.YourRef != res.Row.LocalRef {
-			res.ignore(ReasonRefMismatch)
-			return nil
+		if msg.YourRef == "" || msg.YourRef != row.LocalRef {
+			return ReasonRefMismatch
 		}
 	default:
-		res.ignore(ReasonWrongState)
-		return nil
+		return ReasonWrongState
 	}
-	return m.startResponderCycle(res, env)
+	return ""
 }
 
 // startResponderCycle moves to resp_confirm with a fresh nonce and a fresh
