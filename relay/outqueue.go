@@ -29,7 +29,6 @@ type outQueue struct {
 	final   *frame        // written last, after pending frames (a warning)
 	drained chan struct{} // made by a stalled producer, closed on take
 	wake    chan struct{} // cap 1: the writer has work or must exit
-	clock   *coarseClock
 	// writeStart is when the writer's current socket write began (0: not
 	// writing). A write blocked for long means the client stopped reading;
 	// a writer that is merely idle or waiting for CPU is not stuck.
