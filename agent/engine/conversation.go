@@ -147,6 +147,12 @@ func (c *conv) arm(t *time.Timer) {
 func (c *conv) onTimer() {
 	now := c.e.cfg.Now()
 	if !now.Before(c.progressAt.Add(c.e.cfg.StateTimeout)) {
+		if c.queued {
+			// The wait is ours (for a cycle slot), not the peer's: keep
+			// the reconnect reference the queued start will need.
+			c.progressAt = now
+			return
+		}
 		state := c.row.State
 		c.e.m.Timeouts.WithLabelValues(state).Inc()
 		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
