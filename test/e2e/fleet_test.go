@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +77,38 @@ func phaseSamples(t *testing.T, cfg config, c *cluster) {
 		}
 	}
 	waitFleetCycling(t, cfg, c, sampleNames, nil)
+	checkPrintColumns(t, cfg)
+}
+
+// checkPrintColumns reads `kubectl get hsa` as a person would: READY True
+// and two PEERS on every row (the CRD's printer columns).
+func checkPrintColumns(t *testing.T, cfg config) {
+	t.Helper()
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Log("kubectl not on PATH: `kubectl get hsa` columns not checked")
+		return
+	}
+	out, err := exec.Command(kubectl, "-n", cfg.namespace, "get", "hsa").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl get hsa: %v\n%s", err, out)
+	}
+	t.Logf("kubectl get hsa:\n%s", out)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	header := strings.Fields(lines[0])
+	want := []string{"NAME", "READY", "PEERS", "CYCLES", "AGE"}
+	if strings.Join(header, " ") != strings.Join(want, " ") {
+		t.Fatalf("columns = %v, want %v", header, want)
+	}
+	if len(lines)-1 != len(sampleNames) {
+		t.Fatalf("kubectl get hsa shows %d agents, want %d", len(lines)-1, len(sampleNames))
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) != len(want) || f[1] != "True" || f[2] != "2" {
+			t.Errorf("row %q: want READY True and PEERS 2", l)
+		}
+	}
 }
 
 // waitFleetCycling waits until every named agent is Available, sees every
