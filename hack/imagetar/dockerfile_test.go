@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // The Docker-free image must match the Dockerfile's final stage, or the
@@ -37,14 +40,18 @@ func TestDockerfileFinalStageMatchesImageTarDefaults(t *testing.T) {
 		t.Error("Dockerfile does not build a static binary (CGO_ENABLED=0)")
 	}
 
-	// The same facts from imagetar's defaults.
+	// The same facts from imagetar run with its default flags.
 	out := filepath.Join(t.TempDir(), "img.tar")
 	if err := run([]string{"-binary", writeFakeBinary(t, "x"), "-out", out}); err != nil {
 		t.Fatal(err)
 	}
-	img, err := buildImage(spec{BinaryPath: writeFakeBinary(t, "x"), InImage: "/hsfleet", User: "65532:65532", Arch: "amd64"})
+	ref, err := name.NewTag("hsfleet:dev")
 	if err != nil {
 		t.Fatal(err)
+	}
+	img, err := tarball.ImageFromPath(out, &ref)
+	if err != nil {
+		t.Fatalf("default tag is not hsfleet:dev: %v", err)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
