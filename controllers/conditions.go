@@ -13,6 +13,7 @@ const (
 	ReasonIdentityStored         = "IdentityStored"
 	ReasonIdentitySecretInvalid  = "IdentitySecretInvalid"
 	ReasonIdentitySecretNotOwned = "IdentitySecretNotOwned"
+	ReasonIdentitySecretLost     = "IdentitySecretLost"
 	ReasonPassphraseUnavailable  = "PassphraseUnavailable"
 	ReasonIdentityFailed         = "IdentityGenerationFailed"
 

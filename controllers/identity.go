@@ -24,6 +24,14 @@ func (r *HSAgentReconciler) reconcileIdentity(ctx context.Context, s *agentScope
 	agent := s.agent
 	var sec corev1.Secret
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: IdentitySecretName(agent)}, &sec)
+	if apierrors.IsNotFound(err) && agent.Status.AgentID != "" {
+		// The cache may lag behind a Secret created moments ago; only the
+		// API server can say it is really gone.
+		err = r.APIReader.Get(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: IdentitySecretName(agent)}, &sec)
+		if apierrors.IsNotFound(err) {
+			return r.identityLost(agent)
+		}
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		info, err := r.createIdentity(ctx, agent)
@@ -153,4 +161,15 @@ func (r *HSAgentReconciler) rotateIdentity(ctx context.Context, agent *hsv1.HSAg
 	log.FromContext(ctx).Info("identity rotated", "agentID", info.ID, "rotation", want)
 	r.normalEvent(agent, EventIdentityRotated, "Rotate", "rotated keys of %s for request %q", info.ID, want)
 	return info, nil
+}
+
+// identityLost refuses to mint a new identity for an agent that already had
+// one: peers, the database and operators know it by its ID, so a silent
+// replacement would be worse than stopping.
+func (r *HSAgentReconciler) identityLost(agent *hsv1.HSAgent) error {
+	err := fmt.Errorf("%w: Secret %s/%s held identity %s; delete and recreate the HSAgent to start over with a new identity",
+		errIdentitySecretLost, agent.Namespace, IdentitySecretName(agent), agent.Status.AgentID)
+	setCondition(agent, hsv1.ConditionIdentityReady, metav1.ConditionFalse, ReasonIdentitySecretLost, err.Error())
+	r.warningEvent(agent, EventIdentityFailed, "Validate", "%s", err.Error())
+	return reconcile.TerminalError(err)
 }

@@ -17,6 +17,7 @@ import (
 var (
 	errIdentitySecretInvalid  = errors.New("identity Secret is malformed")
 	errIdentitySecretNotOwned = errors.New("identity Secret exists but is not controlled by this HSAgent")
+	errIdentitySecretLost     = errors.New("identity Secret was deleted")
 )
 
 // identityInfo is the public half of a stored identity.

@@ -77,3 +77,24 @@ func TestPausedAgentRunsNoPod(t *testing.T) {
 		t.Fatalf("paused agent has %d replicas", *sts.Spec.Replicas)
 	}
 }
+
+func TestDeletedIdentitySecretIsNotSilentlyReplaced(t *testing.T) {
+	ns := newNamespace(t)
+	startOperator(t, ns, testOperatorConfig())
+	_, c := testEnv(t)
+	ctx := context.Background()
+
+	createHSAgent(t, newHSAgent(ns, "judy"))
+	a := waitCondition(t, ns, "judy", hsv1.ConditionIdentityReady, metav1.ConditionTrue, "")
+	if err := c.Delete(ctx, getSecret(t, ns, IdentitySecretName(a))); err != nil {
+		t.Fatal(err)
+	}
+	got := waitCondition(t, ns, "judy", hsv1.ConditionIdentityReady, metav1.ConditionFalse, ReasonIdentitySecretLost)
+	if got.Status.AgentID != a.Status.AgentID {
+		t.Fatalf("agentID changed from %s to %s", a.Status.AgentID, got.Status.AgentID)
+	}
+	err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: IdentitySecretName(a)}, &corev1.Secret{})
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("a replacement identity Secret was created (err %v)", err)
+	}
+}
