@@ -111,7 +111,7 @@ if ! grep -qx "mounted /run/netns" "$before" 2>/dev/null && [ -z "$(ls -A /run/n
   umount /run/netns 2>/dev/null || true
   existed /run/netns || rmdir /run/netns 2>/dev/null || true
 fi
-for p in /var/log/pods /var/log/containers /var/lib/kubelet /run/containerd /var/lib/cni /etc/cni; do
+for p in /var/log/pods /var/log/containers /var/lib/kubelet /run/containerd /var/lib/cni /etc/cni /opt/containerd; do
   existed "$p" || rm -rf "$p"
 done
 rm -rf "$STATE"

@@ -46,7 +46,7 @@ remember_host_state() {
   local f=$STATE/host-before
   [ -f "$f" ] && return 0
   {
-    for p in /var/log/pods /var/log/containers /var/lib/kubelet /run/containerd /var/lib/cni /run/netns /etc/cni; do
+    for p in /var/log/pods /var/log/containers /var/lib/kubelet /run/containerd /var/lib/cni /run/netns /etc/cni /opt/containerd; do
       [ -e "$p" ] && echo "exists $p"
     done
     grep -q ' /run/netns ' /proc/self/mountinfo && echo "mounted /run/netns"
@@ -151,6 +151,9 @@ state = "$STATE/containerd/state"
 disabled_plugins = ["io.containerd.internal.v1.tracing", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
 [grpc]
   address = "$CONTAINERD_SOCK"
+# The opt plugin would otherwise create /opt/containerd on the host.
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$STATE/containerd/opt"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   # This VM withholds CAP_SYS_RESOURCE: without this runc fails every sandbox.
