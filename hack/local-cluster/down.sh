@@ -4,6 +4,7 @@
 # removes what the components touched on the host (pod netns, cgroups, mounts,
 # log and runtime dirs) and the network namespace (which takes cni0, the veths
 # and every KUBE-/CNI- iptables chain with it). Safe to run twice.
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ "$(id -u)" = 0 ] || lc_die "must run as root"
 t0=$SECONDS

@@ -15,6 +15,9 @@ KUBERNETES_SVC_IP=10.96.0.1
 # Runtime state, removed by down.sh. One local cluster per host: kubelet and
 # containerd hard-code some host paths.
 STATE=${HSFLEET_CLUSTER_STATE:-/var/lib/hsfleet-local-cluster}
+# Every path below hangs off STATE: refuse anything but an absolute,
+# non-root directory, so a bad value can never scatter files over /.
+case $STATE in /?*) ;; *) echo "local-cluster: HSFLEET_CLUSTER_STATE must be an absolute directory, not '$STATE'" >&2; exit 2 ;; esac
 PKI=$STATE/pki
 LOGS=$STATE/logs
 PIDS=$STATE/pids

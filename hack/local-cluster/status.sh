@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shows the local cluster: component PIDs, the node and every pod.
 # Exits 0 when every component runs and the node is Ready, 1 otherwise.
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ -d "$STATE" ] || { echo "local cluster: down"; exit 1; }
 rc=0

@@ -10,6 +10,7 @@
 #
 # Prints the admin kubeconfig path on stdout. Clients must run in the node's
 # namespace: `ip netns exec hsnode kubectl --kubeconfig "$(...)" get nodes`.
+set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/certs.sh"
 [ "$(id -u)" = 0 ] || lc_die "must run as root (network namespace, containerd, kubelet)"
