@@ -35,6 +35,12 @@ func (r *HSAgentReconciler) reconcileIdentity(ctx context.Context, s *agentScope
 	switch {
 	case apierrors.IsNotFound(err):
 		info, err := r.createIdentity(ctx, agent)
+		if errors.Is(err, errPassphraseMissing) || errors.Is(err, errPassphraseInvalid) {
+			// The user's Secret is not watched (it carries no operator
+			// label): the periodic refresh picks it up, not an error backoff
+			// that grows to minutes.
+			return nil
+		}
 		if err != nil {
 			return err
 		}
