@@ -31,6 +31,12 @@ func permissions(t *testing.T, role *unstructured.Unstructured) []string {
 	return slices.Compact(out)
 }
 
+// leaderElectionEvents are granted by the chart's leader-election Role even
+// when the generated role lacks them: client-go's leader election records
+// core/v1 Events, and without them the operator logs "events is forbidden"
+// on every lease change (seen in the local cluster).
+var leaderElectionEvents = []string{"/events:create", "/events:patch"}
+
 // TestChartRBACMatchesGeneratedRole keeps the chart's hand-templated rules
 // equal to what the operator's kubebuilder markers generate: a missing
 // permission breaks the operator, an extra one breaks least privilege.
@@ -65,7 +71,7 @@ func TestChartRBACMatchesGeneratedRole(t *testing.T) {
 		}
 	}
 	for _, p := range got {
-		if !slices.Contains(want, p) {
+		if !slices.Contains(want, p) && !slices.Contains(leaderElectionEvents, p) {
 			extra = append(extra, p)
 		}
 	}
