@@ -62,7 +62,11 @@ type Config struct {
 	ExchangeLimit    int
 	RegisterInterval time.Duration
 	RetryInterval    time.Duration
-	StateTimeout     time.Duration
+	// CycleInterval pauses the initiator between a completed cycle and
+	// the reconnect that starts the next one. 0 (the default) cycles back
+	// to back, as fast as the peers and the database allow.
+	CycleInterval time.Duration
+	StateTimeout  time.Duration
 	// MaxPeers bounds conversations so a flood of invented agent IDs cannot
 	// exhaust memory or the database; lines from further peers are dropped.
 	MaxPeers int

@@ -314,9 +314,16 @@ func (c *conv) commit(res Result) error {
 	if res.CycleDone {
 		c.cycleDone(prevMem.CycleStart, now)
 	}
-	if len(res.Out) > 0 || c.row.State != prevState {
-		c.sendAll(res.Out)
-		c.retryAt = now.Add(c.retryDelay())
+	outs, pause := res.Out, time.Duration(0)
+	if res.CycleDone && c.role == Initiator && c.e.cfg.CycleInterval > 0 {
+		// Close now; reconnect (the next cycle) once the interval is
+		// over, from the retry timer, which also repeats the close.
+		outs, pause = withoutIntent(outs, IntentReconnect), c.e.cfg.CycleInterval
+		c.progressAt = now.Add(pause)
+	}
+	if len(outs) > 0 || c.row.State != prevState {
+		c.sendAll(outs)
+		c.retryAt = now.Add(max(c.retryDelay(), pause))
 	}
 	c.setActive(WaitsForPeer(c.row))
 	return nil
@@ -442,3 +449,13 @@ func (s *storeEnv) NewEphemeral() (*ecdh.PrivateKey, error)        { return newE
 func (s *storeEnv) Now() time.Time                                 { return s.c.e.cfg.Now() }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func withoutIntent(outs []Out, intent string) []Out {
+	kept := make([]Out, 0, len(outs))
+	for _, o := range outs {
+		if o.Intent != intent {
+			kept = append(kept, o)
+		}
+	}
+	return kept
+}

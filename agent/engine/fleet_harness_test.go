@@ -56,6 +56,7 @@ type fleetOptions struct {
 	// bind and execute in one round trip instead of two.
 	oneRoundTrip bool
 	logSent      bool
+	cycleEvery   time.Duration
 	// register and retry intervals; tests use short ones.
 	registerInterval, retryInterval time.Duration
 }
@@ -189,7 +190,7 @@ func (f *fleet) start(id *crypto.Identity, policy *trust.Policy) *testAgent {
 		}})
 	eng, err := New(Config{
 		Identity: id, Name: "agent", Store: f.st, Agents: f.st, Transport: client, Policy: policy,
-		Secure: true, LogSentNonces: f.opts.logSent, RegisterInterval: f.opts.registerInterval, RetryInterval: f.opts.retryInterval,
+		Secure: true, LogSentNonces: f.opts.logSent, CycleInterval: f.opts.cycleEvery, RegisterInterval: f.opts.registerInterval, RetryInterval: f.opts.retryInterval,
 		StateTimeout: f.opts.stateTimeout, Logger: slog.New(logs),
 		OnCycle: func(ev CycleEvent) {
 			if ev.Role != Responder {

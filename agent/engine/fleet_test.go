@@ -264,3 +264,22 @@ func TestFleetHostileLinesDoNothing(t *testing.T) {
 	base := f.snapshot()
 	f.waitPairs(ids, base, 2, 10*time.Second)
 }
+
+func TestFleetCycleIntervalSpacesAPairsCycles(t *testing.T) {
+	const every = 300 * time.Millisecond
+	f := newFleet(t, fleetOptions{cycleEvery: every})
+	ids := f.newIdentities(2)
+	for _, id := range ids {
+		f.start(id, f.policy())
+	}
+	f.waitPairs(ids, nil, 3, 10*time.Second)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	last := map[string]time.Time{}
+	for _, ev := range f.events {
+		if prev, ok := last[ev.PeerID]; ok && ev.Completed.Sub(prev) < every {
+			t.Fatalf("cycles of %s only %s apart, want >= %s", ev.PeerID[:8], ev.Completed.Sub(prev), every)
+		}
+		last[ev.PeerID] = ev.Completed
+	}
+}

@@ -23,8 +23,9 @@ type Policy struct {
 	mode   Mode
 	bundle atomic.Pointer[Bundle]
 
-	mu   sync.Mutex
-	pins map[string]ed25519.PublicKey // tofu: first key seen per agent
+	mu     sync.Mutex
+	pins   map[string]ed25519.PublicKey // tofu: first key seen per agent
+	loaded []byte                       // bundle file content LoadFile read
 }
 
 // NewPolicy returns a policy for mode; bundle may be nil outside fleet mode.

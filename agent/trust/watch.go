@@ -3,6 +3,7 @@ package trust
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -12,13 +13,21 @@ import (
 // misses, so the watcher compares content instead.
 const DefaultWatchInterval = 5 * time.Second
 
-// LoadFile reads the bundle at path into the policy.
+// LoadFile reads the bundle at path into the policy. WatchFile then
+// reloads only when the content differs from what was loaded here.
 func (p *Policy) LoadFile(path string) error {
-	b, err := LoadBundle(path)
+	data, err := readLimited(path)
 	if err != nil {
 		return err
 	}
+	b, err := ParseBundle(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	p.SetBundle(b)
+	p.mu.Lock()
+	p.loaded = data
+	p.mu.Unlock()
 	return nil
 }
 
@@ -33,7 +42,9 @@ func (p *Policy) WatchFile(ctx context.Context, path string, interval time.Durat
 	if logger == nil {
 		logger = slog.Default()
 	}
-	last, _ := readLimited(path)
+	p.mu.Lock()
+	last := p.loaded
+	p.mu.Unlock()
 	lastErr := ""
 	t := time.NewTicker(interval)
 	defer t.Stop()

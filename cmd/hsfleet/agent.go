@@ -29,7 +29,7 @@ type agentOptions struct {
 	trustBundle, trustMode, httpListen string
 	exchangeLimit, maxPeers, maxActive int
 	registerInterval, stateTimeout     time.Duration
-	retryInterval                      time.Duration
+	retryInterval, cycleInterval       time.Duration
 	secure, createIdentity, logSent    bool
 	logLevel, logFormat                string
 }
@@ -51,6 +51,7 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.DurationVar(&o.registerInterval, "register-interval", engine.DefaultRegisterInterval, "interval between register broadcasts (±20% jitter)")
 	fs.DurationVar(&o.stateTimeout, "state-timeout", engine.DefaultStateTimeout, "time without progress after which a conversation recovers")
 	fs.DurationVar(&o.retryInterval, "retry-interval", engine.DefaultRetryInterval, "interval between re-sends of an unanswered message")
+	fs.DurationVar(&o.cycleInterval, "cycle-interval", 0, "pause between a completed cycle and the next one per pair (0: back to back)")
 	fs.BoolVar(&o.secure, "secure", true, "seal messages in sec envelopes once a session key exists")
 	fs.BoolVar(&o.logSent, "log-sent-nonces", false, "also log our own nonces in nonce_event, as the reference does (more database writes)")
 	fs.BoolVar(&o.createIdentity, "create-identity", false, "create the identity file when it does not exist")
@@ -105,7 +106,7 @@ func runAgentProcess(ctx context.Context, o *agentOptions, id *crypto.Identity, 
 	eng, err := engine.New(engine.Config{
 		Identity: id, Name: o.name, Namespace: o.namespace, Version: softwareVersion(),
 		Store: st, Agents: st, Transport: client, Policy: policy, Secure: o.secure, LogSentNonces: o.logSent,
-		ExchangeLimit: o.exchangeLimit, RegisterInterval: o.registerInterval, RetryInterval: o.retryInterval,
+		ExchangeLimit: o.exchangeLimit, RegisterInterval: o.registerInterval, RetryInterval: o.retryInterval, CycleInterval: o.cycleInterval,
 		StateTimeout: o.stateTimeout, MaxPeers: o.maxPeers, MaxActiveCycles: o.maxActive, Logger: logger,
 	})
 	if err != nil {
