@@ -4,13 +4,14 @@
 SHELL := /usr/bin/env bash
 GO    ?= go
 CACHE ?= $(CURDIR)/.cache
+export CACHE
 BIN   ?= $(CURDIR)/bin
 export GOTOOLCHAIN ?= local
 
 # Concurrency-heavy packages also run under the race detector.
 PKGS_RACE := $(patsubst %,./%/...,$(wildcard agent relay))
 
-.PHONY: all build demo fmt fmt-check vet test test-unit test-race bench fuzz \
+.PHONY: all build demo fmt fmt-check vet test test-unit test-race bench fuzz pg \
         manifests generate check-generated envtest-assets lint image-tar \
         helm-check e2e-local clean help
 
@@ -43,6 +44,9 @@ bench: ## benchmarks (real PostgreSQL where needed)
 
 fuzz: ## run every fuzz target for FUZZTIME (default 60s)
 	hack/fuzz-all.sh $${FUZZTIME:-60s}
+
+pg: ## a throwaway PostgreSQL for manual runs; prints HSFLEET_TEST_DSN
+	$(GO) run ./agent/store/pgtest/pgserver
 
 manifests: ## regenerate CRDs and RBAC
 	hack/generate.sh manifests
