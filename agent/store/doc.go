@@ -6,9 +6,11 @@
 // Two dialects sit behind one API, chosen by the DSN:
 //
 //   - "postgres://..." (or postgresql://): PostgreSQL via lib/pq, the shared
-//     production store. Unknown URL parameters are sent as session settings,
-//     so e.g. "&synchronous_commit=off" trades the last ~0.6 s of commits on
-//     a server crash for ~3x write throughput (see BenchmarkStore).
+//     production store. Open adds binary_parameters=yes unless the DSN sets
+//     it (one round trip per statement instead of two). Unknown URL
+//     parameters are sent as session settings; Options.AsyncCommit (or
+//     "&synchronous_commit=off") trades the last ~0.6 s of commits on a
+//     server crash for several times the write throughput (BenchmarkStore).
 //   - "sqlite:PATH", "sqlite:///abs/path" or "sqlite::memory:": SQLite via the
 //     pure-Go modernc.org/sqlite (no cgo), the embedded default for
 //     `hsfleet demo`. WAL, one writer connection per Store, busy_timeout for
@@ -20,12 +22,15 @@
 //
 // Concurrency: Update is compare-and-set on RoleState.Version and returns
 // ErrConflict when the row moved; RecordNonceOnce is one atomic
-// INSERT ... ON CONFLICT DO NOTHING; BumpCycles is an atomic increment that
-// does not move Version.
+// INSERT ... ON CONFLICT DO NOTHING; UpdateRecordingNonce is both at once,
+// all or nothing (ErrReplay, ErrConflict); BumpCycles is an atomic
+// increment that does not move Version.
 //
-// Durability: every write is one autocommit statement (DeleteAgentState one
-// transaction) with the server's settings; on a default PostgreSQL that is
-// synchronous_commit=on, so a returned write survives a server crash.
+// Durability: every write is one autocommit statement (DeleteAgentState and
+// UpdateRecordingNonce on SQLite one transaction) with the server's
+// settings; on a default PostgreSQL that is synchronous_commit=on, so a
+// returned write survives a server crash. Options.AsyncCommit turns that
+// off per session for agents (see its comment for why that is safe there).
 //
 // All times are stored and returned in UTC, truncated to microseconds (the
 // precision of timestamptz), so a value read back equals the value written.

@@ -22,6 +22,14 @@ type Options struct {
 	// Now is the clock for created_at/updated_at and nonce TTLs.
 	// Default: time.Now.
 	Now func() time.Time
+	// AsyncCommit (PostgreSQL only) runs the sessions with
+	// synchronous_commit=off: a commit returns before its WAL reaches disk,
+	// so a server crash can lose the last commits (up to 3 x
+	// wal_writer_delay, ~0.6 s by default) as a consistent tail: never a
+	// torn or partial transaction, and each lost transaction loses all of
+	// its rows together. Off by default: a returned write is durable. A DSN
+	// that sets synchronous_commit itself wins.
+	AsyncCommit bool
 }
 
 const defaultMaxOpenConns = 8
@@ -64,6 +72,9 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 	s := &Store{dialect: dialect, log: opts.Logger.With("component", "store"), now: opts.Now}
 	switch dialect {
 	case DialectPostgres:
+		if target, err = postgresDSN(target, opts); err != nil {
+			return nil, err
+		}
 		s.w, err = openPostgres(ctx, target, opts.MaxOpenConns)
 		s.r, s.maxIdle = s.w, opts.MaxOpenConns
 	case DialectSQLite:
