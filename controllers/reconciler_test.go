@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -121,9 +122,13 @@ func TestIdentityIsNeverRegenerated(t *testing.T) {
 	// bumpSpec forces a full reconcile and waits until it has been observed.
 	bumpSpec := func(limit int32) {
 		t.Helper()
-		cur := getHSAgent(t, ns, "bob")
-		cur.Spec.ExchangeLimit = limit
-		if err := c.Update(ctx, cur); err != nil {
+		// The operator's status writes bump resourceVersion too: retry
+		// the read-modify-write on a conflict.
+		if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur := getHSAgent(t, ns, "bob")
+			cur.Spec.ExchangeLimit = limit
+			return c.Update(ctx, cur)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 30*time.Second, func() error {
