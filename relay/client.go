@@ -47,7 +47,12 @@ type ClientConfig struct {
 	// before any line is read; the agent re-announces itself here. It must
 	// not block for long; it may call Send.
 	OnConnect func()
-	Logger    *slog.Logger
+	// OnDisconnect runs after every connection OnConnect announced has
+	// ended, on Run's goroutine, before the reconnect backoff; err says why
+	// (nil when Run's context ended it). Readiness drops here. It must not
+	// block for long.
+	OnDisconnect func(err error)
+	Logger       *slog.Logger
 	// RecvQueue bounds received lines not yet taken from Lines; when full
 	// the client stops reading (TCP backpressure to the relay).
 	RecvQueue int
@@ -164,6 +169,9 @@ func (c *Client) Run(ctx context.Context) error {
 			c.connects.Add(1)
 			start := time.Now()
 			err = c.session(ctx, nc)
+			if c.cfg.OnDisconnect != nil {
+				c.cfg.OnDisconnect(err)
+			}
 			if time.Since(start) >= c.cfg.MaxBackoff {
 				attempt = 0 // a long healthy session: start over
 			}
