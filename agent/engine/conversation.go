@@ -245,6 +245,13 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) {
 		if err == nil {
 			return
 		}
+		if errors.Is(err, store.ErrReplay) {
+			// Another delivery of this message was saved first (the RAM
+			// nonce mirror cannot see other processes' writes).
+			c.e.m.Ignored.WithLabelValues(ReasonReplay).Inc()
+			c.log.Warn("message rejected", "intent", what, "state", c.row.State, "reason", ReasonReplay)
+			return
+		}
 		if !errors.Is(err, store.ErrConflict) || attempt >= maxConflictRetries {
 			c.log.Warn("state change not saved; the peer's retry will redo it", "input", what, "error", err)
 			return
@@ -268,22 +275,17 @@ func (c *conv) reload() bool {
 }
 
 // commit saves the row (compare-and-set), then logs nonces, counts the
-// cycle and sends. Nonces are logged only after the row is saved, so a lost
-// update never leaves a nonce marked as seen for a step that did not happen.
+// cycle and sends. A received nonce is logged with the row in one atomic
+// store call (see save) or after it, so a lost update never leaves a nonce
+// marked as seen for a step that did not happen.
 func (c *conv) commit(res Result) error {
 	prevState := c.row.State
+	receivedLogged := false
 	if res.Write {
-		sctx, cancel := c.e.storeCtx()
-		rs, err := c.e.cfg.Store.Update(sctx, res.Row.toStore(c.stored))
-		cancel()
-		if err != nil && !errors.Is(err, store.ErrConflict) {
-			c.e.storeResult("update", err)
-		}
-		if err != nil {
+		var err error
+		if receivedLogged, err = c.save(res); err != nil {
 			return err
 		}
-		c.e.storeResult("update", nil)
-		c.stored = rs
 	}
 	prevMem := c.mem
 	c.row, c.mem = res.Row, res.Mem
@@ -301,7 +303,11 @@ func (c *conv) commit(res Result) error {
 			c.nonces.reset()
 		}
 	}
-	c.recordNonce(flowReceived, res.RecordReceived)
+	if receivedLogged {
+		c.nonces.add(flowReceived, res.RecordReceived)
+	} else {
+		c.recordNonce(flowReceived, res.RecordReceived)
+	}
 	if c.e.cfg.LogSentNonces {
 		c.recordNonce(flowSent, res.RecordSent)
 	} else if res.RecordSent != "" {

@@ -12,6 +12,9 @@ import (
 type Store interface {
 	GetOrCreate(ctx context.Context, k store.Key, defaultState string) (store.RoleState, error)
 	Update(ctx context.Context, next store.RoleState) (store.RoleState, error)
+	// UpdateRecordingNonce is Update plus RecordNonceOnce, all or nothing;
+	// store.ErrReplay when the nonce was already recorded.
+	UpdateRecordingNonce(ctx context.Context, next store.RoleState, flow, nonce string) (store.RoleState, error)
 	RecordNonceOnce(ctx context.Context, k store.Key, flow, nonce string) (bool, error)
 	NonceExists(ctx context.Context, k store.Key, flow, nonce string) (bool, error)
 	DeletePairNonces(ctx context.Context, k store.Key) error

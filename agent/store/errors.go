@@ -6,6 +6,9 @@ var (
 	// ErrConflict: a compare-and-set update lost; the row's version moved
 	// since it was read. Re-read and retry.
 	ErrConflict = errors.New("store: row changed since it was read")
+	// ErrReplay: UpdateRecordingNonce found the nonce already recorded
+	// and changed nothing.
+	ErrReplay = errors.New("store: nonce already recorded")
 	// ErrNotFound: the row the operation needs does not exist.
 	ErrNotFound = errors.New("store: not found")
 	// ErrInvalid: an argument was rejected before reaching the database

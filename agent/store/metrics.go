@@ -10,7 +10,7 @@ import (
 var (
 	opsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hsfleet", Subsystem: "store", Name: "operations_total",
-		Help: "Store operations by operation, dialect and result (ok, conflict, not_found, invalid, error).",
+		Help: "Store operations by operation, dialect and result (ok, conflict, replay, not_found, invalid, error).",
 	}, []string{"op", "dialect", "result"})
 	opSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "hsfleet", Subsystem: "store", Name: "operation_duration_seconds",
@@ -36,6 +36,8 @@ func resultOf(err error) string {
 		return "ok"
 	case errors.Is(err, ErrConflict):
 		return "conflict"
+	case errors.Is(err, ErrReplay):
+		return "replay"
 	case errors.Is(err, ErrNotFound):
 		return "not_found"
 	case errors.Is(err, ErrInvalid):

@@ -5,10 +5,21 @@ const roleCols = `self_id, role, peer_id, state, local_nonce, peer_nonce, local_
 	exchange_count, finalize_retry_count, peer_address, peer_sign_pub, peer_kx_pub, hs_derived_at,
 	last_secure_at, cycles, last_cycle_at, version, created_at, updated_at`
 
+// roleSet is the SET list of a compare-and-set Update, in the argument
+// order of RoleState.updateArgs.
+const roleSet = `state = ?, local_nonce = ?, peer_nonce = ?, local_reference = ?,
+	peer_reference = ?, exchange_count = ?, finalize_retry_count = ?, peer_address = ?,
+	peer_sign_pub = ?, peer_kx_pub = ?, hs_derived_at = ?, last_secure_at = ?,
+	version = version + 1, updated_at = ?`
+
 // queries holds every statement, written with ? and rebound once for the
 // dialect at Open. Both dialects support ON CONFLICT and RETURNING.
 type queries struct {
 	getRole, listRoles, insertRole, updateRole, roleExists, bumpCycles string
+
+	// updateRecordingNonce is PostgreSQL only; SQLite runs updateRole and
+	// recordNonce in one transaction instead.
+	updateRecordingNonce, updateNonceOutcome string
 
 	recordNonce, nonceExists, deletePairNonces, deleteOldNonces string
 
@@ -30,12 +41,34 @@ func buildQueries(rebind func(string) string) queries {
 		// cycles and last_cycle_at are not written here: BumpCycles owns
 		// them (an atomic increment), so an Update from a stale read can
 		// never undo a counted cycle.
-		updateRole: `UPDATE role_state SET state = ?, local_nonce = ?, peer_nonce = ?, local_reference = ?,
-			peer_reference = ?, exchange_count = ?, finalize_retry_count = ?, peer_address = ?,
-			peer_sign_pub = ?, peer_kx_pub = ?, hs_derived_at = ?, last_secure_at = ?,
-			version = version + 1, updated_at = ?
+		updateRole: `UPDATE role_state SET ` + roleSet + `
 			WHERE self_id = ? AND role = ? AND peer_id = ? AND version = ?
 			RETURNING ` + roleCols,
+		// One statement, one round trip, all or nothing: cur locks the row
+		// if it is still at the expected version (under READ COMMITTED a
+		// concurrent writer is waited for and the version re-checked), n
+		// records the nonce only then, and the UPDATE runs only if n
+		// inserted. ON CONFLICT makes a concurrent insert of the same nonce
+		// wait for that transaction and then yield no row here.
+		updateRecordingNonce: `WITH cur AS (
+				SELECT 1 FROM role_state
+				WHERE self_id = ? AND role = ? AND peer_id = ? AND version = ?
+				FOR UPDATE
+			), n AS (
+				INSERT INTO nonce_event (self_id, role, peer_id, flow, nonce, created_at)
+				SELECT CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS timestamptz)
+				FROM cur
+				ON CONFLICT (self_id, role, peer_id, flow, nonce) DO NOTHING
+				RETURNING 1
+			)
+			UPDATE role_state SET ` + roleSet + `
+			WHERE self_id = ? AND role = ? AND peer_id = ? AND version = ? AND EXISTS (SELECT 1 FROM n)
+			RETURNING ` + roleCols,
+		// Why a conditional update changed nothing: version is NULL when
+		// the row is gone.
+		updateNonceOutcome: `SELECT (SELECT version FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?),
+			CASE WHEN EXISTS (SELECT 1 FROM nonce_event
+				WHERE self_id = ? AND role = ? AND peer_id = ? AND flow = ? AND nonce = ?) THEN 1 ELSE 0 END`,
 		roleExists: `SELECT count(*) FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?`,
 		// last_cycle_at never moves backwards, whatever order bumps land in.
 		bumpCycles: `UPDATE role_state SET cycles = cycles + 1,
@@ -88,6 +121,7 @@ func buildQueries(rebind func(string) string) queries {
 	}
 	for _, p := range []*string{
 		&q.getRole, &q.listRoles, &q.insertRole, &q.updateRole, &q.roleExists, &q.bumpCycles,
+		&q.updateRecordingNonce, &q.updateNonceOutcome,
 		&q.recordNonce, &q.nonceExists, &q.deletePairNonces, &q.deleteOldNonces,
 		&q.upsertAgent, &q.touchAgent, &q.getAgent,
 		&q.deleteAgentNonces, &q.deleteAgentRoles, &q.deleteAgent,

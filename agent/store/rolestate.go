@@ -205,11 +205,8 @@ func (s *Store) Update(ctx context.Context, next RoleState) (rs RoleState, err e
 	}
 	k := next.Key
 	var row roleRow
-	err = s.w.GetContext(ctx, &row, s.q.updateRole,
-		next.State, next.LocalNonce, next.PeerNonce, next.LocalReference, next.PeerReference,
-		next.ExchangeCount, next.FinalizeRetryCount, next.PeerAddress, next.PeerSignPub, next.PeerKxPub,
-		s.optTimeArg(next.HSDerivedAt), s.optTimeArg(next.LastSecureAt), s.timeArg(s.now()),
-		k.SelfID, string(k.Role), k.PeerID, next.Version)
+	args := append(s.updateSetArgs(next), k.SelfID, string(k.Role), k.PeerID, next.Version)
+	err = s.w.GetContext(ctx, &row, s.q.updateRole, args...)
 	if err == nil {
 		return row.toRoleState(), nil
 	}
@@ -224,6 +221,13 @@ func (s *Store) Update(ctx context.Context, next RoleState) (rs RoleState, err e
 		return RoleState{}, fmt.Errorf("%w: %s", ErrNotFound, k.label())
 	}
 	return RoleState{}, fmt.Errorf("%w: %s at version %d", ErrConflict, k.label(), next.Version)
+}
+
+// updateSetArgs are the arguments of roleSet.
+func (s *Store) updateSetArgs(next RoleState) []any {
+	return []any{next.State, next.LocalNonce, next.PeerNonce, next.LocalReference, next.PeerReference,
+		next.ExchangeCount, next.FinalizeRetryCount, next.PeerAddress, next.PeerSignPub, next.PeerKxPub,
+		s.optTimeArg(next.HSDerivedAt), s.optTimeArg(next.LastSecureAt), s.timeArg(s.now())}
 }
 
 // BumpCycles counts one completed handshake cycle for k at time at and
