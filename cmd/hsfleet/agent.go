@@ -98,11 +98,13 @@ func runAgent(ctx context.Context, args []string) error {
 func runAgentProcess(ctx context.Context, o *agentOptions, id *crypto.Identity, policy *trust.Policy,
 	st *store.Store, logger *slog.Logger) error {
 	var eng *engine.Engine
+	link := newRelayLink(o.relayAddr, logger)
 	client := relay.NewClient(relay.ClientConfig{Addr: o.relayAddr, Logger: logger,
 		OnConnect: func() {
-			logger.Info("connected to relay", "relay", o.relayAddr)
+			link.onConnect()
 			eng.Kick()
-		}})
+		},
+		OnDisconnect: link.onDisconnect})
 	eng, err := engine.New(engine.Config{
 		Identity: id, Name: o.name, Namespace: o.namespace, Version: softwareVersion(),
 		Store: st, Agents: st, Transport: client, Policy: policy, Secure: o.secure, LogSentNonces: o.logSent,
@@ -135,7 +137,7 @@ func runAgentProcess(ctx context.Context, o *agentOptions, id *crypto.Identity, 
 		})
 	}
 	if o.httpListen != "" {
-		srv, err := newAgentHTTP(o.httpListen, eng, client, logger)
+		srv, err := newAgentHTTP(o.httpListen, eng, link, logger)
 		if err != nil {
 			cancel()
 			wg.Wait()

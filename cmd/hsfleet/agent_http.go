@@ -11,7 +11,6 @@ import (
 
 	"github.com/hsfleet/hsfleet/agent/engine"
 	"github.com/hsfleet/hsfleet/agent/store"
-	"github.com/hsfleet/hsfleet/relay"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,27 +22,17 @@ type agentHTTP struct {
 	srv *http.Server
 }
 
-func newAgentHTTP(addr string, eng *engine.Engine, client *relay.Client, logger *slog.Logger) (*agentHTTP, error) {
+func newAgentHTTP(addr string, eng *engine.Engine, link *relayLink, logger *slog.Logger) (*agentHTTP, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(eng.Metrics().Collectors()...)
 	reg.MustRegister(store.Collectors()...)
+	reg.MustRegister(link.Collectors()...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		// Ready once the relay connection came up and the last database
-		// call succeeded.
-		switch {
-		case client.Stats().Connects == 0:
-			http.Error(w, "not connected to the relay", http.StatusServiceUnavailable)
-		case !eng.StoreHealthy():
-			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
-		default:
-			w.Write([]byte("ok\n"))
-		}
-	})
+	mux.Handle("GET /readyz", readyzHandler(link.Up, eng.StoreHealthy))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -67,6 +56,22 @@ func (h *agentHTTP) serve(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// readyzHandler reports ready while the relay connection is up and the
+// last database call succeeded; either failing takes the agent out of
+// rotation until it recovers, without restarting it (that is /healthz).
+func readyzHandler(relayUp, storeHealthy func() bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		switch {
+		case !relayUp():
+			http.Error(w, "not connected to the relay", http.StatusServiceUnavailable)
+		case !storeHealthy():
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		default:
+			w.Write([]byte("ok\n"))
+		}
+	})
 }
 
 // softwareVersion is the module version the binary was built from.
