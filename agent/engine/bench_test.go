@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"testing"
@@ -20,24 +21,40 @@ import (
 //
 //	go test -run '^$' -bench Fleet -benchtime 2000x ./agent/engine
 //
-// HSFLEET_BENCH_PQ_ONE_ROUND_TRIP=1 adds lib/pq's binary_parameters=yes to
-// the DSN (one round trip per statement instead of two).
+// The server is a production-durable throwaway cluster (fsync,
+// full_page_writes and synchronous_commit on; HSFLEET_TEST_DSN's server
+// as configured when set). commit=sync is the store's default, every
+// transition on disk before Update returns; commit=async is what agents
+// run (--db-async-commit, store.Options.AsyncCommit).
+// HSFLEET_BENCH_PQ_TWO_ROUND_TRIPS=1 turns lib/pq's binary_parameters off
+// to measure what one round trip per statement saves.
 //
 // relay=broadcast is the Summoner contract (every line to every client);
 // relay=directed uses the hsfleet relay's directed routing, which spares
 // each agent decoding the other pairs' traffic.
 func BenchmarkFleet(b *testing.B) {
+	newDSN := pgtest.DSN
+	if os.Getenv(pgtest.EnvDSN) == "" {
+		newDSN = pgtest.NewCluster(b, pgtest.ClusterOptions{Durable: true}).NewDatabase
+	}
 	for _, tc := range []struct {
-		n        int
-		directed bool
-	}{{2, false}, {10, false}, {30, false}, {10, true}, {30, true}} {
-		mode := "broadcast"
+		n           int
+		directed    bool
+		asyncCommit bool
+	}{{2, false, false}, {10, false, false}, {30, false, false},
+		{2, false, true}, {10, false, true}, {30, false, true}, {10, true, true}, {30, true, true}} {
+		mode, commit := "broadcast", "sync"
 		if tc.directed {
 			mode = "directed"
 		}
+		if tc.asyncCommit {
+			commit = "async"
+		}
 		n := tc.n
-		b.Run(fmt.Sprintf("agents=%d/relay=%s", n, mode), func(b *testing.B) {
-			f := newFleet(b, fleetOptions{stateTimeout: DefaultStateTimeout, directed: tc.directed, oneRoundTrip: os.Getenv("HSFLEET_BENCH_PQ_ONE_ROUND_TRIP") != "",
+		b.Run(fmt.Sprintf("agents=%d/relay=%s/commit=%s", n, mode, commit), func(b *testing.B) {
+			f := newFleet(b, fleetOptions{stateTimeout: DefaultStateTimeout, directed: tc.directed,
+				dsn: newDSN(b), asyncCommit: tc.asyncCommit,
+				twoRoundTrips:    os.Getenv("HSFLEET_BENCH_PQ_TWO_ROUND_TRIPS") != "",
 				registerInterval: time.Second, retryInterval: time.Second})
 			ids := f.newIdentities(n)
 			for _, id := range ids {

@@ -52,9 +52,14 @@ type fleetOptions struct {
 	stateTimeout time.Duration
 	relayMaxLine int
 	directed     bool
-	// oneRoundTrip sets lib/pq's binary_parameters, which sends parse,
-	// bind and execute in one round trip instead of two.
-	oneRoundTrip bool
+	// dsn is the database (default: a fresh one from pgtest.DSN).
+	dsn string
+	// twoRoundTrips turns lib/pq's binary_parameters off (the store turns
+	// it on: parse, bind and execute in one round trip instead of two), to
+	// measure what it saves.
+	twoRoundTrips bool
+	// asyncCommit is store.Options.AsyncCommit, as agents run by default.
+	asyncCommit bool
 	logSent      bool
 	cycleEvery   time.Duration
 	// register and retry intervals; tests use short ones.
@@ -103,12 +108,15 @@ func newFleet(t testing.TB, opts fleetOptions) *fleet {
 	if opts.retryInterval == 0 {
 		opts.retryInterval = 200 * time.Millisecond
 	}
-	dsn := pgtest.DSN(t)
-	if opts.oneRoundTrip {
-		dsn += sep(dsn) + "binary_parameters=yes"
+	dsn := opts.dsn
+	if dsn == "" {
+		dsn = pgtest.DSN(t)
+	}
+	if opts.twoRoundTrips {
+		dsn += sep(dsn) + "binary_parameters=no"
 	}
 	st, err := store.OpenWithOptions(context.Background(), dsn,
-		store.Options{MaxOpenConns: 48, Logger: slog.New(slog.DiscardHandler)})
+		store.Options{MaxOpenConns: 48, AsyncCommit: opts.asyncCommit, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

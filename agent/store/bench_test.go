@@ -21,24 +21,44 @@ import (
 // that server as it is configured.
 //
 //	make bench   or   go test -run '^$' -bench . ./agent/store/
+//
+// HSFLEET_BENCH_PQ_TWO_ROUND_TRIPS=1 turns lib/pq's binary_parameters off
+// (the store's default is on) to measure what it saves.
 func BenchmarkStore(b *testing.B) {
-	type target struct{ name, dsn string }
+	type target struct {
+		name, dsn string
+		async     bool
+	}
+	pqParams := ""
+	if os.Getenv("HSFLEET_BENCH_PQ_TWO_ROUND_TRIPS") != "" {
+		pqParams = "&binary_parameters=no"
+	}
 	var targets []target
 	if os.Getenv(pgtest.EnvDSN) != "" {
-		targets = append(targets, target{"postgres", pgtest.DSN(b)})
+		targets = append(targets, target{"postgres", pgtest.DSN(b) + pqParams, false})
 	} else {
 		cluster := pgtest.NewCluster(b, pgtest.ClusterOptions{Durable: true})
 		targets = append(targets,
-			target{"postgres-sync-commit", cluster.NewDatabase(b)},
-			target{"postgres-async-commit", cluster.NewDatabase(b) + "&synchronous_commit=off"})
+			target{"postgres-sync-commit", cluster.NewDatabase(b) + pqParams, false},
+			target{"postgres-async-commit", cluster.NewDatabase(b) + pqParams, true})
 	}
-	targets = append(targets, target{"sqlite", "sqlite:" + filepath.Join(b.TempDir(), "bench.db")})
+	targets = append(targets, target{"sqlite", "sqlite:" + filepath.Join(b.TempDir(), "bench.db"), false})
 	for _, tg := range targets {
-		s := openTestStore(b, tg.dsn, nil)
+		s := openBenchStore(b, tg.dsn, tg.async)
 		b.Run("transition-8-writers/"+tg.name, func(b *testing.B) { benchTransitions(b, s, 8) })
 		b.Run("record-nonce-once-8-writers/"+tg.name, func(b *testing.B) { benchRecordNonce(b, s, 8) })
+		b.Run("update-recording-nonce-8-writers/"+tg.name, func(b *testing.B) { benchUpdateRecordingNonce(b, s, 8) })
 		b.Run("summary-1000-peers/"+tg.name, func(b *testing.B) { benchSummary(b, s, 1000) })
 	}
+}
+
+func openBenchStore(b *testing.B, dsn string, async bool) *Store {
+	s, err := OpenWithOptions(ctx, dsn, Options{Logger: quietLogger(), MaxOpenConns: 16, AsyncCommit: async})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
 }
 
 // parallel splits b.N operations over writers goroutines and reports ops/s.
@@ -87,6 +107,31 @@ func benchTransitions(b *testing.B, s *Store, writers int) {
 		next.ExchangeCount = i % 5
 		next.PeerNonce = ptr(fmt.Sprintf("%032x", i))
 		got, err := s.Update(ctx, next)
+		if err != nil {
+			return err
+		}
+		rows[w] = got
+		return nil
+	})
+}
+
+// benchUpdateRecordingNonce: a receive handler's save, the transition and
+// the received nonce in one call, one pair per writer.
+func benchUpdateRecordingNonce(b *testing.B, s *Store, writers int) {
+	rows := make([]RoleState, writers)
+	run := time.Now().UnixNano()
+	for w := range rows {
+		var err error
+		rows[w], err = s.GetOrCreate(ctx, Key{SelfID: "bench-self", Role: Responder, PeerID: fmt.Sprintf("peer-urn-%d-%d", run, w)}, "resp_ready")
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	parallel(b, writers, func(w, i int) error {
+		next := rows[w]
+		nonce := fmt.Sprintf("%d-%032x", run, i)
+		next.State, next.ExchangeCount, next.PeerNonce = "resp_exchange", i%5, &nonce
+		got, err := s.UpdateRecordingNonce(ctx, next, FlowReceived, nonce)
 		if err != nil {
 			return err
 		}
