@@ -31,6 +31,7 @@ type agentOptions struct {
 	registerInterval, stateTimeout     time.Duration
 	retryInterval, cycleInterval       time.Duration
 	secure, createIdentity, logSent    bool
+	dbAsyncCommit                      bool
 	logLevel, logFormat                string
 }
 
@@ -54,6 +55,8 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.DurationVar(&o.cycleInterval, "cycle-interval", 0, "pause between a completed cycle and the next one per pair (0: back to back)")
 	fs.BoolVar(&o.secure, "secure", true, "seal messages in sec envelopes once a session key exists")
 	fs.BoolVar(&o.logSent, "log-sent-nonces", false, "also log our own nonces in nonce_event, as the reference does (more database writes)")
+	fs.BoolVar(&o.dbAsyncCommit, "db-async-commit", true, "PostgreSQL synchronous_commit=off for this agent's sessions: "+
+		"a database crash can lose the last ~0.6 s of state changes, which the protocol's retries and timeouts recover like lost messages (see docs)")
 	fs.BoolVar(&o.createIdentity, "create-identity", false, "create the identity file when it does not exist")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or text")
@@ -83,7 +86,7 @@ func runAgent(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStoreWithRetry(ctx, o.dsn, logger)
+	st, err := openStoreWithRetry(ctx, o.dsn, store.Options{Logger: logger, AsyncCommit: o.dbAsyncCommit}, logger)
 	if err != nil {
 		return err
 	}
@@ -221,10 +224,18 @@ func agentPolicy(o *agentOptions, logger *slog.Logger) (*trust.Policy, error) {
 
 // openStoreWithRetry waits for the database: in a cluster it often starts
 // after the agent.
-func openStoreWithRetry(ctx context.Context, dsn string, logger *slog.Logger) (*store.Store, error) {
+//
+// Agents commit asynchronously by default (--db-async-commit): a database
+// crash loses at most the last ~0.6 s of commits, as a consistent tail.
+// To the protocol that is the same as those messages being lost on the
+// wire, which its re-sends and per-state timeouts already recover from;
+// the nonce replay defence stays sound because a conversation's row and
+// the nonces it recorded roll back together (one statement or
+// transaction). Cycle counts can lose the same tail.
+func openStoreWithRetry(ctx context.Context, dsn string, opts store.Options, logger *slog.Logger) (*store.Store, error) {
 	backoff := 500 * time.Millisecond
 	for {
-		st, err := store.OpenWithOptions(ctx, dsn, store.Options{Logger: logger})
+		st, err := store.OpenWithOptions(ctx, dsn, opts)
 		if err == nil {
 			return st, nil
 		}
