@@ -275,11 +275,15 @@ func TestFleetCycleIntervalSpacesAPairsCycles(t *testing.T) {
 	f.waitPairs(ids, nil, 3, 10*time.Second)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// Each conversation is paced on its own: an agent's initiator and
+	// responder with the same peer cycle independently of each other.
 	last := map[string]time.Time{}
 	for _, ev := range f.events {
-		if prev, ok := last[ev.PeerID]; ok && ev.Completed.Sub(prev) < every {
-			t.Fatalf("cycles of %s only %s apart, want >= %s", ev.PeerID[:8], ev.Completed.Sub(prev), every)
+		conv := ev.SelfID + "/" + string(ev.Role) + "/" + ev.PeerID
+		if prev, ok := last[conv]; ok && ev.Completed.Sub(prev) < every {
+			t.Fatalf("cycles of %s %s with %s only %s apart, want >= %s",
+				ev.SelfID[:8], ev.Role, ev.PeerID[:8], ev.Completed.Sub(prev), every)
 		}
-		last[ev.PeerID] = ev.Completed
+		last[conv] = ev.Completed
 	}
 }
