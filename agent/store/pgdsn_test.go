@@ -112,3 +112,42 @@ func TestAsyncCommitAppliesToEveryPostgresSession(t *testing.T) {
 		})
 	}
 }
+
+// The DSN comes from a Secret: whatever it holds, postgresDSN must not
+// panic, and what it returns must still parse with the defaults in place.
+func FuzzPostgresDSN(f *testing.F) {
+	for _, seed := range []string{
+		"postgres://u:p@h:5432/db?sslmode=disable",
+		"postgresql://h/db?binary_parameters=no&synchronous_commit=on",
+		"postgres://[::1]:5432/db?options=-c%20statement_timeout%3D5s",
+		"postgres://h/db?%zz",
+		"postgres://u:p%40ss@h/db#frag",
+		"postgres://h/db?a=1&a=2",
+	} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	f.Fuzz(func(t *testing.T, dsn string, async bool) {
+		got, err := postgresDSN(dsn, Options{AsyncCommit: async})
+		if err != nil {
+			if !errors.Is(err, ErrUnsupportedDSN) {
+				t.Fatalf("error %v is not ErrUnsupportedDSN", err)
+			}
+			return
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("output %q does not parse: %v", got, err)
+		}
+		// A parameter the DSN sets (even to "") is the operator's choice.
+		in, _ := url.Parse(dsn)
+		set := in.Query()
+		q := u.Query()
+		if !set.Has("binary_parameters") && q.Get("binary_parameters") != "yes" {
+			t.Fatalf("output %q lacks binary_parameters=yes", got)
+		}
+		if async && !set.Has("synchronous_commit") && q.Get("synchronous_commit") != "off" {
+			t.Fatalf("output %q lacks synchronous_commit=off", got)
+		}
+	})
+}
