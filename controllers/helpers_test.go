@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -75,12 +77,20 @@ func getSecret(t testing.TB, ns, name string) *corev1.Secret {
 }
 
 // openStoredIdentity decrypts the identity Secret with the passphrase Secret,
-// as the agent pod will.
+// as the agent pod will: the Secret key is written out as the mounted file
+// and read back with crypto.ReadPassphraseFile.
 func openStoredIdentity(t testing.TB, a *hsv1.HSAgent) *crypto.Identity {
 	t.Helper()
 	sealed := getSecret(t, a.Namespace, IdentitySecretName(a)).Data[IdentityFileKey(a)]
 	name, key, _ := passphraseRef(a)
-	pass := getSecret(t, a.Namespace, name).Data[key]
+	passFile := filepath.Join(t.TempDir(), "passphrase")
+	if err := os.WriteFile(passFile, getSecret(t, a.Namespace, name).Data[key], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pass, err := crypto.ReadPassphraseFile(passFile)
+	if err != nil {
+		t.Fatalf("read mounted passphrase of %s: %v", a.Name, err)
+	}
 	id, err := crypto.OpenIdentity(sealed, pass)
 	if err != nil {
 		t.Fatalf("open stored identity of %s: %v", a.Name, err)

@@ -15,28 +15,42 @@ import (
 )
 
 func TestUserPassphraseSecretSealsTheIdentity(t *testing.T) {
-	ns := newNamespace(t)
-	startOperator(t, ns, testOperatorConfig())
-	_, c := testEnv(t)
-	ctx := context.Background()
-
-	a := newHSAgent(ns, "grace")
-	a.Spec.Identity = &hsv1.IdentitySpec{PassphraseSecretRef: &corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: "grace-pw"}, Key: "pw"}}
-	createHSAgent(t, a)
-
-	// Until the Secret exists the identity cannot be sealed, and says why.
-	waitCondition(t, ns, "grace", hsv1.ConditionIdentityReady, metav1.ConditionFalse, ReasonPassphraseUnavailable)
-	if err := c.Create(ctx, newSecret(ns, "grace-pw", map[string]string{"pw": "correct horse battery staple"})); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name       string
+		passphrase string
+	}{
+		{name: "from-literal value", passphrase: "correct horse battery staple"},
+		// kubectl create secret --from-file keeps the file's newline; the
+		// agent strips it when reading the mount, so sealing must too.
+		{name: "from-file value with trailing newline", passphrase: "correct horse battery staple\n"},
+		{name: "CRLF-terminated value", passphrase: "correct horse battery staple\r\n"},
 	}
-	a = waitCondition(t, ns, "grace", hsv1.ConditionIdentityReady, metav1.ConditionTrue, ReasonIdentityStored)
-	if id := openStoredIdentity(t, a); id.ID != a.Status.AgentID {
-		t.Fatalf("identity sealed with the user passphrase has ID %s, status %s", id.ID, a.Status.AgentID)
-	}
-	err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: GeneratedPassphraseSecretName(a)}, &corev1.Secret{})
-	if !apierrors.IsNotFound(err) {
-		t.Fatalf("a generated passphrase Secret exists next to the user's (err %v)", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := newNamespace(t)
+			startOperator(t, ns, testOperatorConfig())
+			_, c := testEnv(t)
+			ctx := context.Background()
+
+			a := newHSAgent(ns, "grace")
+			a.Spec.Identity = &hsv1.IdentitySpec{PassphraseSecretRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "grace-pw"}, Key: "pw"}}
+			createHSAgent(t, a)
+
+			// Until the Secret exists the identity cannot be sealed, and says why.
+			waitCondition(t, ns, "grace", hsv1.ConditionIdentityReady, metav1.ConditionFalse, ReasonPassphraseUnavailable)
+			if err := c.Create(ctx, newSecret(ns, "grace-pw", map[string]string{"pw": tt.passphrase})); err != nil {
+				t.Fatal(err)
+			}
+			a = waitCondition(t, ns, "grace", hsv1.ConditionIdentityReady, metav1.ConditionTrue, ReasonIdentityStored)
+			if id := openStoredIdentity(t, a); id.ID != a.Status.AgentID {
+				t.Fatalf("identity sealed with the user passphrase has ID %s, status %s", id.ID, a.Status.AgentID)
+			}
+			err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: GeneratedPassphraseSecretName(a)}, &corev1.Secret{})
+			if !apierrors.IsNotFound(err) {
+				t.Fatalf("a generated passphrase Secret exists next to the user's (err %v)", err)
+			}
+		})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"github.com/hsfleet/hsfleet/agent/crypto"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
 
@@ -77,10 +78,14 @@ func (r *HSAgentReconciler) readPassphraseFrom(ctx context.Context, agent *hsv1.
 		}
 		return nil, fmt.Errorf("read passphrase Secret %s/%s: %w", agent.Namespace, name, err)
 	}
-	pass, ok := sec.Data[key]
+	raw, ok := sec.Data[key]
 	if !ok {
 		return nil, fmt.Errorf("%w: key %q in %s/%s", errPassphraseMissing, key, agent.Namespace, name)
 	}
+	// The agent reads the mounted key with crypto.ReadPassphraseFile, which
+	// normalises the same way; sealing with the raw bytes of a Secret made
+	// with --from-file (trailing newline) would lock the agent out.
+	pass := crypto.NormalizePassphrase(raw)
 	if len(pass) == 0 || len(pass) > maxPassphraseSize {
 		invalidObjects.WithLabelValues("passphrase-secret").Inc()
 		return nil, fmt.Errorf("%w: key %q in %s/%s", errPassphraseInvalid, key, agent.Namespace, name)
