@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -34,29 +35,45 @@ func (r *HSAgentReconciler) ensureFinalizer(ctx context.Context, agent *hsv1.HSA
 	return nil
 }
 
-// reconcileDelete removes the agent's database rows (unless retained) and its
-// trust bundle entry, then releases the finalizer. Owned Secrets and the
-// StatefulSet go with the HSAgent through owner references.
-func (r *HSAgentReconciler) reconcileDelete(ctx context.Context, s *agentScope) error {
+// reconcileDelete stops the agent's pod, then removes its database rows
+// (unless retained) and its trust bundle entry, then releases the finalizer.
+// Rows are only deleted once the pod is gone, or a dying agent would write
+// them back. Owned Secrets and the StatefulSet go with the HSAgent through
+// owner references.
+func (r *HSAgentReconciler) reconcileDelete(ctx context.Context, s *agentScope) (ctrl.Result, error) {
 	agent := s.agent
 	if !controllerutil.ContainsFinalizer(agent, hsv1.Finalizer) {
-		return nil
+		return ctrl.Result{}, nil
+	}
+	stopped, err := r.stopAgentPod(ctx, agent)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !stopped {
+		if !r.pastCleanupGrace(agent) {
+			return ctrl.Result{RequeueAfter: podStopPollInterval}, nil
+		}
+		// A pod stuck terminating (lost node) past the grace period must
+		// not block a namespace teardown forever; it cannot reach the
+		// database either, most likely.
+		log.FromContext(ctx).Info("agent pod still present after the cleanup grace period, cleaning up anyway")
+		r.warningEvent(agent, EventStateDeleteFailed, "Delete", "agent pod not gone after %s; deleting its state anyway", r.Config.StateCleanupGrace)
 	}
 	agentID := r.storedAgentID(ctx, agent)
 	if agentID != "" {
 		if err := r.deleteAgentState(ctx, agent, agentID); err != nil {
-			return err
+			return ctrl.Result{}, err
 		}
 		if err := r.updateTrustBundle(ctx, agent.Namespace, func(b trustBundle) bool { return b.remove(agentID) }); err != nil {
-			return fmt.Errorf("remove trust bundle entry: %w", err)
+			return ctrl.Result{}, fmt.Errorf("remove trust bundle entry: %w", err)
 		}
 	}
 	patch := client.MergeFromWithOptions(agent.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(agent, hsv1.Finalizer)
 	if err := r.Client.Patch(ctx, agent, patch); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("remove finalizer: %w", err)
+		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
 	}
-	return nil
+	return ctrl.Result{}, nil
 }
 
 // storedAgentID prefers the identity Secret (the source of truth) and falls
@@ -103,8 +120,7 @@ func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HS
 	}
 	// No database to clean, or it stayed away past the grace period: let
 	// the deletion finish rather than block a namespace teardown forever.
-	giveUp := errors.Is(err, errNoDatabase) || errors.Is(err, errDatabaseSecretMissing) ||
-		(agent.DeletionTimestamp != nil && r.now().Sub(agent.DeletionTimestamp.Time) > r.Config.StateCleanupGrace)
+	giveUp := errors.Is(err, errNoDatabase) || errors.Is(err, errDatabaseSecretMissing) || r.pastCleanupGrace(agent)
 	if giveUp {
 		logger.Info("agent state left in the database", "agentID", agentID, "error", err.Error())
 		r.warningEvent(agent, EventStateRetained, "Delete", "rows of %s not deleted: %v", agentID, err)

@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/hsfleet/hsfleet/agent/store"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
@@ -50,9 +52,33 @@ func TestDeletionCleansRowsAndBundleEntry(t *testing.T) {
 				return nil
 			})
 
+			// The agent pod runs, as the StatefulSet controller reports it.
+			setStatefulSetPods(t, ns, "gone", 1)
 			if err := c.Delete(ctx, getHSAgent(t, ns, "gone")); err != nil {
 				t.Fatal(err)
 			}
+
+			// Cleanup first stops the pod and waits for it: a running agent
+			// would write its rows back.
+			eventually(t, 10*time.Second, func() error {
+				sts := getStatefulSet(t, ns, "gone")
+				if sts.Spec.Replicas == nil || *sts.Spec.Replicas != 0 {
+					return fmt.Errorf("StatefulSet not scaled to zero (replicas %v)", sts.Spec.Replicas)
+				}
+				return nil
+			})
+			time.Sleep(3 * podStopPollInterval / 2) // at least one requeue while the pod still runs
+			if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "gone"}, &hsv1.HSAgent{}); err != nil {
+				t.Fatalf("HSAgent released while its pod still runs: %v", err)
+			}
+			if sum, err := st.Summary(ctx, g.Status.AgentID, 10); err != nil || sum.Cycles != 3 {
+				t.Fatalf("rows touched while the pod still runs: cycles %d, err %v", sum.Cycles, err)
+			}
+			if b := readTrustBundle(t, ns); b[g.Status.AgentID] == "" {
+				t.Fatal("bundle entry removed while the pod still runs")
+			}
+
+			setStatefulSetPods(t, ns, "gone", 0)
 			eventually(t, 30*time.Second, func() error {
 				err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "gone"}, &hsv1.HSAgent{})
 				if apierrors.IsNotFound(err) {
@@ -88,4 +114,28 @@ func TestDeletionCleansRowsAndBundleEntry(t *testing.T) {
 			}
 		})
 	}
+}
+
+func getStatefulSet(t testing.TB, ns, name string) *appsv1.StatefulSet {
+	t.Helper()
+	_, c := testEnv(t)
+	sts := &appsv1.StatefulSet{}
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, sts); err != nil {
+		t.Fatalf("get StatefulSet %s: %v", name, err)
+	}
+	return sts
+}
+
+// setStatefulSetPods plays the StatefulSet controller envtest lacks: it
+// reports that many pods for the current generation.
+func setStatefulSetPods(t testing.TB, ns, name string, pods int32) {
+	t.Helper()
+	_, c := testEnv(t)
+	eventually(t, 10*time.Second, func() error {
+		sts := getStatefulSet(t, ns, name)
+		patch := client.MergeFromWithOptions(sts.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		sts.Status.ObservedGeneration = sts.Generation
+		sts.Status.Replicas, sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = pods, pods, pods
+		return c.Status().Patch(context.Background(), sts, patch)
+	})
 }

@@ -55,7 +55,7 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 	s := &agentScope{agent: agent}
 	if !agent.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, s)
+		return r.reconcileDelete(ctx, s)
 	}
 	if err := r.ensureFinalizer(ctx, agent); err != nil {
 		return ctrl.Result{}, err
