@@ -35,6 +35,9 @@ type conv struct {
 	retries    int       // re-sends since the last progress, for backoff
 	active     bool      // counted in the active gauge
 	nonces     *nonceCache
+	// gone: the pair's row was deleted (the operator removed the peer);
+	// the conversation ends and the next message re-creates it.
+	gone bool
 
 	// Cycle slots (responder only): holdsSlot while a cycle runs; queued
 	// while waiting for one, with the start message to replay.
@@ -63,6 +66,10 @@ func (c *conv) run(ctx context.Context) {
 	if !c.load(ctx) {
 		return
 	}
+	if c.gone {
+		c.e.forget(c)
+		return
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -86,6 +93,10 @@ func (c *conv) run(ctx context.Context) {
 			c.onTimer()
 		}
 		c.syncSlot()
+		if c.gone {
+			c.e.forget(c)
+			return
+		}
 	}
 }
 
@@ -156,9 +167,12 @@ func (c *conv) onTimer() {
 		state := c.row.State
 		c.e.m.Timeouts.WithLabelValues(state).Inc()
 		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
-		c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
+		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Timeout(row, mem, env), nil
 		})
+		if err != nil && !c.gone {
+			c.backOff(now)
+		}
 		return
 	}
 	if !now.Before(c.retryAt) {
@@ -221,15 +235,28 @@ func (c *conv) dropSlot() {
 	}
 }
 
+// backOff delays the next attempt of a timeout whose step could not be
+// saved: left alone, the passed deadline would fire again at once and spin
+// on the database (tens of thousands of calls a second during an outage).
+// The wait grows like the retry backoff, capped at the state timeout.
+func (c *conv) backOff(now time.Time) {
+	c.retries++
+	wait := min(c.retryDelay(), c.e.cfg.StateTimeout)
+	c.progressAt = now.Add(wait - c.e.cfg.StateTimeout)
+	c.retryAt = now.Add(wait)
+}
+
 // step evaluates one input and commits its result. A lost compare-and-set
-// reloads the row and evaluates the input again against it.
-func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) {
+// reloads the row and evaluates the input again against it. It returns nil
+// when the result was saved or the input ignored, else why it was not: a
+// rejected replay, or a store failure (after which the row is unchanged).
+func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error {
 	for attempt := 0; ; attempt++ {
 		env := &storeEnv{c: c}
 		res, err := eval(c.row, c.mem, env)
 		if err != nil {
 			c.log.Warn("step failed", "input", what, "state", c.row.State, "error", err)
-			return
+			return err
 		}
 		if res.Ignored != "" {
 			c.e.m.Ignored.WithLabelValues(res.Ignored).Inc()
@@ -239,39 +266,47 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) {
 			} else {
 				c.log.Debug("message ignored", "intent", what, "state", c.row.State, "reason", res.Ignored)
 			}
-			return
+			return nil
 		}
 		err = c.commit(res)
 		if err == nil {
-			return
+			return nil
 		}
 		if errors.Is(err, store.ErrReplay) {
 			// Another delivery of this message was saved first (the RAM
 			// nonce mirror cannot see other processes' writes).
 			c.e.m.Ignored.WithLabelValues(ReasonReplay).Inc()
 			c.log.Warn("message rejected", "intent", what, "state", c.row.State, "reason", ReasonReplay)
-			return
+			return err
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			// Retrying cannot bring the row back; a new message from the
+			// peer starts over from a fresh row.
+			c.gone = true
+			c.e.m.PairsGone.WithLabelValues(string(c.role)).Inc()
+			c.log.Info("pair state deleted; conversation ended", "input", what, "state", c.row.State)
+			return err
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt >= maxConflictRetries {
 			c.log.Warn("state change not saved; the peer's retry will redo it", "input", what, "error", err)
-			return
+			return err
 		}
-		if !c.reload() {
-			return
+		if err := c.reload(); err != nil {
+			return err
 		}
 	}
 }
 
-func (c *conv) reload() bool {
+func (c *conv) reload() error {
 	sctx, cancel := c.e.storeCtx()
 	defer cancel()
 	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, DefaultState(c.role))
 	c.e.storeResult("get_or_create", err)
 	if err != nil {
-		return false
+		return err
 	}
 	c.stored, c.row = rs, rowFromStore(rs)
-	return true
+	return nil
 }
 
 // commit saves the row (compare-and-set), then logs nonces, counts the

@@ -219,6 +219,18 @@ func (e *Engine) conversation(role Role, peer string) *conv {
 	return c
 }
 
+// forget drops an ended conversation, so the peer's next message starts a
+// new one (with a fresh row).
+func (e *Engine) forget(c *conv) {
+	k := convKey{c.role, c.key.PeerID}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.convs[k] == c {
+		delete(e.convs, k)
+		e.m.Conversations.Dec()
+	}
+}
+
 // announceLoop broadcasts register every RegisterInterval with ±20% jitter,
 // so a fleet started together does not send in lockstep, and refreshes the
 // agents row now and then.

@@ -34,7 +34,9 @@ func (c *conv) save(res Result) (logged bool, err error) {
 		c.nonces.add(flowReceived, res.RecordReceived)
 		c.e.storeResult(op, nil)
 		return false, err
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+		// The database answered: neither makes the store unhealthy.
+		c.e.storeResult(op, nil)
 		return false, err
 	case err != nil:
 		c.e.storeResult(op, err)

@@ -29,7 +29,7 @@ func forEachSaveStore(t *testing.T, fn func(t *testing.T, st *store.Store, c *co
 				t.Fatal(err)
 			}
 			c := newConv(e, Responder, "peer-b")
-			if !c.reload() {
+			if err := c.reload(); err != nil {
 				t.Fatal("load conversation")
 			}
 			fn(t, st, c)

@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/hsfleet/hsfleet/agent/store/pgtest"
+	"github.com/hsfleet/hsfleet/agent/trust"
+)
+
+// countingStore is the real store, counting the calls a spinning
+// conversation would make.
+type countingStore struct {
+	*store.Store
+	loads, updates atomic.Int64
+}
+
+func (s *countingStore) GetOrCreate(ctx context.Context, k store.Key, def string) (store.RoleState, error) {
+	s.loads.Add(1)
+	return s.Store.GetOrCreate(ctx, k, def)
+}
+
+func (s *countingStore) Update(ctx context.Context, next store.RoleState) (store.RoleState, error) {
+	s.updates.Add(1)
+	return s.Store.Update(ctx, next)
+}
+
+func (s *countingStore) UpdateRecordingNonce(ctx context.Context, next store.RoleState, flow, nonce string) (store.RoleState, error) {
+	s.updates.Add(1)
+	return s.Store.UpdateRecordingNonce(ctx, next, flow, nonce)
+}
+
+// waitingResponder starts an engine over real PostgreSQL whose responder
+// conversation with peer-b is loaded in resp_finalize (kept across a
+// restart, waiting for close), with the state timeout given.
+func waitingResponder(t *testing.T, stateTimeout time.Duration) (*Engine, *countingStore, *conv, context.CancelFunc) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cs := &countingStore{Store: st}
+	e, err := New(Config{Identity: mustIdentity(t, "a"), Store: cs, Transport: chanTransport{},
+		Policy: trust.NewPolicy(trust.Open, nil), StateTimeout: stateTimeout, RetryInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := store.Key{SelfID: e.self, Role: store.Responder, PeerID: "peer-b"}
+	rs, err := st.GetOrCreate(ctx, k, StateRespReady)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(ctx, Row{State: StateRespFinalize, LocalRef: "2222222222", PeerRef: "1111111111"}.toStore(rs)); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	e.mu.Lock()
+	e.ctx = runCtx
+	e.mu.Unlock()
+	c := e.conversation(Responder, "peer-b")
+	for i := 0; cs.loads.Load() == 0; i++ { // bounded: 5 s
+		if i == 500 {
+			t.Fatal("conversation never loaded its row")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return e, cs, c, cancel
+}
+
+func waitConversations(t *testing.T, e *Engine, within time.Duration) bool {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(within):
+		return false
+	}
+}
+
+// The operator deleted the peer's rows: Update reports ErrNotFound forever,
+// so the conversation ends instead of retrying, and the database counts as
+// healthy (it answered).
+func TestTimeoutOnADeletedPairEndsTheConversation(t *testing.T) {
+	e, cs, _, cancel := waitingResponder(t, 200*time.Millisecond)
+	defer cancel()
+	if err := cs.DeleteAgentState(context.Background(), e.self); err != nil {
+		t.Fatal(err)
+	}
+	if !waitConversations(t, e, 5*time.Second) {
+		cancel()
+		waitConversations(t, e, 5*time.Second)
+		t.Fatalf("conversation still running after its row was deleted (%d updates)", cs.updates.Load())
+	}
+	if n := cs.updates.Load(); n != 1 {
+		t.Fatalf("%d updates of a deleted row, want the one that found it gone", n)
+	}
+	if got := metricValue(e.m.PairsGone.WithLabelValues(string(Responder))); got != 1 {
+		t.Fatalf("pair_state_deleted_total = %v, want 1", got)
+	}
+	if !e.StoreHealthy() {
+		t.Fatal("a deleted row made the store unhealthy")
+	}
+	e.mu.Lock()
+	left := len(e.convs)
+	e.mu.Unlock()
+	if left != 0 || metricValue(e.m.Conversations) != 0 {
+		t.Fatalf("%d conversations kept (gauge %v), want the ended one forgotten", left, metricValue(e.m.Conversations))
+	}
+	// The peer's next message starts over from a fresh row.
+	if c := e.conversation(Responder, "peer-b"); c == nil {
+		t.Fatal("no new conversation for the peer")
+	}
+	cancel()
+	if !waitConversations(t, e, 5*time.Second) {
+		t.Fatal("new conversation did not stop")
+	}
+	if rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Responder, PeerID: "peer-b"}); err != nil || rs.State != StateRespReady {
+		t.Fatalf("re-created row %+v, err %v; want a fresh resp_ready row", rs, err)
+	}
+}
+
+// While the database is down, a timeout that cannot be saved is retried
+// with a backoff instead of at once (it used to fire ~86,000 times a second).
+func TestTimeoutThatCannotBeSavedBacksOff(t *testing.T) {
+	const stateTimeout = 50 * time.Millisecond
+	e, cs, c, cancel := waitingResponder(t, stateTimeout)
+	defer cancel()
+	cs.Close() // the outage: every call now fails
+	time.Sleep(8 * stateTimeout)
+	cancel()
+	if !waitConversations(t, e, 5*time.Second) {
+		t.Fatal("conversation did not stop")
+	}
+	// One attempt per state timeout at most, plus slack for scheduling.
+	if n := cs.updates.Load(); n < 2 || n > 12 {
+		t.Fatalf("%d failed updates in 8 state timeouts, want a few (backoff), at least 2 (retried)", n)
+	}
+	if e.StoreHealthy() {
+		t.Fatal("store reported healthy during the outage")
+	}
+	if c.row.State != StateRespFinalize || c.gone {
+		t.Fatalf("conversation in %s (gone %v); want it still waiting to recover", c.row.State, c.gone)
+	}
+}
