@@ -60,8 +60,8 @@ type fleetOptions struct {
 	twoRoundTrips bool
 	// asyncCommit is store.Options.AsyncCommit, as agents run by default.
 	asyncCommit bool
-	logSent      bool
-	cycleEvery   time.Duration
+	logSent     bool
+	cycleEvery  time.Duration
 	// register and retry intervals; tests use short ones.
 	registerInterval, retryInterval time.Duration
 }
