@@ -89,8 +89,12 @@ func (e *Engine) Kick() {
 // channel closes, then waits for every conversation to finish its current
 // step, so no write is cut in half.
 func (e *Engine) Run(ctx context.Context) error {
+	// Conversations stop when the read loop does, whether ctx was
+	// cancelled or the transport closed its line channel.
+	convCtx, stopConvs := context.WithCancel(ctx)
+	defer stopConvs()
 	e.mu.Lock()
-	e.ctx = ctx
+	e.ctx = convCtx
 	e.mu.Unlock()
 	if e.cfg.Agents != nil {
 		now := e.cfg.Now().UTC()
@@ -115,6 +119,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.ctx = nil // no new conversations
 	e.mu.Unlock()
+	stopConvs()
 	e.wg.Wait()
 	e.log.Info("agent stopped")
 	return nil
