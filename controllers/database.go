@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/hsfleet/hsfleet/agent/store"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
@@ -65,6 +66,10 @@ func (r *HSAgentReconciler) openAgentStore(ctx context.Context, agent *hsv1.HSAg
 		invalidObjects.WithLabelValues("database-secret").Inc()
 		return nil, fmt.Errorf("%w: %s/%s", errDatabaseSecretInvalid, agent.Namespace, name)
 	}
+	if err := validateDSN(dsn); err != nil {
+		invalidObjects.WithLabelValues("database-secret").Inc()
+		return nil, fmt.Errorf("%s/%s: %w", agent.Namespace, name, err)
+	}
 	st, err := r.Stores.Get(ctx, dsn)
 	if err != nil {
 		return nil, err
@@ -75,19 +80,34 @@ func (r *HSAgentReconciler) openAgentStore(ctx context.Context, agent *hsv1.HSAg
 // storeOpener opens a store for a DSN; agent/store.Open in production.
 type storeOpener func(ctx context.Context, dsn string) (*store.Store, error)
 
+// DefaultStoreIdleTimeout is how long a store no reconcile asked for stays
+// open. Status refreshes ask every --status-interval, so only stores of
+// rotated DSNs, or of namespaces without agents left, reach it.
+const DefaultStoreIdleTimeout = 5 * time.Minute
+
 // StorePool shares one store (one connection pool) per DSN across
 // reconciles. Failed opens are remembered for a short while, so a dead
 // database costs one timeout per retry period, not one per reconcile.
+// Stores unused for idleTimeout are closed, so a rotated DSN does not leak
+// its pool; idleTimeout is far above the per-reconcile database timeout, so
+// no caller still holds an evicted store (and sql.DB.Close lets in-flight
+// queries finish anyway).
 type StorePool struct {
-	open       storeOpener
-	retryAfter time.Duration
-	timeout    time.Duration
-	now        func() time.Time
+	open        storeOpener
+	retryAfter  time.Duration
+	timeout     time.Duration
+	idleTimeout time.Duration
+	now         func() time.Time
 
 	mu       sync.Mutex
-	stores   map[[32]byte]*store.Store
+	stores   map[[32]byte]*pooledStore
 	failures map[[32]byte]poolFailure
 	opening  map[[32]byte]chan struct{} // closed when the open in flight ends
+}
+
+type pooledStore struct {
+	st       *store.Store
+	lastUsed time.Time
 }
 
 type poolFailure struct {
@@ -101,13 +121,14 @@ func NewStorePool(openTimeout time.Duration) *StorePool {
 		openTimeout = DefaultDatabaseTimeout
 	}
 	return &StorePool{
-		open:       store.Open,
-		retryAfter: 10 * time.Second,
-		timeout:    openTimeout,
-		now:        time.Now,
-		stores:     map[[32]byte]*store.Store{},
-		failures:   map[[32]byte]poolFailure{},
-		opening:    map[[32]byte]chan struct{}{},
+		open:        store.Open,
+		retryAfter:  10 * time.Second,
+		timeout:     openTimeout,
+		idleTimeout: DefaultStoreIdleTimeout,
+		now:         time.Now,
+		stores:      map[[32]byte]*pooledStore{},
+		failures:    map[[32]byte]poolFailure{},
+		opening:     map[[32]byte]chan struct{}{},
 	}
 }
 
@@ -117,11 +138,13 @@ func NewStorePool(openTimeout time.Duration) *StorePool {
 // errDatabaseUnreachable and never contain the DSN (it may hold a password).
 func (p *StorePool) Get(ctx context.Context, dsn string) (*store.Store, error) {
 	key := sha256.Sum256([]byte(dsn))
+	p.closeIdle(ctx)
 	for {
 		p.mu.Lock()
-		if st, ok := p.stores[key]; ok {
+		if ps, ok := p.stores[key]; ok {
+			ps.lastUsed = p.now()
 			p.mu.Unlock()
-			return st, nil
+			return ps.st, nil
 		}
 		if f, ok := p.failures[key]; ok && p.now().Sub(f.at) < p.retryAfter {
 			p.mu.Unlock()
@@ -159,8 +182,35 @@ func (p *StorePool) openAndRecord(ctx context.Context, key [32]byte, dsn string,
 		return nil, err
 	}
 	delete(p.failures, key)
-	p.stores[key] = st
+	p.stores[key] = &pooledStore{st: st, lastUsed: p.now()}
 	return st, nil
+}
+
+// closeIdle closes the stores nobody asked for within idleTimeout, and
+// forgets failures older than the retry period (a DSN that was rotated away
+// is never asked for again).
+func (p *StorePool) closeIdle(ctx context.Context) {
+	var idle []*store.Store
+	p.mu.Lock()
+	now := p.now()
+	for k, ps := range p.stores {
+		if now.Sub(ps.lastUsed) > p.idleTimeout {
+			idle = append(idle, ps.st)
+			delete(p.stores, k)
+		}
+	}
+	for k, f := range p.failures {
+		if now.Sub(f.at) >= p.retryAfter {
+			delete(p.failures, k)
+		}
+	}
+	p.mu.Unlock()
+	for _, st := range idle {
+		idleStoresClosed.Inc()
+		if err := st.Close(); err != nil {
+			log.FromContext(ctx).Info("closing an idle database pool failed", "error", err.Error())
+		}
+	}
 }
 
 // Close closes every store; the pool must not be used afterwards.
@@ -168,18 +218,9 @@ func (p *StorePool) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
-	for k, st := range p.stores {
-		errs = append(errs, st.Close())
+	for k, ps := range p.stores {
+		errs = append(errs, ps.st.Close())
 		delete(p.stores, k)
 	}
 	return errors.Join(errs...)
-}
-
-// redactDSN keeps a DSN (and so its password) out of error text that ends
-// up in status conditions and events.
-func redactDSN(msg, dsn string) string {
-	if dsn == "" {
-		return msg
-	}
-	return strings.ReplaceAll(msg, dsn, "<dsn>")
 }

@@ -98,3 +98,46 @@ func TestStorePoolOpensADSNOnceForConcurrentCallers(t *testing.T) {
 		t.Fatalf("opened %d times, want 1", n)
 	}
 }
+
+func TestStorePoolClosesStoresLeftIdle(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := NewStorePool(5 * time.Second)
+	p.now = func() time.Time { return now }
+	t.Cleanup(func() { _ = p.Close() })
+	ctx := context.Background()
+	dir := t.TempDir()
+	oldDSN, newDSN := "sqlite:"+dir+"/old.db", "sqlite:"+dir+"/new.db"
+
+	old, err := p.Get(ctx, oldDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := p.Get(ctx, newDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The current DSN keeps being asked for (status refreshes); the old
+	// one, rotated away, is not.
+	for step := time.Duration(0); step <= p.idleTimeout; step += p.idleTimeout / 4 {
+		now = now.Add(p.idleTimeout / 4)
+		if got, err := p.Get(ctx, newDSN); err != nil || got != current {
+			t.Fatalf("the store in use was replaced (%p, %p) or failed: %v", got, current, err)
+		}
+	}
+	if _, err := old.Summary(ctx, "nobody", 1); err == nil {
+		t.Fatal("the idle store is still open")
+	}
+	if _, err := current.Summary(ctx, "nobody", 1); err != nil {
+		t.Fatalf("the store in use was closed: %v", err)
+	}
+	p.mu.Lock()
+	n := len(p.stores)
+	p.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("pool holds %d stores, want 1", n)
+	}
+	reopened, err := p.Get(ctx, oldDSN)
+	if err != nil || reopened == old {
+		t.Fatalf("an evicted DSN is not reopened on demand: same store %v, err %v", reopened == old, err)
+	}
+}

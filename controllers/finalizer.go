@@ -120,12 +120,13 @@ func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HS
 	}
 	// No database to clean, or it stayed away past the grace period: let
 	// the deletion finish rather than block a namespace teardown forever.
+	msg := redactDSN(err.Error(), "")
 	giveUp := errors.Is(err, errNoDatabase) || errors.Is(err, errDatabaseSecretMissing) || r.pastCleanupGrace(agent)
 	if giveUp {
-		logger.Info("agent state left in the database", "agentID", agentID, "error", err.Error())
-		r.warningEvent(agent, EventStateRetained, "Delete", "rows of %s not deleted: %v", agentID, err)
+		logger.Info("agent state left in the database", "agentID", agentID, "error", msg)
+		r.warningEvent(agent, EventStateRetained, "Delete", "rows of %s not deleted: %s", agentID, msg)
 		return nil
 	}
-	r.warningEvent(agent, EventStateDeleteFailed, "Delete", "deleting rows of %s failed, will retry: %v", agentID, err)
+	r.warningEvent(agent, EventStateDeleteFailed, "Delete", "deleting rows of %s failed, will retry: %s", agentID, msg)
 	return fmt.Errorf("delete agent state %s: %w", agentID, err)
 }

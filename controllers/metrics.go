@@ -24,8 +24,12 @@ var (
 		Name: "hsfleet_operator_trust_bundle_writes_total",
 		Help: "Trust bundle ConfigMap writes, by result (ok, conflict, error).",
 	}, []string{"result"})
+	idleStoresClosed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hsfleet_operator_idle_database_pools_closed_total",
+		Help: "Database connection pools closed after going unused (rotated or abandoned DSNs).",
+	})
 )
 
 func init() {
-	metrics.Registry.MustRegister(databaseErrors, identityOps, invalidObjects, trustBundleWrites)
+	metrics.Registry.MustRegister(databaseErrors, identityOps, invalidObjects, trustBundleWrites, idleStoresClosed)
 }

@@ -67,15 +67,19 @@ func (r *HSAgentReconciler) databaseTrouble(ctx context.Context, agent *hsv1.HSA
 		reason = ReasonDatabaseSecretMissing
 	case errors.Is(err, errDatabaseSecretInvalid):
 		reason = ReasonDatabaseSecretInvalid
+	case errors.Is(err, errDatabaseDSNUnsupported):
+		reason = ReasonDatabaseDSNUnsupported
 	case errors.Is(err, errDatabaseQuery):
 		reason = ReasonDatabaseQueryFailed
 	}
-	log.FromContext(ctx).Info("agent status from database unavailable", "op", op, "reason", reason, "error", err.Error())
+	// Belt and braces: whatever the driver quoted, no credentials in status.
+	msg := redactDSN(err.Error(), "")
+	log.FromContext(ctx).Info("agent status from database unavailable", "op", op, "reason", reason, "error", msg)
 	// One event per change of trouble, not one per status refresh.
 	if prev := meta.FindStatusCondition(agent.Status.Conditions, hsv1.ConditionHandshaking); prev == nil || prev.Reason != reason {
-		r.warningEvent(agent, EventDatabaseUnavailable, "ReadStatus", "%s", truncateMessage(err.Error()))
+		r.warningEvent(agent, EventDatabaseUnavailable, "ReadStatus", "%s", truncateMessage(msg))
 	}
-	setCondition(agent, hsv1.ConditionHandshaking, metav1.ConditionUnknown, reason, err.Error())
+	setCondition(agent, hsv1.ConditionHandshaking, metav1.ConditionUnknown, reason, msg)
 }
 
 // applySummary copies a store summary into status. The database is shared

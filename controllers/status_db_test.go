@@ -3,9 +3,11 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/hsfleet/hsfleet/agent/store"
@@ -120,7 +122,9 @@ func TestDatabaseTroubleIsReportedInStatusNotFatal(t *testing.T) {
 	}{
 		{"missing database Secret", nil, ReasonDatabaseSecretMissing},
 		{"Secret without dsn", map[string]string{"url": "x"}, ReasonDatabaseSecretInvalid},
-		{"unreachable database", map[string]string{DatabaseDSNKey: "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1"}, ReasonDatabaseUnreachable},
+		{"unreachable database", map[string]string{DatabaseDSNKey: "postgres://nobody:hunter2pw@127.0.0.1:1/none?sslmode=disable&connect_timeout=1"}, ReasonDatabaseUnreachable},
+		{"sqlite DSN", map[string]string{DatabaseDSNKey: "sqlite:/tmp/hunter2pw.db"}, ReasonDatabaseDSNUnsupported},
+		{"key=value DSN", map[string]string{DatabaseDSNKey: "host=127.0.0.1 password=hunter2pw"}, ReasonDatabaseDSNUnsupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +141,9 @@ func TestDatabaseTroubleIsReportedInStatusNotFatal(t *testing.T) {
 			a := waitCondition(t, ns, "erin", hsv1.ConditionHandshaking, metav1.ConditionUnknown, tt.wantReason)
 			if err := conditionIs(a, hsv1.ConditionIdentityReady, metav1.ConditionTrue, ReasonIdentityStored); err != nil {
 				t.Error(err)
+			}
+			if c := meta.FindStatusCondition(a.Status.Conditions, hsv1.ConditionHandshaking); strings.Contains(c.Message, "hunter2pw") {
+				t.Errorf("condition message leaks the DSN: %q", c.Message)
 			}
 			eventually(t, 10*time.Second, func() error { return hasEvent(t, a, EventDatabaseUnavailable) })
 			if a.Status.ObservedGeneration != a.Generation {
