@@ -46,14 +46,23 @@ func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace str
 
 		bundle, dropped, perr := parseTrustBundle(cm.Data[TrustBundleKey])
 		if perr != nil {
-			// Rebuild from scratch: every agent re-adds its own entry on its
-			// next periodic reconcile.
 			invalidObjects.WithLabelValues("trust-bundle").Inc()
-			logger.Error(perr, "trust bundle unreadable, rebuilding it", "configmap", key.String())
-			bundle = trustBundle{}
+			logger.Error(perr, "trust bundle unreadable, rebuilding it from the namespace's agents", "configmap", key.String())
+			if bundle, err = r.bundleFromAgents(ctx, namespace); err != nil {
+				return err
+			}
 		} else if dropped > 0 {
+			// A dropped entry may be another agent's: put back every
+			// agent's entry from its identity Secret.
 			invalidObjects.WithLabelValues("trust-bundle-entry").Add(float64(dropped))
-			logger.Info("dropping malformed trust bundle entries", "configmap", key.String(), "dropped", dropped)
+			logger.Info("dropping malformed trust bundle entries, restoring agents' entries", "configmap", key.String(), "dropped", dropped)
+			rebuilt, err := r.bundleFromAgents(ctx, namespace)
+			if err != nil {
+				return err
+			}
+			for id, signPub := range rebuilt {
+				bundle.set(id, signPub)
+			}
 		}
 		changed := mutate(bundle)
 		labelled := cm.Labels[ManagedByLabel] == ManagedByValue
