@@ -183,6 +183,11 @@ func loadAgentIdentity(o *agentOptions, logger *slog.Logger) (*crypto.Identity, 
 	if !o.createIdentity || !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("load identity: %w", err)
 	}
+	if o.passphraseFile == "" {
+		// As `identity new` does: the reference rule protects nothing.
+		logger.Warn("no --passphrase-file: sealing the new identity with the HSAgent_1 reference passphrase, which is derived from the name and is NOT a secret",
+			"path", path, "passphrase_rule", "my_id_pw_<name>")
+	}
 	id, err = crypto.NewIdentity(o.name)
 	if err != nil {
 		return nil, err
