@@ -264,6 +264,10 @@ func phaseRotateIdentity(t *testing.T, cfg config, c *cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	oldPod, err := c.core.CoreV1().Pods(cfg.namespace).Get(ctx, "bob-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("bob's StatefulSet pod: %v", err)
+	}
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{"hsfleet.io/rotate-identity":%q}}}`, time.Now().UTC().Format(time.RFC3339Nano))
 	if _, err := c.hsagents().Patch(ctx, "bob", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatalf("annotate bob: %v", err)
@@ -290,9 +294,54 @@ func phaseRotateIdentity(t *testing.T, cfg config, c *cluster) {
 	if rotated.AgentID != before.AgentID {
 		t.Fatalf("rotation changed bob's agent ID: %s -> %s", before.AgentID, rotated.AgentID)
 	}
-	// Cycles that complete after the rotation prove the peers accepted bob's
-	// new key through the bundle (Fleet trust rejects unknown keys).
-	waitFleetCycling(t, cfg, c, sampleNames, snapshot(t, c, sampleNames))
+	waitPodWithIdentity(t, cfg, c, "bob", oldPod.UID)
+	// The baseline is taken only now that bob's new pod runs: cycles counted
+	// from here on were signed with the new key, and prove the peers
+	// accepted it through the bundle (Fleet trust rejects unknown keys).
+	// A baseline taken before the restart could be met by the old pod's
+	// last cycles alone.
+	views := waitFleetCycling(t, cfg, c, sampleNames, snapshot(t, c, sampleNames))
+	if views["bob"].SignPub != rotated.SignPub || views["bob"].AgentID != before.AgentID {
+		t.Fatalf("bob's identity moved again after the rotation: %s", views["bob"])
+	}
+}
+
+// waitPodWithIdentity waits for the agent's pod to be replaced (a UID other
+// than oldUID) by one whose identity-hash annotation matches the
+// StatefulSet's current template, i.e. a pod that mounted the rotated
+// identity, and for it to be ready.
+func waitPodWithIdentity(t *testing.T, cfg config, c *cluster, agent string, oldUID types.UID) {
+	t.Helper()
+	const hashAnnotation = "hsfleet.io/identity-hash"
+	eventually(t, cfg.timeout, agent+"-0 replaced by a ready pod with the rotated identity", func(ctx context.Context) error {
+		sts, err := c.core.AppsV1().StatefulSets(cfg.namespace).Get(ctx, agent, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		want := sts.Spec.Template.Annotations[hashAnnotation]
+		if want == "" {
+			return fmt.Errorf("StatefulSet %s has no %s template annotation", agent, hashAnnotation)
+		}
+		p, err := c.core.CoreV1().Pods(cfg.namespace).Get(ctx, agent+"-0", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if p.UID == oldUID {
+			return fmt.Errorf("old pod %s still there", p.UID)
+		}
+		if got := p.Annotations[hashAnnotation]; got != want {
+			return fmt.Errorf("pod %s has identity hash %q, StatefulSet template %q", p.UID, got, want)
+		}
+		if len(p.Status.ContainerStatuses) == 0 {
+			return fmt.Errorf("pod %s has no container status yet", p.UID)
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if !cs.Ready {
+				return fmt.Errorf("container %s of pod %s not ready", cs.Name, p.UID)
+			}
+		}
+		return nil
+	})
 }
 
 // trustBundle reads the namespace trust bundle: agent ID -> base64 key.
