@@ -52,43 +52,6 @@ func TestFleetEveryDirectedPairCyclesWithSealedMessages(t *testing.T) {
 	}
 }
 
-func TestFleetReplayedRequestIsIgnored(t *testing.T) {
-	f := newFleet(t, fleetOptions{})
-	ids := f.newIdentities(2)
-	a := f.start(ids[0], f.policy())
-	b := f.start(ids[1], f.policy())
-	_ = a
-	// A sniffer sees every broadcast line: capture requests from a to b.
-	sniff := f.rawClient()
-	f.waitPairs(ids, nil, 1, 10*time.Second)
-	requests := captureLines(t, sniff, 3, func(p map[string]any) bool {
-		return p["intent"] == IntentRequest && p["from"] == ids[0].ID
-	})
-	ignoredBefore := ignoredCount(b)
-	for _, line := range requests {
-		if _, err := sniff.Write(append(line, '\n')); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for ignoredCount(b)-ignoredBefore < float64(len(requests)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("replayed requests: %v ignored, want %d", ignoredCount(b)-ignoredBefore, len(requests))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	base := f.snapshot()
-	f.waitPairs(ids, base, 2, 10*time.Second)
-}
-
-// ignoredCount is b's count of requests refused by the echo or replay rule:
-// a replay arrives after the responder rotated its nonce, or re-uses a
-// my_nonce it logged.
-func ignoredCount(a *testAgent) float64 {
-	m := a.eng.Metrics().Ignored
-	return metricValue(m.WithLabelValues(ReasonReplay)) + metricValue(m.WithLabelValues(ReasonEchoMismatch))
-}
-
 // captureLines reads relayed lines from c and returns the content of the
 // first n whose payload matches keep, as raw client lines.
 func captureLines(t *testing.T, c interface {
