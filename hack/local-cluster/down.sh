@@ -12,25 +12,6 @@ t0=$SECONDS
 before=$STATE/host-before
 existed() { grep -qx "exists $1" "$before" 2>/dev/null; }
 
-# stop NAME: SIGTERM the recorded PID (SIGINT, "fast shutdown", for
-# PostgreSQL), SIGKILL after 15 s.
-stop() {
-  local f=$PIDS/$1.pid pid i sig=TERM
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  [ "$1" = postgres ] && sig=INT
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      lc_log "$1 (pid $pid) ignored SIGTERM; killing"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    lc_log "stopped $1 (pid $pid)"
-  fi
-  rm -f "$f"
-}
-
 # remove_containers kills and deletes every task and container containerd
 # runs for Kubernetes, while containerd is still up to do it.
 remove_containers() {
@@ -96,7 +77,7 @@ for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
   name=${COMPONENTS[$i]}
   [ "$name" = containerd ] && remove_containers
   [ "$name" = etcd ] && sleep 1 # the apiserver must be gone before etcd
-  stop "$name"
+  stop_component "$name"
 done
 kill_shims
 remove_pod_netns

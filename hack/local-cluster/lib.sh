@@ -40,10 +40,65 @@ kctl() { in_node "$LC_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 lc_bin_dir() { echo "$CACHE/k8s/$K8S_VERSION/bin"; }
 LC_BIN=$(lc_bin_dir)
 
-# pid_alive NAME: the recorded PID of component NAME is running.
+# pid_start_time PID: the kernel's start time of PID (clock ticks since
+# boot, field 22 of /proc/PID/stat). PID plus start time names one process
+# for good: a PID reused by another process has another start time, and an
+# exec (nsenter, setpriv) keeps it.
+pid_start_time() {
+  local stat rest
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  rest=${stat##*) } # comm may hold spaces and parentheses
+  # shellcheck disable=SC2086
+  set -- $rest
+  [ -n "${20:-}" ] && echo "${20}"
+}
+
+# record_pid NAME PID: remember PID as component NAME's process.
+record_pid() {
+  local start
+  start=$(pid_start_time "$2") || start=gone # it already exited
+  echo "$2" >"$PIDS/$1.pid"
+  echo "$start" >"$PIDS/$1.start"
+}
+
+# pid_alive NAME: the recorded PID of component NAME is running and is still
+# the process we started, never an unrelated process that reused the PID.
+# State written before start times were recorded falls back to the
+# executable's name, which is the component's name for every component.
 pid_alive() {
-  local f=$PIDS/$1.pid
-  [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+  local f=$PIDS/$1.pid pid exe
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  case $pid in '' | *[!0-9]*) return 1 ;; esac
+  kill -0 "$pid" 2>/dev/null || return 1
+  if [ -f "$PIDS/$1.start" ]; then
+    [ "$(pid_start_time "$pid")" = "$(cat "$PIDS/$1.start")" ]
+  else
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+    [ "${exe##*/}" = "$1" ]
+  fi
+}
+
+# stop_component NAME: SIGTERM the recorded process (SIGINT, "fast
+# shutdown", for PostgreSQL), SIGKILL after 15 s; only while it is still the
+# process we started. Forgets the record either way.
+stop_component() {
+  local pid i sig=TERM
+  [ -f "$PIDS/$1.pid" ] || return 0
+  pid=$(cat "$PIDS/$1.pid")
+  [ "$1" = postgres ] && sig=INT
+  if pid_alive "$1"; then
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do pid_alive "$1" || break; sleep 0.1; done
+    if pid_alive "$1"; then
+      lc_log "$1 (pid $pid) ignored SIG$sig; killing"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    lc_log "stopped $1 (pid $pid)"
+  elif kill -0 "$pid" 2>/dev/null; then
+    lc_log "pid $pid recorded for $1 now belongs to another process; not signalling it"
+  fi
+  rm -f "$PIDS/$1.pid" "$PIDS/$1.start"
 }
 
 # wait_for DESC SECONDS CMD...: poll CMD every second until it succeeds.

@@ -73,7 +73,7 @@ start() {
   shift
   if pid_alive "$name"; then return 0; fi
   nsenter --net="/run/netns/$NETNS" -- "$@" >"$LOGS/$name.log" 2>&1 &
-  echo $! >"$PIDS/$name.pid"
+  record_pid "$name" $!
   lc_log "started $name (pid $!)"
 }
 
