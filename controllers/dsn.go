@@ -19,7 +19,9 @@ func validateDSN(dsn string) error {
 	if !ok {
 		return fmt.Errorf("%w (got no URL scheme)", errDatabaseDSNUnsupported)
 	}
-	switch strings.ToLower(scheme) {
+	// Case-sensitive, exactly as agent/store.Open (the agents' and the
+	// operator's opener) matches it.
+	switch scheme {
 	case "postgres", "postgresql":
 	default:
 		if len(scheme) > 16 || strings.ContainsAny(scheme, "@:/ ") {

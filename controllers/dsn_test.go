@@ -15,7 +15,7 @@ func TestValidateDSNAcceptsOnlyPostgresURLs(t *testing.T) {
 	}{
 		{"postgres URL", "postgres://u:p@db:5432/hsfleet?sslmode=require", false},
 		{"postgresql URL", "postgresql://u:p@db/hsfleet", false},
-		{"scheme is case-insensitive", "PostgreS://db/hsfleet", false},
+		{"scheme spelled otherwise than agent/store accepts", "PostgreS://db/hsfleet", true},
 		{"sqlite path", "sqlite:/var/lib/state.db", true},
 		{"sqlite URL", "sqlite:///var/lib/state.db", true},
 		{"key=value DSN", "host=db user=u password=s3cret dbname=hsfleet", true},
