@@ -170,8 +170,13 @@ func (c *conv) onTimer() {
 		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Timeout(row, mem, env), nil
 		})
-		if err != nil && !c.gone {
+		switch {
+		case err != nil && !c.gone:
 			c.backOff(now)
+		case !now.Before(c.progressAt.Add(c.e.cfg.StateTimeout)):
+			// A timeout that keeps the state (an unanswered reconnect)
+			// starts a new wait; the retry backoff is left to grow.
+			c.progressAt = now
 		}
 		return
 	}

@@ -115,10 +115,16 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 	case StateInitClose:
 		// As finish_to_idle: keep both references for reconnect.
 		m.closeToReady(&res, env)
-	case StateInitPropose, StateInitReady:
-		// Give up the cycle, and a reconnect nobody answers: the peer's
-		// responder, once it forgets its reference too, answers our
-		// register with confirm.
+	case StateInitReady:
+		// An unanswered reconnect keeps the references: a Python
+		// responder keeps its reference forever and answers nothing but
+		// reconnect (§3.5, §3.6), so forgetting ours would end the pair
+		// for good after a long outage. Reconnect goes on at the capped
+		// retry backoff; a Go responder expires its own token and answers
+		// register, whose confirm any init_ready accepts.
+	case StateInitPropose:
+		// Give up the cycle: the responder, once it gives up too, answers
+		// our register with confirm.
 		r.wipe()
 		res.Mem.endCycle()
 		r.State = StateInitReady

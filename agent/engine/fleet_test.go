@@ -181,12 +181,30 @@ func TestFleetSilentPeerTimesOutAndPairRecoversWhenItReturns(t *testing.T) {
 		}
 		return n
 	}
-	// Every conversation with the silent peer times out back to idle.
+	// Every conversation with the silent peer times out back to its ready
+	// state; only the initiator may still wait, reconnecting with the
+	// references it keeps (a Python responder answers nothing else).
+	state := func(role store.Role) Row {
+		rs, err := f.st.Get(context.Background(), store.Key{SelfID: ids[0].ID, Role: role, PeerID: ids[1].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rowFromStore(rs)
+	}
+	idle := func() bool {
+		ini, resp := state(store.Initiator), state(store.Responder)
+		waiting := 0.0
+		if WaitsForPeer(ini) {
+			waiting = 1
+		}
+		return ini.State == StateInitReady && resp.State == StateRespReady &&
+			metricValue(a.eng.Metrics().Active) == waiting
+	}
 	deadline := time.Now().Add(5 * time.Second)
-	for timeouts() < 1 || metricValue(a.eng.Metrics().Active) != 0 {
+	for timeouts() < 1 || !idle() {
 		if time.Now().After(deadline) {
-			t.Fatalf("peer silent for 5s: %v state timeouts, %v conversations still waiting",
-				timeouts(), metricValue(a.eng.Metrics().Active))
+			t.Fatalf("peer silent for 5s: %v state timeouts, initiator %+v, responder %+v, %v conversations waiting",
+				timeouts(), state(store.Initiator), state(store.Responder), metricValue(a.eng.Metrics().Active))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

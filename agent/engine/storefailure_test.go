@@ -37,6 +37,12 @@ func (s *countingStore) UpdateRecordingNonce(ctx context.Context, next store.Rol
 // conversation with peer-b is loaded in resp_finalize (kept across a
 // restart, waiting for close), with the state timeout given.
 func waitingResponder(t *testing.T, stateTimeout time.Duration) (*Engine, *countingStore, *conv, context.CancelFunc) {
+	return waitingConversation(t, stateTimeout, Responder, Row{State: StateRespFinalize, LocalRef: "2222222222", PeerRef: "1111111111"})
+}
+
+// waitingConversation starts an engine over real PostgreSQL with one
+// conversation with peer-b, loaded from row.
+func waitingConversation(t *testing.T, stateTimeout time.Duration, role Role, row Row) (*Engine, *countingStore, *conv, context.CancelFunc) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, pgtest.DSN(t))
@@ -50,19 +56,19 @@ func waitingResponder(t *testing.T, stateTimeout time.Duration) (*Engine, *count
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := store.Key{SelfID: e.self, Role: store.Responder, PeerID: "peer-b"}
-	rs, err := st.GetOrCreate(ctx, k, StateRespReady)
+	k := store.Key{SelfID: e.self, Role: store.Role(role), PeerID: "peer-b"}
+	rs, err := st.GetOrCreate(ctx, k, DefaultState(role))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Update(ctx, Row{State: StateRespFinalize, LocalRef: "2222222222", PeerRef: "1111111111"}.toStore(rs)); err != nil {
+	if _, err := st.Update(ctx, row.toStore(rs)); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	e.mu.Lock()
 	e.ctx = runCtx
 	e.mu.Unlock()
-	c := e.conversation(Responder, "peer-b")
+	c := e.conversation(role, "peer-b")
 	for i := 0; cs.loads.Load() == 0; i++ { // bounded: 5 s
 		if i == 500 {
 			t.Fatal("conversation never loaded its row")
@@ -147,5 +153,34 @@ func TestTimeoutThatCannotBeSavedBacksOff(t *testing.T) {
 	}
 	if c.row.State != StateRespFinalize || c.gone {
 		t.Fatalf("conversation in %s (gone %v); want it still waiting to recover", c.row.State, c.gone)
+	}
+}
+
+// A responder that never answers reconnect (a Python peer that is down)
+// does not make the initiator forget the pair: it keeps its references and
+// re-sends reconnect at the retry backoff, and each state timeout starts a
+// new wait instead of firing again at once.
+func TestUnansweredReconnectKeepsReconnecting(t *testing.T) {
+	const stateTimeout = 50 * time.Millisecond
+	row := Row{State: StateInitReady, LocalRef: "1111111111", PeerRef: "2222222222", FinalizeRetryCount: 4}
+	e, cs, _, cancel := waitingConversation(t, stateTimeout, Initiator, row)
+	defer cancel()
+	time.Sleep(10 * stateTimeout)
+	cancel()
+	if !waitConversations(t, e, 5*time.Second) {
+		t.Fatal("conversation did not stop")
+	}
+	if n := metricValue(e.m.Timeouts.WithLabelValues(StateInitReady)); n < 3 || n > 15 {
+		t.Fatalf("%v timeouts in 10 state timeouts; want about one each", n)
+	}
+	if n := metricValue(e.m.Messages.WithLabelValues("out", IntentReconnect)); n < 3 {
+		t.Fatalf("%v reconnects sent; want them to go on", n)
+	}
+	rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Initiator, PeerID: "peer-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rowFromStore(rs); got.State != StateInitReady || got.PeerRef != row.PeerRef || got.LocalRef != row.LocalRef {
+		t.Fatalf("stored row %+v; want init_ready with both references kept", got)
 	}
 }

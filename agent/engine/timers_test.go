@@ -101,14 +101,14 @@ func TestTimeoutRecoversEveryWaitingState(t *testing.T) {
 					t.Fatalf("row %+v", r.Row)
 				}
 			}},
-		{"unanswered reconnect forgets the references",
+		{"unanswered reconnect keeps the references for a responder that only answers reconnect",
 			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, StateInitReady, nil,
 			func(t *testing.T, r Result) {
-				if r.Row.PeerRef != "" {
+				if r.Row != (Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}) {
 					t.Fatalf("row %+v", r.Row)
 				}
-				if WaitsForPeer(r.Row) {
-					t.Fatal("an idle initiator must not keep a timer")
+				if !WaitsForPeer(r.Row) {
+					t.Fatal("the initiator must keep re-sending reconnect")
 				}
 			}},
 		{"stale init_finalize_close returns to ready keeping the references",
@@ -138,7 +138,8 @@ func TestTimeoutRecoversEveryWaitingState(t *testing.T) {
 				t.Fatalf("state %s with %+v has no timer", tc.row.State, tc.row)
 			}
 			res := Machine{}.Timeout(tc.row, Mem{Session: &Session{}}, newMemEnv(peerID, nil))
-			if res.Row.State != tc.wantState || !res.Write {
+			// A timeout writes exactly when it changes the row.
+			if res.Row.State != tc.wantState || res.Write != (res.Row != tc.row) {
 				t.Fatalf("state %s (write %v), want %s", res.Row.State, res.Write, tc.wantState)
 			}
 			if got := intents(res); !sameIntents(got, tc.wantOut) {
