@@ -36,6 +36,7 @@ vet: ## go vet
 	$(GO) vet ./...
 
 test: fmt-check vet check-generated ## everything CI runs: generated-file check, vet, all tests
+	bash hack/local-cluster/pids_test.sh
 	source hack/test-env.sh && $(GO) test -count=1 -timeout 40m ./...
 	$(if $(PKGS_RACE),source hack/test-env.sh && $(GO) test -race -count=1 -timeout 30m $(PKGS_RACE))
 
