@@ -124,9 +124,11 @@ func (c *conv) load(ctx context.Context) bool {
 	c.progressAt, c.retryAt = now, now
 	res := c.e.machine.Resume(c.role, c.row)
 	if res.Write {
-		c.log.Info("conversation reset after restart", "state", c.row.State, "to", res.Row.State)
+		c.log.Info("conversation resumed after restart", "state", c.row.State, "to", res.Row.State)
 		c.commit(res)
 	}
+	// Whatever was in flight died with the previous process: re-send now.
+	c.retryAt = now
 	c.setActive(WaitsForPeer(c.row))
 	if c.role == Responder && c.row.State != StateRespReady {
 		c.e.slots.take()

@@ -141,20 +141,33 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 }
 
 // Resume fixes up a row loaded at start-up. Keys died with the previous
-// process, so a cycle that needs them restarts; finalize steps, which carry
-// no crypto, carry on.
+// process, so the ping-pong cannot go on; finalize steps, which carry no
+// crypto, can. An exchange is therefore cut to finalize as on its timeout
+// (§6.1): a Python responder has no timeout in resp_exchange and would
+// wait for our conclude forever. A responder in resp_exchange keeps its
+// nonce for the same conclude (its own timeout still bounds the wait); in
+// resp_confirm it needs the lost key for the first request's hs, so it
+// starts over.
 func (m Machine) Resume(role Role, row Row) Result {
 	res := Result{Row: row}
 	switch row.State {
 	case StateInitExchange:
-		res.Row.wipe()
-		res.Row.State = StateInitReady
-		res.Write, res.DeletePairNonces = true, true
-	case StateRespConfirm, StateRespExchange:
+		if row.PeerNonce == "" {
+			res.Row.wipe()
+			res.Row.State = StateInitReady
+			res.Write, res.DeletePairNonces = true, true
+			break
+		}
+		// The retry driver sends conclude with the stored peer_nonce.
+		res.Row.State = StateInitPropose
+		res.Row.LocalNonce = ""
+		res.Row.FinalizeRetryCount = 0
+		res.Write = true
+	case StateRespConfirm:
 		res.Row.wipe()
 		res.Row.State = StateRespReady
 		res.Write, res.DeletePairNonces = true, true
-	case StateInitReady, StateRespReady, StateInitPropose, StateRespFinalize, StateInitClose:
+	case StateInitReady, StateRespReady, StateInitPropose, StateRespFinalize, StateInitClose, StateRespExchange:
 	default:
 		res.Row.wipe()
 		res.Row.State = DefaultState(role)

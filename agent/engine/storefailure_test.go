@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +35,38 @@ func (s *countingStore) UpdateRecordingNonce(ctx context.Context, next store.Rol
 	return s.Store.UpdateRecordingNonce(ctx, next, flow, nonce)
 }
 
+// captureTransport keeps what the engine sends.
+type captureTransport struct {
+	mu   sync.Mutex
+	sent []map[string]any
+}
+
+func (c *captureTransport) Lines() <-chan []byte { return nil }
+func (c *captureTransport) Send(line []byte) error {
+	var env struct {
+		Payload map[string]any `json:"_payload"`
+	}
+	if err := json.Unmarshal(line, &env); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.sent = append(c.sent, env.Payload)
+	c.mu.Unlock()
+	return nil
+}
+
+// first returns the first payload sent with intent, or nil.
+func (c *captureTransport) first(intent string) map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.sent {
+		if p["intent"] == intent {
+			return p
+		}
+	}
+	return nil
+}
+
 // waitingResponder starts an engine over real PostgreSQL whose responder
 // conversation with peer-b is loaded in resp_finalize (kept across a
 // restart, waiting for close), with the state timeout given.
@@ -51,7 +85,7 @@ func waitingConversation(t *testing.T, stateTimeout time.Duration, role Role, ro
 	}
 	t.Cleanup(func() { st.Close() })
 	cs := &countingStore{Store: st}
-	e, err := New(Config{Identity: mustIdentity(t, "a"), Store: cs, Transport: chanTransport{},
+	e, err := New(Config{Identity: mustIdentity(t, "a"), Store: cs, Transport: &captureTransport{},
 		Policy: trust.NewPolicy(trust.Open, nil), StateTimeout: stateTimeout, RetryInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -182,5 +216,35 @@ func TestUnansweredReconnectKeepsReconnecting(t *testing.T) {
 	}
 	if got := rowFromStore(rs); got.State != StateInitReady || got.PeerRef != row.PeerRef || got.LocalRef != row.LocalRef {
 		t.Fatalf("stored row %+v; want init_ready with both references kept", got)
+	}
+}
+
+// An initiator restarted in init_exchange concludes at once with the
+// stored peer_nonce instead of dropping the cycle (a Python responder has
+// no timeout in resp_exchange and would stall for good).
+func TestRestartMidExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
+	const peerNonce = "0123456789abcdef0123456789abcdef"
+	row := Row{State: StateInitExchange, LocalNonce: "fedcba9876543210fedcba9876543210", PeerNonce: peerNonce, ExchangeCount: 2}
+	e, cs, _, cancel := waitingConversation(t, time.Minute, Initiator, row)
+	defer cancel()
+	tr := e.cfg.Transport.(*captureTransport)
+	var conclude map[string]any
+	for i := 0; conclude == nil; i++ { // bounded: 5 s
+		if i == 500 {
+			t.Fatal("no conclude after resuming init_exchange")
+		}
+		time.Sleep(10 * time.Millisecond)
+		conclude = tr.first(IntentConclude)
+	}
+	cancel()
+	if !waitConversations(t, e, 5*time.Second) {
+		t.Fatal("conversation did not stop")
+	}
+	rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Initiator, PeerID: "peer-b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conclude["your_nonce"] != peerNonce || rs.State != StateInitPropose || deref(rs.LocalReference) != conclude["my_ref"] {
+		t.Fatalf("conclude %v; stored %s with reference %q", conclude, rs.State, deref(rs.LocalReference))
 	}
 }

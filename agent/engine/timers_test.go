@@ -164,10 +164,11 @@ func TestResumeRestartsCyclesThatNeedLostKeys(t *testing.T) {
 		wantWrite bool
 	}{
 		{Initiator, Row{State: StateInitExchange, LocalNonce: "n"}, StateInitReady, true},
+		{Initiator, Row{State: StateInitExchange, LocalNonce: "n2", PeerNonce: "n1"}, StateInitPropose, true},
 		{Initiator, Row{State: StateInitPropose, LocalRef: "r"}, StateInitPropose, false},
 		{Initiator, Row{State: StateInitReady, PeerRef: "r"}, StateInitReady, false},
 		{Responder, Row{State: StateRespConfirm, LocalNonce: "n"}, StateRespReady, true},
-		{Responder, Row{State: StateRespExchange, LocalNonce: "n"}, StateRespReady, true},
+		{Responder, Row{State: StateRespExchange, LocalNonce: "n"}, StateRespExchange, false},
 		{Responder, Row{State: StateRespFinalize, LocalRef: "r"}, StateRespFinalize, false},
 		{Responder, Row{State: "garbage"}, StateRespReady, true},
 		{Initiator, Row{State: ""}, StateInitReady, true},
@@ -179,5 +180,23 @@ func TestResumeRestartsCyclesThatNeedLostKeys(t *testing.T) {
 				t.Fatalf("state %s write %v, want %s %v", res.Row.State, res.Write, tc.wantState, tc.wantWrite)
 			}
 		})
+	}
+}
+
+// An exchange cut short by a restart finalizes: the first re-send after
+// resuming is conclude echoing the responder's stored nonce (§6.1), which
+// a Python responder stuck in resp_exchange accepts.
+func TestResumedExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
+	m := Machine{}
+	res := m.Resume(Initiator, Row{State: StateInitExchange, LocalNonce: "n2", PeerNonce: "n1", ExchangeCount: 3})
+	if res.Row.LocalNonce != "" || res.Row.PeerNonce != "n1" || res.DeletePairNonces {
+		t.Fatalf("resumed row %+v (delete nonces %v); want peer_nonce kept, local_nonce cleared, log kept", res.Row, res.DeletePairNonces)
+	}
+	next := m.Retry(res.Row, Mem{}, newMemEnv(peerID, nil))
+	if got := intents(next); !sameIntents(got, []string{IntentConclude}) {
+		t.Fatalf("sent %v, want conclude", got)
+	}
+	if o := next.Out[0]; o.YourNonce != "n1" || o.MyRef == "" || o.MyRef != next.Row.LocalRef || !next.Write {
+		t.Fatalf("conclude %+v, row %+v", o, next.Row)
 	}
 }
