@@ -266,6 +266,9 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 			return err
 		}
 		if res.Ignored != "" {
+			if res.KeepMem {
+				c.mem = res.Mem
+			}
 			c.e.m.Ignored.WithLabelValues(res.Ignored).Inc()
 			c.logNotes(res.Notes)
 			if res.Rejected {

@@ -109,6 +109,9 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 	case StateInitExchange:
 		// Conclude with the responder's latest my_nonce: a responder
 		// stuck in resp_exchange accepts it and finalizes.
+		if n := mem.LatestRespondNonce; n != "" {
+			r.PeerNonce = n
+		}
 		r.LocalNonce = ""
 		r.FinalizeRetryCount = 0
 		m.accept(&res, StateInitPropose, env)

@@ -81,22 +81,39 @@ func (m Machine) initExchange(res *Result, msg Msg, env Env) error {
 		res.ignore(ReasonMissingField)
 		return nil
 	}
-	if res.Row.LocalNonce != msg.YourNonce {
-		res.ignore(ReasonEchoMismatch)
-		return nil
+	echoes := res.Row.LocalNonce == msg.YourNonce
+	if !echoes {
+		sent, err := env.SentBefore(msg.YourNonce)
+		if err != nil {
+			return err
+		}
+		if !sent {
+			res.ignore(ReasonEchoMismatch)
+			return nil
+		}
 	}
 	seen, err := env.ReceivedBefore(msg.MyNonce)
 	if err != nil {
 		return err
 	}
-	if seen {
-		res.ignore(ReasonReplay)
+	if !echoes || seen {
+		// It answers us but cannot move the exchange on; a timeout's
+		// conclude will echo its nonce (§6.1).
+		m.noteRespond(res, msg, env)
+		switch {
+		case res.Ignored != "": // sec refused
+		case echoes:
+			res.ignore(ReasonReplay)
+		default:
+			res.ignore(ReasonEchoMismatch)
+		}
 		return nil
 	}
 	if !m.checkSec(res, msg, res.Mem.Session, env) {
 		return nil
 	}
 	res.Row.PeerNonce = msg.MyNonce
+	res.Mem.LatestRespondNonce = msg.MyNonce
 	res.Row.LocalNonce = ""
 	res.RecordReceived = msg.MyNonce
 	res.Mem.HSOnRequest = false
@@ -153,11 +170,27 @@ func (m Machine) finishAccepted(res *Result, msg Msg, env Env) {
 	m.accept(res, StateInitReady, env)
 }
 
+// noteRespond remembers the my_nonce of a respond that echoes a nonce we
+// sent but is not accepted, once its sec (if the policy wants one) checks
+// out; the row stays as it is.
+func (m Machine) noteRespond(res *Result, msg Msg, env Env) {
+	row := res.Row
+	if !m.checkSec(res, msg, res.Mem.Session, env) {
+		res.Row = row
+		return
+	}
+	res.Row = row
+	res.Mem.LatestRespondNonce = msg.MyNonce
+	res.KeepMem = true
+}
+
 func (m Machine) adoptLateRespond(res *Result, msg Msg, env Env) error {
 	if msg.YourNonce == "" || msg.MyNonce == "" {
 		res.ignore(ReasonMissingField)
 		return nil
 	}
+	// No replay check: the echo proves the respond answers this cycle,
+	// and a responder with a stale nonce repeats one we already saw.
 	sent, err := env.SentBefore(msg.YourNonce)
 	if err != nil {
 		return err
@@ -166,19 +199,21 @@ func (m Machine) adoptLateRespond(res *Result, msg Msg, env Env) error {
 		res.ignore(ReasonEchoMismatch)
 		return nil
 	}
-	seen, err := env.ReceivedBefore(msg.MyNonce)
-	if err != nil {
-		return err
-	}
-	if seen {
-		res.ignore(ReasonReplay)
+	if msg.MyNonce == res.Row.PeerNonce {
+		res.ignore(ReasonReplay) // the conclude we repeat already echoes it
 		return nil
 	}
 	if !m.checkSec(res, msg, res.Mem.Session, env) {
 		return nil
 	}
+	seen, err := env.ReceivedBefore(msg.MyNonce)
+	if err != nil {
+		return err
+	}
 	res.Row.PeerNonce = msg.MyNonce
-	res.RecordReceived = msg.MyNonce
+	if !seen {
+		res.RecordReceived = msg.MyNonce
+	}
 	res.note("late respond adopted", "peer_nonce", msg.MyNonce)
 	m.accept(res, StateInitPropose, env)
 	return nil

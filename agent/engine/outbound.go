@@ -55,6 +55,9 @@ type Result struct {
 	CycleDone bool
 	// Ignored is set when an inbound message was not accepted.
 	Ignored string
+	// KeepMem: the runner keeps Mem even though the message was ignored
+	// (it noted what the peer answers; the row is unchanged).
+	KeepMem bool
 	// Rejected: Ignored for a security reason (hs or sec), not a mere
 	// protocol mismatch.
 	Rejected bool

@@ -51,9 +51,15 @@ type Mem struct {
 	HSOnRequest bool
 	// CycleStart is when this side left its ready state.
 	CycleStart time.Time
+	// LatestRespondNonce (initiator) is the my_nonce of the latest respond
+	// that echoed a nonce we sent, accepted or not: a responder whose
+	// nonce went stale keeps re-sending an already-seen one (§6.1 mode 2),
+	// and a conclude must echo that to be accepted.
+	LatestRespondNonce string
 }
 
 // endCycle forgets the cycle's keys.
 func (m *Mem) endCycle() {
 	m.Session, m.Ephemeral, m.HSOnRequest = nil, nil, false
+	m.LatestRespondNonce = ""
 }

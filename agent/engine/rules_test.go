@@ -210,9 +210,14 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "respond not echoing our nonce is ignored",
 			row: Row{State: StateInitExchange, LocalNonce: "n8"}, msg: directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n9"),
 			wantState: StateInitExchange, wantWhy: ReasonEchoMismatch},
-		{name: "replayed respond is ignored",
-			row: Row{State: StateInitExchange, LocalNonce: "n8"}, msg: directed(IntentRespond, "your_nonce", "n8", "my_nonce", "n7"),
-			received: []string{"n7"}, wantState: StateInitExchange, wantWhy: ReasonReplay},
+		{name: "replayed respond is ignored, its nonce kept for the timeout's conclude (§6.1 mode 2)",
+			row: Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n5"}, msg: directed(IntentRespond, "your_nonce", "n8", "my_nonce", "n7"),
+			received: []string{"n7"}, wantState: StateInitExchange, wantWhy: ReasonReplay,
+			check: func(t *testing.T, r Result) { wantTimeoutConclude(t, r, "n7") }},
+		{name: "respond echoing an older nonce we sent is ignored, its nonce kept for the timeout's conclude",
+			row: Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n5"}, msg: directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n9"),
+			sent: []string{"n6", "n8"}, wantState: StateInitExchange, wantWhy: ReasonEchoMismatch,
+			check: func(t *testing.T, r Result) { wantTimeoutConclude(t, r, "n9") }},
 
 		// initiator: init_finalize_propose --> (close) --> init_ready
 		{name: "finish with our reference counts the cycle, sends close then reconnect",
@@ -239,6 +244,18 @@ func TestRouteAcceptRules(t *testing.T) {
 					t.Fatalf("conclude must echo the adopted nonce: %+v", r.Out[0])
 				}
 			}},
+		{name: "late respond repeating a nonce we already saw is adopted all the same (mode 2)",
+			row:  Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9", FinalizeRetryCount: 3},
+			msg:  directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n7"),
+			sent: []string{"n6"}, received: []string{"n7"}, wantState: StateInitPropose, wantOut: []string{IntentConclude},
+			check: func(t *testing.T, r Result) {
+				if r.Out[0].YourNonce != "n7" || r.Row.PeerNonce != "n7" || r.RecordReceived != "" {
+					t.Fatalf("conclude %+v, row %+v, records %q", r.Out[0], r.Row, r.RecordReceived)
+				}
+			}},
+		{name: "late respond repeating the nonce conclude already echoes changes nothing",
+			row: Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9"}, msg: directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n9"),
+			sent: []string{"n6"}, received: []string{"n9"}, wantState: StateInitPropose, wantWhy: ReasonReplay},
 		{name: "late respond echoing a nonce we never sent is ignored",
 			row: Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9"}, msg: directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n11"),
 			wantState: StateInitPropose, wantWhy: ReasonEchoMismatch},
@@ -304,5 +321,18 @@ func TestRouteAcceptRules(t *testing.T) {
 				tc.check(t, res)
 			}
 		})
+	}
+}
+
+// wantTimeoutConclude checks that an exchange timeout after r concludes
+// echoing nonce.
+func wantTimeoutConclude(t *testing.T, r Result, nonce string) {
+	t.Helper()
+	if !r.KeepMem || r.Mem.LatestRespondNonce != nonce {
+		t.Fatalf("latest respond nonce %q (kept %v), want %q", r.Mem.LatestRespondNonce, r.KeepMem, nonce)
+	}
+	res := Machine{}.Timeout(r.Row, r.Mem, newMemEnv(peerID, nil))
+	if got := intents(res); !sameIntents(got, []string{IntentConclude}) || res.Out[0].YourNonce != nonce {
+		t.Fatalf("timeout sent %v %+v, want conclude echoing %s", got, res.Out, nonce)
 	}
 }

@@ -123,3 +123,23 @@ func TestStepRejectsADeliveryAnotherWriterLoggedFirst(t *testing.T) {
 		}
 	})
 }
+
+// An ignored message can still leave a note in RAM (the latest nonce a
+// peer answers with, §6.1); the row is not written.
+func TestStepKeepsMemOfAnIgnoredMessageWhenAsked(t *testing.T) {
+	forEachSaveStore(t, func(t *testing.T, st *store.Store, c *conv) {
+		for _, keep := range []bool{false, true} {
+			c.mem = Mem{}
+			c.step(IntentRespond, func(row Row, mem Mem, _ Env) (Result, error) {
+				mem.LatestRespondNonce = "n7"
+				return Result{Row: row, Mem: mem, Ignored: ReasonReplay, KeepMem: keep}, nil
+			})
+			if got := c.mem.LatestRespondNonce == "n7"; got != keep {
+				t.Fatalf("KeepMem %v: mem kept %v", keep, got)
+			}
+		}
+		if stored, _ := st.Get(context.Background(), c.key); stored.Version != 1 {
+			t.Fatalf("an ignored message wrote the row (v%d)", stored.Version)
+		}
+	})
+}
