@@ -301,9 +301,15 @@ func (e *Engine) storeCtx() (context.Context, context.CancelFunc) {
 }
 
 func (e *Engine) storeResult(op string, err error) {
-	if err == nil {
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		// A missing row (the operator deleted a peer) is an answer from a
+		// working database, not an outage: readiness stays up.
 		e.storeFailed.Store(false)
 		e.lastStoreOK.Store(e.cfg.Now().UnixNano())
+		if err != nil {
+			e.m.StoreErrors.WithLabelValues(op).Inc()
+			e.log.Info("store row not found", "op", op, "error", err)
+		}
 		return
 	}
 	e.storeFailed.Store(true)

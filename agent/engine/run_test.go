@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -41,5 +43,30 @@ func TestRunReturnsWhenTheTransportClosesItsLines(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run still waiting for its conversations after the line channel closed")
+	}
+}
+
+func TestStoreHealthFollowsTheDatabaseNotMissingRows(t *testing.T) {
+	e, err := New(Config{Identity: mustIdentity(t, "a"), Store: &store.Store{}, Transport: chanTransport{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		err     error
+		healthy bool
+	}{
+		{"a failed call makes the store unhealthy", errors.New("connection refused"), false},
+		{"a missing row is an answer: healthy", fmt.Errorf("%w: role_state x", store.ErrNotFound), true},
+		{"another failure", errors.New("timeout"), false},
+		{"a successful call", nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.storeResult("bump_cycles", tc.err)
+			if e.StoreHealthy() != tc.healthy {
+				t.Fatalf("healthy %v, want %v", e.StoreHealthy(), tc.healthy)
+			}
+		})
 	}
 }
