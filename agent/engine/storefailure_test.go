@@ -21,8 +21,9 @@ type countingStore struct {
 }
 
 func (s *countingStore) GetOrCreate(ctx context.Context, k store.Key, def string) (store.RoleState, error) {
-	s.loads.Add(1)
-	return s.Store.GetOrCreate(ctx, k, def)
+	rs, err := s.Store.GetOrCreate(ctx, k, def)
+	s.loads.Add(1) // after the read: a test may then change the row
+	return rs, err
 }
 
 func (s *countingStore) Update(ctx context.Context, next store.RoleState) (store.RoleState, error) {
