@@ -11,7 +11,7 @@ export GOTOOLCHAIN ?= local
 # Concurrency-heavy packages also run under the race detector.
 PKGS_RACE := $(patsubst %,./%/...,$(wildcard agent relay))
 
-.PHONY: all build demo fmt fmt-check vet test test-unit test-race bench fuzz pg \
+.PHONY: all build deps demo fmt fmt-check vet test test-unit test-race bench fuzz pg \
         manifests generate check-generated envtest-assets lint image-tar \
         helm-check e2e-local clean help
 
@@ -35,7 +35,10 @@ fmt-check:
 vet: ## go vet
 	$(GO) vet ./...
 
-test: fmt-check vet check-generated ## everything CI runs: generated-file check, vet, all tests
+deps: ## install missing system packages the tests need (PostgreSQL, openssl; apt, only when missing)
+	hack/ci-deps.sh
+
+test: deps fmt-check vet check-generated ## everything CI runs: generated-file check, vet, all tests
 	bash hack/local-cluster/pids_test.sh
 	source hack/test-env.sh && $(GO) test -count=1 -timeout 40m ./...
 	$(if $(PKGS_RACE),source hack/test-env.sh && $(GO) test -race -count=1 -timeout 30m $(PKGS_RACE))
