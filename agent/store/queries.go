@@ -22,6 +22,7 @@ type queries struct {
 	updateRecordingNonce, updateNonceOutcome string
 
 	recordNonce, nonceExists, deletePairNonces, deleteOldNonces string
+	deleteOldFlowNonces                                         string
 
 	upsertAgent, touchAgent, getAgent string
 
@@ -82,8 +83,9 @@ func buildQueries(rebind func(string) string) queries {
 			ON CONFLICT (self_id, role, peer_id, flow, nonce) DO NOTHING`,
 		nonceExists: `SELECT count(*) FROM nonce_event
 			WHERE self_id = ? AND role = ? AND peer_id = ? AND flow = ? AND nonce = ?`,
-		deletePairNonces: `DELETE FROM nonce_event WHERE self_id = ? AND role = ? AND peer_id = ?`,
-		deleteOldNonces:  `DELETE FROM nonce_event WHERE created_at < ?`,
+		deletePairNonces:    `DELETE FROM nonce_event WHERE self_id = ? AND role = ? AND peer_id = ? AND flow <> 'hs'`,
+		deleteOldFlowNonces: `DELETE FROM nonce_event WHERE flow = ? AND created_at < ?`,
+		deleteOldNonces:     `DELETE FROM nonce_event WHERE created_at < ?`,
 
 		upsertAgent: `INSERT INTO agents (self_id, name, namespace, sign_pub, kx_pub, software_version, started_at, last_seen_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -122,7 +124,7 @@ func buildQueries(rebind func(string) string) queries {
 	for _, p := range []*string{
 		&q.getRole, &q.listRoles, &q.insertRole, &q.updateRole, &q.roleExists, &q.bumpCycles,
 		&q.updateRecordingNonce, &q.updateNonceOutcome,
-		&q.recordNonce, &q.nonceExists, &q.deletePairNonces, &q.deleteOldNonces,
+		&q.recordNonce, &q.nonceExists, &q.deletePairNonces, &q.deleteOldNonces, &q.deleteOldFlowNonces,
 		&q.upsertAgent, &q.touchAgent, &q.getAgent,
 		&q.deleteAgentNonces, &q.deleteAgentRoles, &q.deleteAgent,
 		&q.summaryTotals, &q.summaryPeers,

@@ -28,6 +28,10 @@ const (
 const (
 	FlowSent     = "sent"
 	FlowReceived = "received"
+	// FlowHS logs the nonces of verified hs objects. It outlives the
+	// cycle (DeletePairNonces keeps it) so an hs cannot be replayed into a
+	// later cycle within the hs TTL; DeleteHSNoncesOlderThan prunes it.
+	FlowHS = "hs"
 )
 
 // Key identifies one conversation: one row of role_state.
@@ -48,8 +52,8 @@ func (k Key) validate() error {
 }
 
 func checkFlow(flow string) error {
-	if flow != FlowSent && flow != FlowReceived {
-		return fmt.Errorf("%w: flow %q (want sent or received)", ErrInvalid, flow)
+	if flow != FlowSent && flow != FlowReceived && flow != FlowHS {
+		return fmt.Errorf("%w: flow %q (want sent, received or hs)", ErrInvalid, flow)
 	}
 	return nil
 }
