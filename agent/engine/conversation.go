@@ -353,6 +353,7 @@ func (c *conv) commit(res Result) error {
 	} else {
 		c.recordNonce(flowReceived, res.RecordReceived)
 	}
+	c.recordHSNonce(res.RecordHS)
 	if c.e.cfg.LogSentNonces {
 		c.recordNonce(flowSent, res.RecordSent)
 	} else if res.RecordSent != "" {
@@ -385,6 +386,22 @@ func (c *conv) commit(res Result) error {
 // timeout still bounds the wait.
 func (c *conv) retryDelay() time.Duration {
 	return c.e.cfg.RetryInterval << min(c.retries, 4)
+}
+
+// recordHSNonce logs a verified hs nonce under the hs flow. A failure is
+// counted and logged: it weakens only the cross-cycle replay check of this
+// one nonce, and the step itself is already saved.
+func (c *conv) recordHSNonce(nonce string) {
+	if nonce == "" {
+		return
+	}
+	sctx, cancel := c.e.storeCtx()
+	defer cancel()
+	_, err := c.e.cfg.Store.RecordNonceOnce(sctx, c.key, flowHS, nonce)
+	c.e.storeResult("record_nonce", err)
+	if err != nil {
+		c.log.Warn("hs nonce not logged; it stays replayable into a later cycle until it expires", "error", err)
+	}
 }
 
 func (c *conv) recordNonce(flow, nonce string) {
@@ -482,9 +499,27 @@ func (s *storeEnv) SentBefore(n string) (bool, error) {
 	return s.lookup(flowSent)(context.Background(), n)
 }
 
+// hsSeen answers whether an hs nonce was received this cycle or verified
+// in any cycle whose hs log has not been pruned yet (the hs flow is not in
+// the RAM mirror: it is shared with other cycles and processes).
+func (s *storeEnv) hsSeen(ctx context.Context, nonce string) (bool, error) {
+	if seen, err := s.lookup(flowReceived)(ctx, nonce); err != nil || seen {
+		return seen, err
+	}
+	sctx, cancel := s.c.e.storeCtx()
+	defer cancel()
+	ok, err := s.c.e.cfg.Store.NonceExists(sctx, s.c.key, flowHS, nonce)
+	s.c.e.storeResult("nonce_exists", err)
+	return ok, err
+}
+
 func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string) (*Session, error) {
+	var notBefore time.Time
+	if start := s.c.mem.CycleStart; !start.IsZero() {
+		notBefore = start.UTC().Add(-hsCycleSkew)
+	}
 	sess, err := verifyHS(context.Background(), raw, typ, nonce, kx, pinned, s.c.key.PeerID,
-		s.c.e.cfg.Policy, s.lookup(flowReceived), s.c.e.cfg.Now().UTC())
+		s.c.e.cfg.Policy, s.hsSeen, s.c.e.cfg.Now().UTC(), notBefore)
 	if err != nil {
 		s.c.e.m.Handshakes.WithLabelValues("failed", hsFailureReason(err)).Inc()
 		return nil, err

@@ -22,15 +22,25 @@ type SignKeyChecker interface {
 // ErrNoEphemeral: an hs arrived in a state where we hold no X25519 key.
 var ErrNoEphemeral = errors.New("no ephemeral key for this cycle")
 
+// ErrHSBeforeCycle: an hs signed before the current cycle started on our
+// side (beyond hsCycleSkew) is a replay from an earlier cycle.
+var ErrHSBeforeCycle = errors.New("hs timestamp predates the current cycle")
+
+// hsCycleSkew is how far a peer's clock may lag ours before its hs looks
+// older than our cycle. hs timestamps have whole seconds, so it must be at
+// least 1 s; the nonce log, not this check, is the primary replay guard.
+const hsCycleSkew = 10 * time.Second
+
 // ErrNoMessage: a sec opened but held no "message" string.
 var ErrNoMessage = errors.New("sec plaintext has no message string")
 
 // verifyHS validates a peer's hs, checks its key against the trust policy and
 // derives the session key. nonces answers whether the hs nonce was already
 // received; recording it is left to the machine, which logs the same nonce
-// as my_nonce once the step is saved.
+// as my_nonce (and under the hs flow) once the step is saved. A non-zero
+// notBefore rejects an hs whose timestamp is older.
 func verifyHS(ctx context.Context, raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string,
-	peer string, policy SignKeyChecker, nonces func(context.Context, string) (bool, error), now time.Time) (*Session, error) {
+	peer string, policy SignKeyChecker, nonces func(context.Context, string) (bool, error), now, notBefore time.Time) (*Session, error) {
 	if kx == nil {
 		return nil, ErrNoEphemeral
 	}
@@ -41,6 +51,12 @@ func verifyHS(ctx context.Context, raw any, typ, nonce string, kx *ecdh.PrivateK
 	res, err := crypto.ValidateHandshake(ctx, h, typ, nonce, lookupOnly(nonces), kx, now)
 	if err != nil {
 		return nil, err
+	}
+	if !notBefore.IsZero() {
+		// ValidateHandshake parsed this timestamp already.
+		if ts, err := time.Parse(crypto.TimestampLayout, h.Timestamp); err != nil || ts.Before(notBefore.Truncate(time.Second)) {
+			return nil, fmt.Errorf("%w: hs at %s, cycle started after %s", ErrHSBeforeCycle, h.Timestamp, notBefore.Format(crypto.TimestampLayout))
+		}
 	}
 	var pin ed25519.PublicKey
 	if pinned != "" {

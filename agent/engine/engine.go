@@ -111,8 +111,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		"exchange_limit", e.cfg.ExchangeLimit, "state_timeout", e.cfg.StateTimeout)
 	loopCtx, cancel := context.WithCancel(ctx)
 	var loops sync.WaitGroup
-	loops.Add(1)
+	loops.Add(2)
 	go func() { defer loops.Done(); e.announceLoop(loopCtx) }()
+	go func() { defer loops.Done(); e.pruneHSNoncesLoop(loopCtx) }()
 	e.readLoop(ctx)
 	cancel()
 	loops.Wait()

@@ -149,5 +149,6 @@ func (m Machine) verifyHS(res *Result, msg Msg, typ string, kx *ecdh.PrivateKey,
 		}
 		return nil, true
 	}
+	res.RecordHS = msg.MyNonce // ValidateHandshake checked hs.nonce == my_nonce
 	return s, true
 }

@@ -77,6 +77,7 @@ func hsFailureReason(err error) string {
 		{crypto.ErrLowOrder, "low_order"}, {crypto.ErrBadHandshake, "malformed"},
 		{trust.ErrUnknownAgent, "unknown_agent"}, {trust.ErrKeyMismatch, "key_mismatch"},
 		{trust.ErrKeyChanged, "key_changed"}, {ErrNoEphemeral, "no_ephemeral"},
+		{ErrHSBeforeCycle, "before_cycle"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.reason

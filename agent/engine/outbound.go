@@ -48,6 +48,10 @@ type Result struct {
 	// RecordReceived / RecordSent are nonces to log in nonce_event.
 	RecordReceived string
 	RecordSent     string
+	// RecordHS is the nonce of a verified hs, logged under the hs flow,
+	// which outlives the cycle so the hs cannot be replayed into a later
+	// one while its timestamp is still valid.
+	RecordHS string
 	// DeletePairNonces clears the pair's nonce log (end of a cycle).
 	DeletePairNonces bool
 	// CycleDone: a completed cycle to count (responder on close,

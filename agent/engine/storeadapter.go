@@ -18,6 +18,7 @@ type Store interface {
 	RecordNonceOnce(ctx context.Context, k store.Key, flow, nonce string) (bool, error)
 	NonceExists(ctx context.Context, k store.Key, flow, nonce string) (bool, error)
 	DeletePairNonces(ctx context.Context, k store.Key) error
+	DeleteHSNoncesOlderThan(ctx context.Context, age time.Duration) (int64, error)
 	BumpCycles(ctx context.Context, k store.Key, at time.Time) (int64, error)
 }
 
@@ -31,6 +32,7 @@ type AgentRegistry interface {
 const (
 	flowSent     = "sent"
 	flowReceived = "received"
+	flowHS       = store.FlowHS // not cleared at the end of a cycle
 )
 
 func rowFromStore(rs store.RoleState) Row {
