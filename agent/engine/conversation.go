@@ -31,6 +31,7 @@ type conv struct {
 	row        Row
 	mem        Mem
 	progressAt time.Time // last progress: the state timeout runs from here
+	inputAt    time.Time // last message from the peer (idle eviction)
 	retryAt    time.Time // next re-send
 	retries    int       // re-sends since the last progress, for backoff
 	active     bool      // counted in the active gauge
@@ -90,6 +91,12 @@ func (c *conv) run(ctx context.Context) {
 				return c.e.machine.Retry(row, mem, env), nil
 			})
 		case <-timer.C:
+			if !WaitsForPeer(c.row) {
+				if c.evictIfIdle() {
+					return
+				}
+				break
+			}
 			c.onTimer()
 		}
 		c.syncSlot()
@@ -147,6 +154,9 @@ func (c *conv) arm(t *time.Timer) {
 		}
 	}
 	if !WaitsForPeer(c.row) {
+		if c.evictable() {
+			t.Reset(max(time.Until(c.idleSince().Add(c.idleEvictAfter())), 0))
+		}
 		return
 	}
 	deadline := c.progressAt.Add(c.e.cfg.StateTimeout)
@@ -194,6 +204,7 @@ func (c *conv) onTimer() {
 }
 
 func (c *conv) handle(msg Msg) {
+	c.inputAt = c.e.cfg.Now()
 	if c.queued && c.row.State == StateRespReady && (msg.Intent == IntentRegister || msg.Intent == IntentReconnect) {
 		// Still waiting for a slot: keep the latest start, but never let
 		// a periodic register displace the reconnect that resumes a pair.

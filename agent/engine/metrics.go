@@ -21,6 +21,7 @@ type Metrics struct {
 	SendErrors    *prometheus.CounterVec
 	StoreErrors   *prometheus.CounterVec
 	PairsGone     *prometheus.CounterVec
+	IdleEvicted   *prometheus.CounterVec
 	Active        prometheus.Gauge
 	Conversations prometheus.Gauge
 }
@@ -51,6 +52,8 @@ func NewMetrics() *Metrics {
 			Help: "Failed store operations seen by the engine, by operation."}, []string{"op"}),
 		PairsGone: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pair_state_deleted_total",
 			Help: "Conversations ended because their role_state row was deleted (peer removed), by our role."}, []string{"role"}),
+		IdleEvicted: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "idle_conversations_evicted_total",
+			Help: "Idle conversations dropped from memory (their row stays), by our role."}, []string{"role"}),
 		Active: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "active_conversations",
 			Help: "Conversations in the middle of a cycle."}),
 		Conversations: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "conversations",
@@ -61,7 +64,7 @@ func NewMetrics() *Metrics {
 // Collectors lists the metrics for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Handshakes, m.Messages, m.RejectedLines,
-		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.Active, m.Conversations}
+		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.Active, m.Conversations}
 }
 
 // hsFailureReason names an hs failure for the metric label.

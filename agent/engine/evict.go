@@ -1,0 +1,58 @@
+package engine
+
+import "time"
+
+// idleEvictFactor × StateTimeout without a message or progress ends an
+// idle conversation, so peer IDs invented in open or tofu mode cannot hold
+// the --max-peers slots forever. The row stays: the peer's next message
+// starts a new conversation that reads it back.
+const idleEvictFactor = 6
+
+func (c *conv) idleEvictAfter() time.Duration {
+	return idleEvictFactor * c.e.cfg.StateTimeout
+}
+
+// idleSince is the later of the last progress and the last message.
+func (c *conv) idleSince() time.Time {
+	if c.inputAt.After(c.progressAt) {
+		return c.inputAt
+	}
+	return c.progressAt
+}
+
+// evictable: nothing in this conversation needs its goroutine. A ready
+// state with no reference to resume (WaitsForPeer false) has no timer
+// duty; a responder holding or queued for a cycle slot must give it back
+// through the normal path first.
+func (c *conv) evictable() bool {
+	return !WaitsForPeer(c.row) && !c.queued && !c.holdsSlot && c.pending == nil
+}
+
+// evictIfIdle ends the conversation when it has been idle long enough and
+// no message is waiting for it; true when the caller must return.
+func (c *conv) evictIfIdle() bool {
+	if !c.evictable() || c.e.cfg.Now().Before(c.idleSince().Add(c.idleEvictAfter())) {
+		return false
+	}
+	if !c.e.forgetIdle(c) {
+		return false
+	}
+	c.e.m.IdleEvicted.WithLabelValues(string(c.role)).Inc()
+	c.log.Debug("idle conversation evicted", "state", c.row.State, "idle_for", c.e.cfg.Now().Sub(c.idleSince()))
+	return true
+}
+
+// forgetIdle drops c from the conversation map if its inbox is empty. A
+// line the read loop routed to c just before this is lost; the peer
+// re-sends it as it would any lost line.
+func (e *Engine) forgetIdle(c *conv) bool {
+	k := convKey{c.role, c.key.PeerID}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.convs[k] != c || len(c.inbox) > 0 {
+		return false
+	}
+	delete(e.convs, k)
+	e.m.Conversations.Dec()
+	return true
+}

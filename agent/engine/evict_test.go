@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"bufio"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/trust"
+)
+
+// Registers from invented peer IDs (open mode admits anyone) start
+// responder conversations; once their cycles time out back to resp_ready
+// and stay idle, the conversations are dropped, and a later message from
+// the same ID starts over from the stored row.
+func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
+	const stateTimeout = 100 * time.Millisecond
+	f := newFleet(t, fleetOptions{mode: trust.Open, stateTimeout: stateTimeout, retryInterval: time.Minute})
+	ids := f.newIdentities(1)
+	b := f.start(ids[0], f.policy())
+	pw := &peerWire{t: t, conn: f.rawClient()}
+	pw.r = bufio.NewReaderSize(pw.conn, 128<<10)
+	if pw.read(5*time.Second, func(m map[string]any) bool { return m["from"] == ids[0].ID }) == nil {
+		t.Fatal("agent never announced itself")
+	}
+	m := b.eng.Metrics()
+	const spoofed = 5
+	for i := range spoofed {
+		pw.send(register(fmt.Sprintf("spoofed-%d", i)))
+	}
+	for i := 0; metricValue(m.Conversations) < spoofed; i++ { // bounded: 5 s
+		if i == 500 {
+			t.Fatalf("%v conversations; want %d for the spoofed IDs", metricValue(m.Conversations), spoofed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	evicted := m.IdleEvicted.WithLabelValues(string(Responder))
+	// Timeout (0.1 s) plus idleEvictFactor × 0.1 s; bounded at 10 s.
+	for i := 0; metricValue(m.Conversations) > 0; i++ {
+		if i == 1000 {
+			t.Fatalf("%v conversations left, %v evicted; want all %d evicted", metricValue(m.Conversations), metricValue(evicted), spoofed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := metricValue(evicted); got != spoofed {
+		t.Fatalf("evicted counter %v, want %d", got, spoofed)
+	}
+
+	// The same ID comes back: a new conversation answers from the stored
+	// (idle) row with a fresh confirm.
+	pw.self = "spoofed-0"
+	for i := 0; pw.next(IntentConfirm, 50*time.Millisecond) != nil; i++ { // the first round's confirm
+		if i == 10 {
+			t.Fatal("confirms keep coming to an evicted conversation's peer")
+		}
+	}
+	pw.send(register("spoofed-0"))
+	if pw.next(IntentConfirm, 5*time.Second) == nil {
+		t.Fatal("no confirm for a register after the conversation was evicted")
+	}
+	if got := metricValue(m.Conversations); got != 1 {
+		t.Fatalf("%v conversations after the peer came back, want 1", got)
+	}
+}
