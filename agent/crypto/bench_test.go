@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/scrypt"
+
+	"github.com/hsfleet/hsfleet/internal/benchcpu"
 )
 
 // Each Benchmark<Op> has a BenchmarkPrimitives<Op> that performs only the
@@ -25,7 +27,7 @@ func (nopStore) Add(context.Context, string) error            { return nil }
 func BenchmarkHandshakeBuild(b *testing.B) {
 	a := newParty(b)
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		BuildHandshake(HandshakeInit, "00112233445566778899aabbccddeeff", a.kx, a.sign, t0)
 	}
@@ -36,7 +38,7 @@ func BenchmarkPrimitivesHandshakeBuild(b *testing.B) {
 	a := newParty(b)
 	msg := []byte("00112233445566778899aabbccddeeff|NYBy1jZYgNGu6jKa35EhODhR7SGijjt16WXQ0s0WYlQ=|2025-01-01T12:00:00")
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		ed25519.Sign(a.sign, msg)
 	}
@@ -48,7 +50,7 @@ func BenchmarkHandshakeValidate(b *testing.B) {
 	h := BuildHandshake(HandshakeInit, "n", a.kx, a.sign, t0)
 	ctx := context.Background()
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		if _, err := ValidateHandshake(ctx, h, HandshakeInit, "n", nopStore{}, p.kx, t0); err != nil {
 			b.Fatal(err)
@@ -64,7 +66,7 @@ func BenchmarkPrimitivesHandshakeValidate(b *testing.B) {
 	msg, sig, pub := h.SignedBytes(), mustB64(b, h.Sig), a.sign.Public().(ed25519.PublicKey)
 	peerKx := a.kx.PublicKey()
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		if !ed25519.Verify(pub, msg, sig) {
 			b.Fatal("verify")
@@ -83,7 +85,7 @@ func BenchmarkSecSealOpen1KiB(b *testing.B) {
 	pub := a.sign.Public().(ed25519.PublicKey)
 	b.SetBytes(1024)
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		sec, err := SealSec(obj, key, a.sign, t0)
 		if err != nil {
@@ -108,7 +110,7 @@ func BenchmarkPrimitivesSecSealOpen1KiB(b *testing.B) {
 	nonce := make([]byte, 12)
 	b.SetBytes(1024)
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		h := sha256.Sum256(plaintext)
 		ct := aead.Seal(nil, nonce, plaintext, h[:])
@@ -136,7 +138,7 @@ func BenchmarkIdentityLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		if _, err := LoadIdentityFile(path, []byte("pw")); err != nil {
 			b.Fatal(err)
@@ -157,7 +159,7 @@ func BenchmarkPrimitivesIdentityLoad(b *testing.B) {
 	aead, _ := cipher.NewGCM(block)
 	ct := aead.Seal(nil, nonce, pt, []byte(identityAAD))
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		key, err := scrypt.Key([]byte("pw"), salt, scryptN, scryptR, scryptP, 32)
 		if err != nil {
@@ -178,7 +180,7 @@ func BenchmarkPrimitiveEd25519SignVerify(b *testing.B) {
 	a := newParty(b)
 	pub := a.sign.Public().(ed25519.PublicKey)
 	msg := make([]byte, 100)
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		if !ed25519.Verify(pub, msg, ed25519.Sign(a.sign, msg)) {
 			b.Fatal("verify")
@@ -190,7 +192,7 @@ func BenchmarkPrimitiveEd25519SignVerify(b *testing.B) {
 func BenchmarkPrimitiveX25519(b *testing.B) {
 	a, p := newParty(b), newParty(b)
 	pub := p.kx.PublicKey()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		if _, err := a.kx.ECDH(pub); err != nil {
 			b.Fatal(err)
@@ -204,7 +206,7 @@ func BenchmarkPrimitiveAESGCMSealOpen1KiB(b *testing.B) {
 	aead, _ := cipher.NewGCM(block)
 	nonce, pt, ad := make([]byte, 12), make([]byte, 1024), make([]byte, 32)
 	b.SetBytes(1024)
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		ct := aead.Seal(nil, nonce, pt, ad)
 		if _, err := aead.Open(nil, nonce, ct, ad); err != nil {

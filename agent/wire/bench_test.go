@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/hsfleet/hsfleet/internal/benchcpu"
 )
 
 // BenchmarkDecode decodes the spec's Python relay line (a request with hs),
@@ -12,7 +14,7 @@ func BenchmarkDecode(b *testing.B) {
 	line := []byte(loadVectors(b).ServerLine)
 	b.SetBytes(int64(len(line)))
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		if _, err := Decode(line, Limits{}); err != nil {
 			b.Fatal(err)
@@ -25,7 +27,7 @@ func BenchmarkDecodeStdlib(b *testing.B) {
 	line := []byte(loadVectors(b).ServerLine)
 	b.SetBytes(int64(len(line)))
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		var outer struct {
 			RemoteAddr string `json:"remote_addr"`
@@ -47,7 +49,7 @@ func BenchmarkDecodeStdlib(b *testing.B) {
 func BenchmarkEncode(b *testing.B) {
 	p := vectorPayload()
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		if _, err := Encode(p); err != nil {
 			b.Fatal(err)
@@ -66,7 +68,7 @@ func BenchmarkDecodeRegister(b *testing.B) {
 	wrapped := relayWrap("127.0.0.1:39602", line)
 	b.SetBytes(int64(len(wrapped)))
 	b.ReportAllocs()
-	stop := measureCPU(b)
+	stop := benchcpu.Measure(b)
 	for b.Loop() {
 		if _, err := Decode(wrapped, Limits{}); err != nil {
 			b.Fatal(err)

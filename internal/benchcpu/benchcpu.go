@@ -1,4 +1,5 @@
-package crypto
+// Package benchcpu reports process CPU time per benchmark iteration.
+package benchcpu
 
 import (
 	"syscall"
@@ -6,12 +7,12 @@ import (
 	"time"
 )
 
-// measureCPU reports process CPU time (user+system) per iteration as
+// Measure reports process CPU time (user+system) per iteration as
 // "cpu-ns/op" next to the wall-clock ns/op. On a shared machine ns/op
 // swings with other tenants' load; CPU time stays close to the work done,
 // so overhead ratios are computed from it. Call it right before b.Loop and
 // the returned func right after.
-func measureCPU(b *testing.B) (stop func()) {
+func Measure(b *testing.B) (stop func()) {
 	start := processCPU()
 	return func() {
 		if b.N > 0 {
