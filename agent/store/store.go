@@ -34,6 +34,11 @@ type Options struct {
 
 const defaultMaxOpenConns = 8
 
+// DefaultAgentMaxConns is an agent's default pool: one connection for its
+// writes and one for reads, so a fleet of N agents costs about 2N server
+// connections (or 2N client connections to PgBouncer).
+const DefaultAgentMaxConns = 2
+
 // Store is safe for concurrent use.
 type Store struct {
 	dialect string

@@ -28,6 +28,7 @@ type agentOptions struct {
 	identity, passphraseFile           string
 	trustBundle, trustMode, httpListen string
 	exchangeLimit, maxPeers, maxActive int
+	dbMaxConns                         int
 	registerInterval, stateTimeout     time.Duration
 	retryInterval, cycleInterval       time.Duration
 	secure, createIdentity, logSent    bool
@@ -54,6 +55,7 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.DurationVar(&o.retryInterval, "retry-interval", engine.DefaultRetryInterval, "interval between re-sends of an unanswered message")
 	fs.DurationVar(&o.cycleInterval, "cycle-interval", 0, "pause between a completed cycle and the next one per pair (0: back to back)")
 	fs.BoolVar(&o.secure, "secure", true, "seal messages in sec envelopes once a session key exists")
+	fs.IntVar(&o.dbMaxConns, "db-max-conns", store.DefaultAgentMaxConns, "most PostgreSQL connections this agent opens; a fleet of N agents needs N times this (see docs/database.md)")
 	fs.BoolVar(&o.logSent, "log-sent-nonces", false, "also log our own nonces in nonce_event, as the reference does (more database writes)")
 	fs.BoolVar(&o.dbAsyncCommit, "db-async-commit", true, "PostgreSQL synchronous_commit=off for this agent's sessions: "+
 		"a database crash can lose the last ~0.6 s of state changes, which the protocol's retries and timeouts recover like lost messages (see docs)")
@@ -74,6 +76,10 @@ func runAgent(ctx context.Context, args []string) error {
 		fset.Usage()
 		return errUsage
 	}
+	if o.dbMaxConns < 1 {
+		fmt.Fprintln(os.Stderr, "hsfleet agent: --db-max-conns must be at least 1")
+		return errUsage
+	}
 	logger, err := newRelayLogger(o.logLevel, o.logFormat)
 	if err != nil {
 		return err
@@ -86,7 +92,7 @@ func runAgent(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStoreWithRetry(ctx, o.dsn, store.Options{Logger: logger, AsyncCommit: o.dbAsyncCommit}, logger)
+	st, err := openStoreWithRetry(ctx, o.dsn, store.Options{Logger: logger, AsyncCommit: o.dbAsyncCommit, MaxOpenConns: o.dbMaxConns}, logger)
 	if err != nil {
 		return err
 	}
