@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -180,6 +181,37 @@ func (v *View) finish(last map[PairRef]time.Time) {
 		}
 	}
 	slices.SortStableFunc(v.Worst, func(a, b PairRef) int { return worse(v.Cell(a), v.Cell(b)) })
+}
+
+// Window is the stale window (also for a View decoded from JSON).
+func (v *View) Window() time.Duration {
+	return time.Duration(v.StaleAfter * float64(time.Second)).Round(time.Millisecond)
+}
+
+// Check reports whether a View decoded from untrusted JSON is consistent:
+// a square matrix over the agents, nil only on the diagonal, and pair
+// references inside it.
+func (v *View) Check() error {
+	n := len(v.Agents)
+	if len(v.Cells) != n {
+		return fmt.Errorf("mesh: %d rows for %d agents", len(v.Cells), n)
+	}
+	for i, row := range v.Cells {
+		if len(row) != n {
+			return fmt.Errorf("mesh: row %d has %d cells for %d agents", i, len(row), n)
+		}
+		for r, c := range row {
+			if (c == nil) != (i == r) {
+				return fmt.Errorf("mesh: cell %d->%d: want a cell off the diagonal only", i, r)
+			}
+		}
+	}
+	for _, p := range v.Worst {
+		if p.Initiator < 0 || p.Initiator >= n || p.Responder < 0 || p.Responder >= n || p.Initiator == p.Responder {
+			return fmt.Errorf("mesh: pair %d->%d out of range", p.Initiator, p.Responder)
+		}
+	}
+	return nil
 }
 
 // Cell returns the pair's cell.

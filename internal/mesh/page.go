@@ -48,7 +48,7 @@ type pageData struct {
 // RenderPage writes the whole page for v; nonce must match the response's
 // Content-Security-Policy script-src.
 func RenderPage(w io.Writer, v *View, nonce string) error {
-	d := pageData{View: v, StaleAfter: v.staleAfter, At: v.At.UTC().Format(time.RFC3339),
+	d := pageData{View: v, StaleAfter: v.Window(), At: v.At.UTC().Format(time.RFC3339),
 		Numbers: len(v.Agents) <= numbersUpTo, Nonce: nonce, Script: template.JS(pageJS)}
 	for _, p := range v.Worst {
 		c := v.Cell(p)

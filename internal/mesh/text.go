@@ -41,7 +41,7 @@ func RenderText(w io.Writer, v *View, o TextOptions) error {
 	}
 	b := bufio.NewWriter(w)
 	fmt.Fprintf(b, "mesh: %d agents, %d pairs, %d stalled (no cycle within %s), at %s\n",
-		len(v.Agents), len(v.Worst), v.Stalled, v.staleAfter, v.At.UTC().Format(time.RFC3339))
+		len(v.Agents), len(v.Worst), v.Stalled, v.Window(), v.At.UTC().Format(time.RFC3339))
 	if v.Truncated {
 		fmt.Fprintln(b, "warning: the source capped its rows; the matrix is partial")
 	}

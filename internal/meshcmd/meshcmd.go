@@ -29,6 +29,8 @@ type Config struct {
 	DB                             string
 	Kubeconfig, Context, Namespace string
 	AllNamespaces                  bool
+	Operator, TokenFile            string
+	InsecureTLS                    bool
 	StaleAfter                     time.Duration
 	Worst                          int
 	Color                          string
@@ -40,6 +42,9 @@ type Config struct {
 // Register adds the flags to fs.
 func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", "", "read the database at this DSN (postgres://… or sqlite:PATH) instead of the cluster")
+	fs.StringVar(&c.Operator, "operator", "", "read the operator's mesh endpoint, e.g. https://127.0.0.1:8443/mesh/ through kubectl port-forward (its --handshake-window is the stale window)")
+	fs.StringVar(&c.TokenFile, "token-file", "", "bearer token for --operator when its metrics are secure")
+	fs.BoolVar(&c.InsecureTLS, "insecure-skip-tls-verify", false, "do not verify --operator's certificate (self-signed by default)")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fs.StringVar(&c.Context, "context", "", "kubeconfig context")
 	fs.StringVar(&c.Namespace, "namespace", "", "namespace of the HSAgents (default: the context's)")
@@ -64,17 +69,10 @@ func Run(ctx context.Context, c Config, out io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var d mesh.Data
-	var err error
-	if c.DB != "" {
-		d, err = readDB(ctx, c.DB)
-	} else {
-		d, err = readCluster(ctx, c)
-	}
+	v, err := read(ctx, c)
 	if err != nil {
 		return err
 	}
-	v := mesh.Build(c.Now(), c.StaleAfter, d)
 	if c.JSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -92,6 +90,26 @@ func Run(ctx context.Context, c Config, out io.Writer) error {
 		worst = -1
 	}
 	return mesh.RenderText(out, v, mesh.TextOptions{Color: color, Width: width, Worst: worst})
+}
+
+// read builds the view from the database, the operator or the cluster.
+func read(ctx context.Context, c Config) (*mesh.View, error) {
+	var d mesh.Data
+	var err error
+	switch {
+	case c.DB != "" && c.Operator != "":
+		return nil, fmt.Errorf("--db and --operator: choose one")
+	case c.Operator != "":
+		return readOperator(ctx, c)
+	case c.DB != "":
+		d, err = readDB(ctx, c.DB)
+	default:
+		d, err = readCluster(ctx, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return mesh.Build(c.Now(), c.StaleAfter, d), nil
 }
 
 func readDB(ctx context.Context, dsn string) (mesh.Data, error) {

@@ -1,99 +1,26 @@
 package meshop
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/hsfleet/hsfleet/api/v1alpha1"
 	"github.com/hsfleet/hsfleet/internal/mesh"
+	"github.com/hsfleet/hsfleet/internal/mesh/meshtest"
 )
 
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-// startAPIServer: a real kube-apiserver + etcd with the HSAgent CRD.
-func startAPIServer(t *testing.T) client.Client {
-	t.Helper()
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		out, err := exec.Command(filepath.Join("..", "..", "hack", "envtest-assets.sh")).Output()
-		if err != nil {
-			t.Fatalf("hack/envtest-assets.sh: %v", err)
-		}
-		assets = strings.TrimSpace(string(out))
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets, ErrorIfCRDPathMissing: true,
-		CRDDirectoryPaths: []string{filepath.Join("..", "..", "config", "crd", "bases")}}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("envtest: %v", err)
-	}
-	t.Cleanup(func() { env.Stop() })
-	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := corev1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// seed: in namespace fleet, alice and bob cycle with each other (alice's
-// side fresh, bob's pairs to alice 10 minutes old); carol is not Available
-// and has no cycles.
-func seed(t *testing.T, c client.Client) {
-	ctx := context.Background()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fleet"}}); err != nil {
-		t.Fatal(err)
-	}
-	fresh, old := metav1.NewTime(now.Add(-5*time.Second)), metav1.NewTime(now.Add(-10*time.Minute))
-	avail := func(s metav1.ConditionStatus) []metav1.Condition {
-		return []metav1.Condition{{Type: v1alpha1.ConditionAvailable, Status: s, Reason: "Test", LastTransitionTime: metav1.NewTime(now)}}
-	}
-	status := map[string]v1alpha1.HSAgentStatus{
-		"alice": {AgentID: "id-a", Conditions: avail(metav1.ConditionTrue), PeerCount: 1, Cycles: 30, Peers: []v1alpha1.PeerStatus{
-			{AgentID: "id-b", Role: "initiator", State: "ready", Cycles: 20, LastCycleTime: &fresh, Secure: true},
-			{AgentID: "id-b", Role: "responder", State: "ready", Cycles: 10, LastCycleTime: &old, Secure: true}}},
-		"bob": {AgentID: "id-b", Conditions: avail(metav1.ConditionTrue), PeerCount: 1, Cycles: 30, Peers: []v1alpha1.PeerStatus{
-			{AgentID: "id-a", Role: "responder", State: "ready", Cycles: 20, LastCycleTime: &fresh, Secure: true},
-			{AgentID: "id-a", Role: "initiator", State: "ready", Cycles: 10, LastCycleTime: &old, Secure: true}}},
-		"carol": {AgentID: "id-c", Conditions: avail(metav1.ConditionFalse)},
-	}
-	for _, name := range []string{"alice", "bob", "carol"} {
-		a := &v1alpha1.HSAgent{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "fleet"}}
-		if err := c.Create(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-		a.Status = status[name]
-		if err := c.Status().Update(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestCollectorAndPageFromHSAgentStatus(t *testing.T) {
-	c := startAPIServer(t)
-	seed(t, c)
+	c, _ := meshtest.StartAPIServer(t, filepath.Join("..", ".."))
+	meshtest.Seed(t, c, now)
 	col := &Collector{Reader: c, StaleAfter: 5 * time.Minute, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(col)
