@@ -1,10 +1,12 @@
 package meshop
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -19,11 +21,11 @@ const PagePath = "/mesh/"
 // serves the mesh page next to /metrics.
 func Install(mgr manager.Manager, staleAfter time.Duration, log *slog.Logger) error {
 	c := &Collector{Reader: mgr.GetCache(), StaleAfter: staleAfter, Log: log}
-	if err := metrics.Registry.Register(c); err != nil {
-		return fmt.Errorf("mesh metrics: %w", err)
-	}
-	if err := metrics.Registry.Register(mesh.SourceErrors); err != nil {
-		return fmt.Errorf("mesh metrics: %w", err)
+	for _, col := range []prometheus.Collector{c, mesh.SourceErrors} {
+		// Already registered: a second manager in the same process (tests).
+		if err := metrics.Registry.Register(col); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return fmt.Errorf("mesh metrics: %w", err)
+		}
 	}
 	return mgr.AddMetricsServerExtraHandler(PagePath, mesh.Handler(Source(mgr.GetCache(), staleAfter), log))
 }
