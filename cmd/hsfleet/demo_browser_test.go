@@ -86,6 +86,16 @@ func TestDemoMeshPageInHeadlessChromium(t *testing.T) {
 	if strings.Count(stalledText, "stale") != 4 {
 		t.Errorf("stalled pairs list = %q; want agent-3's 4 pairs", stalledText)
 	}
+	// The per-agent panel: a click on agent-3 lists its four pairs, all stale.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS(`#agents tr.agent[data-agent="2"]`))); err != nil {
+		t.Fatalf("click agent-3: %v", err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`(function () { var d = document.getElementById("detail");
+		return d.querySelector("h3") !== null && d.querySelector("h3").textContent === "agent-3" &&
+			d.querySelectorAll("tbody tr").length === 4 && d.querySelectorAll("tbody td.stale-txt").length === 4; })()`,
+		chromedp.WithPollingTimeout(time.Minute))); err != nil {
+		t.Errorf("agent-3's panel: %v\n%s", err, evaluate[string](t, bctx, `document.getElementById("detail").textContent`))
+	}
 	saveScreenshot(t, bctx, "mesh-stale.png")
 	if errs := consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
