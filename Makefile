@@ -35,7 +35,7 @@ fmt-check:
 vet: ## go vet
 	$(GO) vet ./...
 
-deps: ## install missing system packages the tests need (PostgreSQL, openssl; apt, only when missing)
+deps: ## install missing system packages the tests need (PostgreSQL, openssl, chromium; apt, only when missing)
 	hack/ci-deps.sh
 
 test: deps fmt-check vet check-generated ## everything CI runs: generated-file check, vet, all tests
@@ -75,3 +75,10 @@ e2e-local: ## end to end in a local single-node cluster built from source
 
 clean:
 	rm -rf $(BIN) dist
+
+.PHONY: kubectl-plugin promtool-rules
+kubectl-plugin: ## build bin/kubectl-hsfleet (`kubectl hsfleet mesh` with bin/ on PATH)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/kubectl-hsfleet ./cmd/kubectl-hsfleet
+
+promtool-rules: ## promtool check/test of the chart's alert rules (promtool built from the module proxy, cached)
+	$(GO) test -count=1 -v ./test/promrules

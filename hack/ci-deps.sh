@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
+# headless browser for the mesh page test (cmd/hsfleet demo_browser_test.go)
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ci-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -33,6 +33,8 @@ func runDemo(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 20*time.Second, "how long to run")
 	dir := fs.String("dir", "", "directory for the SQLite databases (default: a temp dir, removed at exit)")
 	logLevel := fs.String("log-level", "warn", "agent and relay log level (logs go to stderr)")
+	page := fs.String("http-listen", "127.0.0.1:0", "address of the mesh web page (\"off\" disables it)")
+	staleAfter := fs.Duration("stale-after", 0, "a pair with no cycle for this long is stale (0: scaled to the fleet size)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -51,7 +53,11 @@ func runDemo(ctx context.Context, args []string) error {
 		defer os.RemoveAll(d)
 		*dir = d
 	}
-	d := &demo{out: os.Stdout, logger: logger, dir: *dir, started: time.Now()}
+	d := &demo{out: os.Stdout, logger: logger, dir: *dir, started: time.Now(), staleAfter: *staleAfter}
+	if *page != "off" {
+		d.listen = *page
+	}
+	d.tty, d.color = stdoutTerminal()
 	return d.run(ctx, *n, *duration)
 }
 
@@ -63,10 +69,19 @@ type demo struct {
 	dir     string
 	started time.Time
 
-	mu     sync.Mutex
-	names  map[string]string // agent ID → name
-	cycles map[[2]string]int // (initiator name, responder name) → cycles
-	lat    []time.Duration   // register/reconnect → CLOSE SUCCESS
+	listen     string        // mesh page address; "" serves none
+	staleAfter time.Duration // 0: scaled to the fleet size
+	tty, color bool          // redraw in place (and in colour) on a terminal
+	onPage     func(url string)
+
+	mu      sync.Mutex
+	stores  []*store.Store
+	stops   map[string]context.CancelFunc // agent name → stop
+	stopped map[string]bool               // agent ID → stopped by stopAgent
+	drawn   int                           // lines of the last in-place draw
+	names   map[string]string             // agent ID → name
+	cycles  map[[2]string]int             // (initiator name, responder name) → cycles
+	lat     []time.Duration               // register/reconnect → CLOSE SUCCESS
 }
 
 func (d *demo) run(ctx context.Context, n int, duration time.Duration) error {
@@ -81,6 +96,10 @@ func (d *demo) run(ctx context.Context, n int, duration time.Duration) error {
 	go func() { defer wg.Done(); srv.Serve(ctx) }()
 
 	d.names, d.cycles = map[string]string{}, map[[2]string]int{}
+	d.stops, d.stopped = map[string]context.CancelFunc{}, map[string]bool{}
+	if d.staleAfter <= 0 {
+		d.staleAfter = autoStaleAfter(n)
+	}
 	ids := make([]*crypto.Identity, n)
 	bundle := trust.Bundle{}
 	for i := range ids {
@@ -92,9 +111,8 @@ func (d *demo) run(ctx context.Context, n int, duration time.Duration) error {
 	}
 	fmt.Fprintf(d.out, "hsfleet demo: relay on %s, %d agents (fleet trust, sealed messages), SQLite in %s, running %s\n\n",
 		srv.Addr(), n, d.dir, duration)
-	var stores []*store.Store
 	defer func() {
-		for _, st := range stores {
+		for _, st := range d.stores {
 			st.Close()
 		}
 	}()
@@ -106,12 +124,23 @@ func (d *demo) run(ctx context.Context, n int, duration time.Duration) error {
 			wg.Wait()
 			return err
 		}
-		stores = append(stores, st)
+		d.mu.Lock()
+		d.stores = append(d.stores, st)
+		d.mu.Unlock()
 		if err := d.startAgent(ctx, &wg, id, st, srv.Addr().String(), trust.NewPolicy(trust.Fleet, bundle)); err != nil {
 			cancel()
 			wg.Wait()
 			return err
 		}
+	}
+	if d.listen != "" {
+		stopPage, err := d.servePage()
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+		defer stopPage() // before the stores close (defers run last first)
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -120,7 +149,11 @@ func (d *demo) run(ctx context.Context, n int, duration time.Duration) error {
 		case <-ctx.Done():
 			done = true
 		case <-tick.C:
-			d.printTable(false)
+			if d.tty {
+				d.redraw(ctx)
+			} else {
+				d.printTable(false)
+			}
 		}
 	}
 	wg.Wait() // every agent finished its in-flight writes
@@ -130,6 +163,10 @@ func (d *demo) run(ctx context.Context, n int, duration time.Duration) error {
 func (d *demo) startAgent(ctx context.Context, wg *sync.WaitGroup, id *crypto.Identity, st *store.Store,
 	addr string, policy *trust.Policy) error {
 	log := d.logger.With("agent", id.Name)
+	ctx, stop := context.WithCancel(ctx)
+	d.mu.Lock()
+	d.stops[id.Name] = stop
+	d.mu.Unlock()
 	var eng *engine.Engine
 	client := relay.NewClient(relay.ClientConfig{Addr: addr, Logger: log,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,

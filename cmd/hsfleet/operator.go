@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/hsfleet/hsfleet/controllers"
+	"github.com/hsfleet/hsfleet/internal/meshop"
 )
 
 func init() {
@@ -96,6 +97,10 @@ func runOperator(ctx context.Context, args []string) error {
 			logger.Warn("closing database pools", "error", err)
 		}
 	}()
+	// The mesh page and per-HSAgent metrics, behind the metrics server's auth.
+	if err := meshop.Install(mgr, f.handshakeWindow, logger); err != nil {
+		return err
+	}
 	logger.Info("starting operator", "namespaces", f.watchNamespaces, "leaderElect", f.leaderElect,
 		"metrics", f.metricsAddr, "probes", f.probeAddr)
 	if err := mgr.Start(ctx); err != nil {

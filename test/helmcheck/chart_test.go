@@ -89,7 +89,8 @@ func TestDefaultInstallIsLeastPrivilegeAndRestricted(t *testing.T) {
 	if find(objs, "Secret", "*", "hsfleet-database") != nil {
 		t.Error("no database configured, yet the chart rendered a database Secret")
 	}
-	if len(ofKind(objs, "StatefulSet")) != 0 || len(ofKind(objs, "ServiceMonitor")) != 0 {
+	if len(ofKind(objs, "StatefulSet")) != 0 || len(ofKind(objs, "ServiceMonitor")) != 0 ||
+		len(ofKind(objs, "PodMonitor")) != 0 || len(ofKind(objs, "PrometheusRule")) != 0 {
 		t.Error("bundled PostgreSQL and ServiceMonitors must be off by default")
 	}
 }
@@ -154,6 +155,9 @@ func TestProductionValuesScopeRBACToAgentNamespaces(t *testing.T) {
 	}
 	if n := len(ofKind(objs, "ServiceMonitor")); n != 2 {
 		t.Errorf("ServiceMonitors = %d, want operator + relay", n)
+	}
+	if len(ofKind(objs, "PodMonitor")) != 1 || len(ofKind(objs, "PrometheusRule")) != 1 {
+		t.Error("production values: want the agents' PodMonitor and the PrometheusRule")
 	}
 	mustFind(t, objs, "ClusterRole", "*", "hsfleet-metrics-auth")
 }

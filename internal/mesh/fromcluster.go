@@ -1,0 +1,51 @@
+package mesh
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hsfleet/hsfleet/api/v1alpha1"
+)
+
+// FromHSAgents turns HSAgent status into mesh data. Status lists at most
+// 64 peers per agent (the most recent), so larger fleets show the rest as
+// never cycled from that side; the other side's status usually fills it.
+// Status has one flag per conversation (an hs completed), used for both
+// verified and sealed. Names are namespace/name when the list spans
+// namespaces.
+func FromHSAgents(items []v1alpha1.HSAgent) Data {
+	multiNS := false
+	for _, a := range items {
+		multiNS = multiNS || a.Namespace != items[0].Namespace
+	}
+	var d Data
+	for _, a := range items {
+		id := a.Status.AgentID
+		if id == "" { // no identity yet: still shown, by its object name
+			id = a.Namespace + "/" + a.Name
+		}
+		name := a.Name
+		if multiNS {
+			name = a.Namespace + "/" + a.Name
+		}
+		ready := meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionAvailable)
+		d.Agents = append(d.Agents, Agent{ID: id, Name: name, Ready: &ready})
+		if len(a.Status.Peers) >= 64 && a.Status.PeerCount > 64 {
+			d.Truncated = true
+		}
+		for _, p := range a.Status.Peers {
+			d.Rows = append(d.Rows, Row{SelfID: id, Role: p.Role, PeerID: p.AgentID, Cycles: p.Cycles,
+				LastCycle: timeOf(p.LastCycleTime), Verified: p.Secure, Secure: p.Secure})
+		}
+	}
+	return d
+}
+
+func timeOf(t *metav1.Time) (out time.Time) {
+	if t != nil {
+		out = t.Time
+	}
+	return out
+}
