@@ -5,6 +5,10 @@ set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
+# make interop: the reference Python agents run on Debian's python3.
+for p in python3 python3-cryptography python3-aiosqlite python3-dotenv python3-typing-extensions; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "ci-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
