@@ -82,7 +82,7 @@ func (r *run) startHsfleet(name, relayAddr string) (*agent, error) {
 	a.start = func() (*proc, error) {
 		return startProc(name, dir, r.logPath(name), []string{"TZ=UTC"}, r.hsfleet, "agent", "--name", name,
 			"--relay", relayAddr, "--db", "sqlite:"+r.dbPath(name), "--identity", filepath.Join(dir, "id_agent_"+name+".json"),
-			"--trust-mode", "open", "--http-listen", "", "--log-level", "warn", "--log-format", "text",
+			"--trust-mode", "open", "--http-listen", "", "--log-level", r.hsLogLevel, "--log-format", "text",
 			"--cycle-interval", r.cycleInterval.String())
 	}
 	if a.p, err = a.start(); err != nil {

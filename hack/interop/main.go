@@ -23,7 +23,7 @@ const (
 )
 
 type options struct {
-	reference, hsfleet, python, only, keep string
+	reference, hsfleet, python, only, keep, hsLogLevel string
 	strict                                 bool
 	scale                                  float64
 	cycleInterval                          time.Duration
@@ -36,6 +36,7 @@ func main() {
 	flag.StringVar(&o.python, "python", "/usr/bin/python3", "Python with the reference's apt packages")
 	flag.StringVar(&o.only, "only", "", "run only scenarios whose name contains this")
 	flag.StringVar(&o.keep, "keep", "", "copy every scenario's logs and databases into this directory")
+	flag.StringVar(&o.hsLogLevel, "hs-log-level", "warn", "hsfleet agents' log level (debug to trace a stall; see -keep)")
 	flag.BoolVar(&o.strict, "strict", false, "under fault injection, also fail on stalls of pairs with a Python agent (known reference/engine stalls, see docs)")
 	flag.Float64Var(&o.scale, "scale", 1, "multiply every scenario duration (slow machines)")
 	flag.DurationVar(&o.cycleInterval, "cycle-interval", 500*time.Millisecond, "hsfleet agents' pause between cycles per pair (keeps the Python agents' input rate sane)")
