@@ -24,9 +24,9 @@ const (
 
 type options struct {
 	reference, hsfleet, python, only, keep, hsLogLevel string
-	strict                                 bool
-	scale                                  float64
-	cycleInterval                          time.Duration
+	strict                                             bool
+	scale                                              float64
+	cycleInterval                                      time.Duration
 }
 
 func main() {
