@@ -83,7 +83,7 @@ func (r *run) startHsfleet(name, relayAddr string) (*agent, error) {
 		return startProc(name, dir, r.logPath(name), []string{"TZ=UTC"}, r.hsfleet, "agent", "--name", name,
 			"--relay", relayAddr, "--db", "sqlite:"+r.dbPath(name), "--identity", filepath.Join(dir, "id_agent_"+name+".json"),
 			"--trust-mode", "open", "--http-listen", "", "--log-level", r.hsLogLevel, "--log-format", "text",
-			"--cycle-interval", r.cycleInterval.String())
+			"--cycle-interval", r.cycleInterval.String(), "--state-timeout", r.stateTimeout.String())
 	}
 	if a.p, err = a.start(); err != nil {
 		return nil, err

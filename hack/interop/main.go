@@ -26,7 +26,7 @@ type options struct {
 	reference, hsfleet, python, only, keep, hsLogLevel string
 	strict                                             bool
 	scale                                              float64
-	cycleInterval                                      time.Duration
+	cycleInterval, stateTimeout                        time.Duration
 }
 
 func main() {
@@ -40,6 +40,7 @@ func main() {
 	flag.BoolVar(&o.strict, "strict", false, "under fault injection, also fail on stalls of pairs with a Python agent (known reference/engine stalls, see docs)")
 	flag.Float64Var(&o.scale, "scale", 1, "multiply every scenario duration (slow machines)")
 	flag.DurationVar(&o.cycleInterval, "cycle-interval", 500*time.Millisecond, "hsfleet agents' pause between cycles per pair (keeps the Python agents' input rate sane)")
+	flag.DurationVar(&o.stateTimeout, "state-timeout", 30*time.Second, "hsfleet agents' --state-timeout: a Python agent on a loaded machine can take longer than the 10 s default for one step, and a timed-out hsfleet side strands it (docs/interop.md)")
 	flag.Parse()
 	if o.reference == "" || o.hsfleet == "" {
 		fmt.Fprintln(os.Stderr, "interop: -reference and -hsfleet are required")
