@@ -71,7 +71,8 @@ type ServerConfig struct {
 	AllowPlainText bool
 	// MaxRelayedLine caps a relayed line as a client receives it (wrapper
 	// and newline included); longer ones are dropped with a warning to the
-	// sender. 0 means DefaultMaxRelayedLine, negative means no cap.
+	// sender. 0 means DefaultMaxRelayedLine (no cap when MaxLine is set
+	// above DefaultMaxLine), negative means no cap.
 	MaxRelayedLine int
 	// DirectedRouting delivers a line whose payload "to" names a learned
 	// client id only to that client.
@@ -90,6 +91,11 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.MaxRelayedLine == 0 {
 		c.MaxRelayedLine = DefaultMaxRelayedLine
+		if c.MaxLine > DefaultMaxLine {
+			// Accepting lines longer than a Python client can read
+			// means this relay does not serve Python clients.
+			c.MaxRelayedLine = -1
+		}
 	}
 	if c.QueueBytes == 0 {
 		c.QueueBytes = DefaultQueueBytes

@@ -86,3 +86,17 @@ func TestRelayFilterOffRelaysPlainText(t *testing.T) {
 	}
 	a.expectSilence(50 * time.Millisecond)
 }
+
+// A relay configured for lines longer than a Python client reads does not
+// cap what it relays unless told to.
+func TestMaxRelayedLineDefaultFollowsMaxLine(t *testing.T) {
+	if got := (ServerConfig{}).withDefaults().MaxRelayedLine; got != DefaultMaxRelayedLine {
+		t.Errorf("default MaxRelayedLine = %d, want %d", got, DefaultMaxRelayedLine)
+	}
+	if got := (ServerConfig{MaxLine: 256 << 10}).withDefaults().MaxRelayedLine; got >= 0 {
+		t.Errorf("MaxRelayedLine with a 256 KiB MaxLine = %d, want no cap", got)
+	}
+	if got := (ServerConfig{MaxLine: 256 << 10, MaxRelayedLine: 1000}).withDefaults().MaxRelayedLine; got != 1000 {
+		t.Errorf("explicit MaxRelayedLine = %d, want 1000", got)
+	}
+}
