@@ -200,6 +200,12 @@ func (p *pyParser) str(depth int) pyResult {
 	p.i++ // opening quote
 	start, escaped := p.i, false
 	for p.i < len(p.b) {
+		for p.i < len(p.b) && strPlain[p.b[p.i]] {
+			p.i++
+		}
+		if p.i >= len(p.b) {
+			break
+		}
 		c := p.b[p.i]
 		switch {
 		case c == '"':
@@ -219,6 +225,14 @@ func (p *pyParser) str(depth int) pyResult {
 	}
 	return pySyntax
 }
+
+// strPlain[b] is true for bytes that need no attention inside a string.
+var strPlain = func() (t [256]bool) {
+	for b := 0x20; b < 0x100; b++ {
+		t[b] = b != '"' && b != '\\'
+	}
+	return t
+}()
 
 // escape checks one backslash escape at p.i and moves past it.
 func (p *pyParser) escape() bool {
