@@ -13,7 +13,7 @@ PKGS_RACE := $(patsubst %,./%/...,$(wildcard agent relay))
 
 .PHONY: all build deps demo fmt fmt-check vet test test-unit test-race bench fuzz pg \
         manifests generate check-generated envtest-assets lint image-tar \
-        helm-check e2e-local clean help
+        helm-check e2e-local interop clean help
 
 all: build
 
@@ -69,6 +69,11 @@ image-tar: ## build the hsfleet image as a docker-save tarball without Docker
 
 helm-check: ## helm lint + template + server-side dry-run
 	hack/helm-check.sh
+
+REFERENCE_DIR ?= $(CURDIR)/../shared/reference/summoner
+interop: deps build ## reference Python agents vs hsfleet relay/agents (REFERENCE_DIR; INTEROP_FLAGS=-strict)
+	$(GO) build -o $(BIN)/interop ./hack/interop
+	$(BIN)/interop -reference $(REFERENCE_DIR) -hsfleet $(BIN)/hsfleet $(INTEROP_FLAGS)
 
 e2e-local: ## end to end in a local single-node cluster built from source
 	hack/e2e-local.sh

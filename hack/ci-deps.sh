@@ -7,6 +7,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
 # headless browser for the mesh page test (cmd/hsfleet demo_browser_test.go)
 command -v chromium >/dev/null || need+=(chromium)
+# make interop: the reference Python agents run on Debian's python3.
+for p in python3 python3-cryptography python3-aiosqlite python3-dotenv python3-typing-extensions; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "ci-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -49,7 +49,7 @@ func runBroadcastBench(b *testing.B, n int, send func(nc net.Conn, lines int) er
 	// Healthy but CPU-starved clients on a shared machine can pause for
 	// longer than the production stuck window; this measures throughput,
 	// not slow-client detection.
-	s, stop := startServer(b, ServerConfig{StuckTimeout: 2 * time.Second})
+	s, stop := startFilteringServer(b, ServerConfig{StuckTimeout: 2 * time.Second})
 	perClient := max(1, (b.N+n*(n-1)-1)/(n*(n-1)))
 	want := perClient * (n - 1)
 
@@ -163,19 +163,21 @@ func benchSend(nc net.Conn, perClient int) error {
 	return nil
 }
 
-// appendBenchLine appends 299 bytes of content ending in a 19-digit
-// timestamp, and "\n".
+// appendBenchLine appends a 299-byte JSON object ending in a 19-digit
+// timestamp and "}", then "\n": a line the client filter passes.
 func appendBenchLine(dst []byte, nanos int64) []byte {
-	for range benchLineLen - 1 - 19 {
+	dst = append(dst, `{"p":"`...)
+	for range benchLineLen - 1 - 19 - len(`{"p":"","t":}`) {
 		dst = append(dst, 'p')
 	}
+	dst = append(dst, `","t":`...)
 	var ts [19]byte
 	for i := len(ts) - 1; i >= 0; i-- {
 		ts[i] = byte('0' + nanos%10)
 		nanos /= 10
 	}
 	dst = append(dst, ts[:]...)
-	return append(dst, '\n')
+	return append(dst, '}', '\n')
 }
 
 // benchReceive counts want lines and samples their latency.
@@ -190,12 +192,12 @@ func benchReceive(nc net.Conn, want int, h *latencyHist) (int, error) {
 		if got%4 != 0 {
 			continue
 		}
-		// wrapper ends with <19-digit timestamp>"}\n
-		if len(line) < 22 {
+		// wrapper ends with <19-digit timestamp>}"}\n
+		if len(line) < 23 {
 			return got, fmt.Errorf("short line %q", line)
 		}
 		var ts int64
-		for _, c := range line[len(line)-22 : len(line)-3] {
+		for _, c := range line[len(line)-23 : len(line)-4] {
 			ts = ts*10 + int64(c-'0')
 		}
 		h.add(time.Duration(time.Now().UnixNano() - ts))

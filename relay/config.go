@@ -64,6 +64,16 @@ type ServerConfig struct {
 	SocketSendBuffer int
 	// MaxConnections caps concurrent clients; 0 means no cap.
 	MaxConnections int
+	// AllowPlainText relays any UTF-8 line. Off (the default), only lines
+	// that are a JSON object a Summoner client can parse are relayed; the
+	// rest are dropped with a warning to the sender (see filter.go). Turn it
+	// on for plain-text Summoner apps.
+	AllowPlainText bool
+	// MaxRelayedLine caps a relayed line as a client receives it (wrapper
+	// and newline included); longer ones are dropped with a warning to the
+	// sender. 0 means DefaultMaxRelayedLine (no cap when MaxLine is set
+	// above DefaultMaxLine), negative means no cap.
+	MaxRelayedLine int
 	// DirectedRouting delivers a line whose payload "to" names a learned
 	// client id only to that client.
 	DirectedRouting bool
@@ -78,6 +88,14 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.MaxLine == 0 {
 		c.MaxLine = DefaultMaxLine
+	}
+	if c.MaxRelayedLine == 0 {
+		c.MaxRelayedLine = DefaultMaxRelayedLine
+		if c.MaxLine > DefaultMaxLine {
+			// Accepting lines longer than a Python client can read
+			// means this relay does not serve Python clients.
+			c.MaxRelayedLine = -1
+		}
 	}
 	if c.QueueBytes == 0 {
 		c.QueueBytes = DefaultQueueBytes

@@ -174,6 +174,12 @@ func (c *conn) handle(line []byte) {
 		c.sendSelf(s.warnRate)
 		return
 	}
+	if !s.clientSafe(line) {
+		s.metrics.dropNotJSON.Inc()
+		c.logDrop(reasonNotJSONObject, "bytes", len(line))
+		c.sendSelf(s.warnNotJSON)
+		return
+	}
 	f := getFrame()
 	var err error
 	if f.b, err = appendWrappedPrefix(f.b, c.prefix, line); err != nil {
@@ -181,6 +187,13 @@ func (c *conn) handle(line []byte) {
 		s.metrics.dropInvalidUTF8.Inc()
 		c.logDrop(reasonInvalidUTF8, "bytes", len(line))
 		c.sendSelf(s.warnUTF8)
+		return
+	}
+	if !s.fitsClients(f.b) {
+		s.metrics.dropRelayedLong.Inc()
+		c.logDrop(reasonRelayedTooLong, "bytes", len(f.b))
+		f.release()
+		c.sendSelf(s.warnRelayedLong)
 		return
 	}
 	if s.cfg.DirectedRouting {

@@ -30,8 +30,17 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // startServer runs a relay on cfg.Listen (default 127.0.0.1:0) until the
-// test ends, and checks that Serve returned cleanly.
+// test ends, and checks that Serve returned cleanly. The transport tests
+// send plain lines, so it relays them (AllowPlainText); tests of the client
+// filter use startFilteringServer.
 func startServer(t testing.TB, cfg ServerConfig) (*Server, context.CancelFunc) {
+	t.Helper()
+	cfg.AllowPlainText = true
+	return startFilteringServer(t, cfg)
+}
+
+// startFilteringServer is startServer with cfg's filter settings as given.
+func startFilteringServer(t testing.TB, cfg ServerConfig) (*Server, context.CancelFunc) {
 	t.Helper()
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"

@@ -37,6 +37,8 @@ type metrics struct {
 	dropTooLong     prometheus.Counter
 	dropInvalidUTF8 prometheus.Counter
 	dropRateLimited prometheus.Counter
+	dropNotJSON     prometheus.Counter
+	dropRelayedLong prometheus.Counter
 	dropRecipient   prometheus.Counter
 	disconnects     *prometheus.CounterVec
 }
@@ -64,6 +66,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		dropTooLong:     drops.WithLabelValues(reasonTooLong),
 		dropInvalidUTF8: drops.WithLabelValues(reasonInvalidUTF8),
 		dropRateLimited: drops.WithLabelValues(reasonRateLimited),
+		dropNotJSON:     drops.WithLabelValues(reasonNotJSONObject),
+		dropRelayedLong: drops.WithLabelValues(reasonRelayedTooLong),
 		dropRecipient:   drops.WithLabelValues(reasonRecipient),
 	}
 	for _, r := range []string{reasonEOF, reasonError, reasonSlow, reasonIdle, reasonShutdown, reasonFull} {

@@ -50,6 +50,7 @@ type Server struct {
 	served  atomic.Bool
 
 	warnSlow, warnTooLong, warnUTF8, warnRate, warnIdle, warnShutdown, warnFull *frame
+	warnNotJSON, warnRelayedLong                                                *frame
 }
 
 // NewServer validates cfg and binds the client and metrics listeners, so
@@ -76,6 +77,7 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 		warnSlow: staticFrame(WarnSlow), warnTooLong: staticFrame(WarnTooLong(cfg.MaxLine)),
 		warnUTF8: staticFrame(WarnInvalidUTF8), warnRate: staticFrame(WarnRateLimited),
 		warnIdle: staticFrame(WarnIdle), warnShutdown: staticFrame(WarnShutdown), warnFull: staticFrame(WarnServerFull),
+		warnNotJSON: staticFrame(WarnNotJSONObject), warnRelayedLong: staticFrame(WarnRelayedTooLong(cfg.MaxRelayedLine)),
 	}
 	var lc net.ListenConfig
 	if s.ln, err = lc.Listen(context.Background(), "tcp", cfg.Listen); err != nil {
@@ -125,7 +127,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}()
 	s.ready.Store(true)
 	s.log.Info("relay listening", "addr", s.Addr().String(), "metrics_addr", addrString(s.MetricsAddr()),
-		"max_line", s.cfg.MaxLine, "directed_routing", s.cfg.DirectedRouting)
+		"max_line", s.cfg.MaxLine, "max_relayed_line", s.cfg.MaxRelayedLine, "allow_plain_text", s.cfg.AllowPlainText, "directed_routing", s.cfg.DirectedRouting)
 
 	var err error
 	select {

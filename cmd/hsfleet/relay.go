@@ -31,6 +31,8 @@ func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", relay.DefaultShutdownTimeout, "bound on draining clients after SIGTERM")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "maximum concurrent clients (0: no limit)")
 	fs.IntVar(&cfg.SocketSendBuffer, "socket-send-buffer", 0, "SO_SNDBUF per client in bytes (0: kernel autotuning)")
+	fs.BoolVar(&cfg.AllowPlainText, "allow-plain-text", false, "relay any UTF-8 line; by default only JSON objects a Summoner (Python) client can parse are relayed (turn on for plain-text Summoner apps)")
+	fs.IntVar(&cfg.MaxRelayedLine, "max-relayed-line", relay.DefaultMaxRelayedLine, "longest line sent to a client, wrapper and newline included (the Python client's limit); longer ones are dropped with a warning (negative: no cap)")
 	fs.BoolVar(&cfg.DirectedRouting, "directed-routing", false, "deliver lines whose payload \"to\" names a known client id only to that client")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "json", "json or text")

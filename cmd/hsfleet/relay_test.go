@@ -20,7 +20,9 @@ func TestRelayCommandRelaysAndStopsOnCancel(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runRelay(ctx, []string{"--listen", addr, "--log-level", "error"}) }()
+	go func() {
+		done <- runRelay(ctx, []string{"--listen", addr, "--log-level", "error", "--allow-plain-text"})
+	}()
 
 	var a, b net.Conn
 	deadline := time.Now().Add(5 * time.Second)
