@@ -5,12 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -46,29 +43,16 @@ func (r *HSAgentReconciler) databaseSecretName(agent *hsv1.HSAgent) string {
 	return r.Config.DefaultDatabaseSecret
 }
 
-// openAgentStore resolves the agent's database Secret and returns a store
-// for it. Database Secrets are user objects without the operator's label, so
-// they are read through the uncached API reader.
+// openAgentStore resolves the agent's database Secret (through the DSN
+// cache) and returns a store for it.
 func (r *HSAgentReconciler) openAgentStore(ctx context.Context, agent *hsv1.HSAgent) (agentStateStore, error) {
 	name := r.databaseSecretName(agent)
 	if name == "" {
 		return nil, errNoDatabase
 	}
-	var sec corev1.Secret
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: name}, &sec); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("%w: %s/%s", errDatabaseSecretMissing, agent.Namespace, name)
-		}
-		return nil, fmt.Errorf("read database Secret %s/%s: %w", agent.Namespace, name, err)
-	}
-	dsn := strings.TrimSpace(string(sec.Data[DatabaseDSNKey]))
-	if dsn == "" || len(dsn) > maxDSNLength {
-		invalidObjects.WithLabelValues("database-secret").Inc()
-		return nil, fmt.Errorf("%w: %s/%s", errDatabaseSecretInvalid, agent.Namespace, name)
-	}
-	if err := validateDSN(dsn); err != nil {
-		invalidObjects.WithLabelValues("database-secret").Inc()
-		return nil, fmt.Errorf("%s/%s: %w", agent.Namespace, name, err)
+	dsn, err := r.dsns.resolve(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: name})
+	if err != nil {
+		return nil, err
 	}
 	st, err := r.Stores.Get(ctx, dsn)
 	if err != nil {

@@ -150,6 +150,7 @@ func testOperatorConfig() Config {
 		DefaultRelay:          "relay.hsfleet.svc:8888",
 		DefaultDatabaseSecret: "hsfleet-db",
 		StatusInterval:        500 * time.Millisecond,
+		StatusCounterInterval: time.Second,
 		DatabaseTimeout:       3 * time.Second,
 	}
 }
