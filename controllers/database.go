@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -153,7 +155,7 @@ func (p *StorePool) Get(ctx context.Context, dsn string) (*store.Store, error) {
 func (p *StorePool) openAndRecord(ctx context.Context, key [32]byte, dsn string, done chan struct{}) (*store.Store, error) {
 	openCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	st, err := p.open(openCtx, dsn)
+	st, err := p.open(openCtx, withConnectTimeout(dsn, p.timeout))
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -207,4 +209,23 @@ func (p *StorePool) Close() error {
 		delete(p.stores, k)
 	}
 	return errors.Join(errs...)
+}
+
+// withConnectTimeout adds connect_timeout to a PostgreSQL URL that has
+// none. lib/pq honours the context only while dialling: a server that
+// accepts the connection and never answers the startup would otherwise
+// hold the caller (a status poll, a deletion) forever. Unparsable DSNs are
+// returned unchanged for the opener to reject.
+func withConnectTimeout(dsn string, d time.Duration) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") != "" {
+		return dsn
+	}
+	q.Set("connect_timeout", strconv.Itoa(max(int(d.Round(time.Second)/time.Second), 1)))
+	u.RawQuery = q.Encode()
+	return u.String()
 }

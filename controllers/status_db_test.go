@@ -105,6 +105,12 @@ func TestStatusReportsPeersAndCyclesFromPostgres(t *testing.T) {
 	if a.Status.LastCycleTime == nil || !a.Status.LastCycleTime.Time.Equal(last) {
 		t.Errorf("lastCycleTime %v, want %v", a.Status.LastCycleTime, last)
 	}
+	// Nothing changes in the database: no status write, poll after poll.
+	rv := a.ResourceVersion
+	time.Sleep(6 * testOperatorConfig().StatusInterval)
+	if again := getHSAgent(t, ns, "dave"); again.ResourceVersion != rv {
+		t.Errorf("HSAgent written while its database did not change: resourceVersion %s -> %s", rv, again.ResourceVersion)
+	}
 	// A stable sample: by peer ID, then role, whatever cycled last.
 	if first := a.Status.Peers[0]; first.AgentID != "peer-00" || first.Role != "initiator" {
 		t.Errorf("first sampled peer %+v, want peer-00 initiator", first)
