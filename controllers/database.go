@@ -218,7 +218,7 @@ func (p *StorePool) Close() error {
 // returned unchanged for the opener to reject.
 func withConnectTimeout(dsn string, d time.Duration) string {
 	u, err := url.Parse(dsn)
-	if err != nil {
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return dsn
 	}
 	q := u.Query()
