@@ -115,9 +115,12 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// pollTimeout bounds one status poll: never past the next one.
+// pollTimeout bounds one status poll. A fleet's summary reads every row of
+// its database, which takes seconds for 1,000 agents on a busy server, so
+// the deadline spans a few intervals; a poll still running when the next is
+// due is skipped, never stacked.
 func (c Config) pollTimeout() time.Duration {
-	return max(c.DatabaseTimeout, c.StatusInterval)
+	return max(c.DatabaseTimeout, 4*c.StatusInterval)
 }
 
 // Validate reports configuration the operator cannot run with.

@@ -32,8 +32,9 @@ import (
 )
 
 // BenchmarkFleetStatus runs the operator against envtest and a real
-// PostgreSQL holding a full mesh of rows for HSFLEET_BENCH_AGENTS HSAgents
-// (default 1,000: ~2M role_state rows, bulk-loaded with COPY), with a
+// PostgreSQL holding a mesh of rows for HSFLEET_BENCH_AGENTS HSAgents
+// (default 1,000) with HSFLEET_BENCH_PEERS peers each (default all: ~2M
+// role_state rows, bulk-loaded with COPY), with a
 // production-like client (QPS 20, burst 30) and the production status
 // interval (15 s). While a writer completes HSFLEET_BENCH_CYCLES_PER_S
 // cycles per second across the fleet, it adds a new peer to a random agent
@@ -47,6 +48,7 @@ func BenchmarkFleetStatus(b *testing.B) {
 	agents := envInt(b, "HSFLEET_BENCH_AGENTS", 1000)
 	window := envDuration(b, "HSFLEET_BENCH_WINDOW", 90*time.Second)
 	cyclesPerSecond := envInt(b, "HSFLEET_BENCH_CYCLES_PER_S", 100)
+	peers := min(envInt(b, "HSFLEET_BENCH_PEERS", agents-1), agents-1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -64,7 +66,7 @@ func BenchmarkFleetStatus(b *testing.B) {
 	ids := createFleet(b, ns, agents)
 	b.Logf("%d HSAgents with identity Secrets created in %s", agents, time.Since(start).Round(time.Second))
 	start = time.Now()
-	rows := bulkLoadMesh(b, db, ns, ids)
+	rows := bulkLoadMesh(b, db, ns, ids, peers)
 	b.Logf("%d role_state rows loaded with COPY in %s", rows, time.Since(start).Round(time.Second))
 
 	restCfg, _ := testEnv(b)
@@ -87,8 +89,8 @@ func BenchmarkFleetStatus(b *testing.B) {
 
 	// Converged: every agent's status reflects its database (peerCount).
 	w := watchAgents(ctx, b, ns)
-	w.waitAll(b, 30*time.Minute, func(a *hsv1.HSAgent) bool { return a.Status.PeerCount == int32(agents-1) })
-	b.Logf("all %d agents show their %d peers %s after the operator started", agents, agents-1, time.Since(opStart).Round(time.Second))
+	w.waitAll(b, 30*time.Minute, func(a *hsv1.HSAgent) bool { return a.Status.PeerCount == int32(peers) })
+	b.Logf("all %d agents show their %d peers %s after the operator started", agents, peers, time.Since(opStart).Round(time.Second))
 
 	// Steady state: agents keep cycling; one new peer per second.
 	go cycleWriter(ctx, b, db, ids, cyclesPerSecond)
@@ -222,10 +224,11 @@ func createFleet(b *testing.B, ns string, n int) []string {
 	return ids
 }
 
-// bulkLoadMesh loads a full mesh: every agent has an initiator and a
-// responder row with every other agent, cycled within the last minute,
-// with a verified hs and a recent encrypted envelope.
-func bulkLoadMesh(b *testing.B, db *sql.DB, ns string, ids []string) int {
+// bulkLoadMesh loads a mesh: every agent has an initiator and a responder
+// row with each of the next `peers` agents (all others: a full mesh),
+// cycled within the last minute, with a verified hs and a recent encrypted
+// envelope.
+func bulkLoadMesh(b *testing.B, db *sql.DB, ns string, ids []string, peers int) int {
 	tx, err := db.Begin()
 	if err != nil {
 		b.Fatal(err)
@@ -250,10 +253,9 @@ func bulkLoadMesh(b *testing.B, db *sql.DB, ns string, ids []string) int {
 	}
 	rows := 0
 	for i, self := range ids {
-		for j, peer := range ids {
-			if i == j {
-				continue
-			}
+		for k := 1; k <= peers; k++ {
+			j := (i + k) % len(ids)
+			peer := ids[j]
 			last := now.Add(-time.Duration((i*len(ids)+j)%60) * time.Second)
 			for _, role := range []string{"initiator", "responder"} {
 				if _, err := rs.Exec(self, role, peer, role[:4]+"_ready", 5, last, last, last); err != nil {
@@ -286,10 +288,8 @@ func cycleWriter(ctx context.Context, b *testing.B, db *sql.DB, ids []string, pe
 			return
 		case <-t.C:
 		}
-		self, peer := ids[randN(len(ids))], ids[randN(len(ids))]
-		if self == peer {
-			continue
-		}
+		i := randN(len(ids))
+		self, peer := ids[i], ids[(i+1)%len(ids)]
 		if _, err := db.ExecContext(ctx, `UPDATE role_state SET cycles = cycles + 1, last_cycle_at = now()
 			WHERE self_id = $1 AND role = 'initiator' AND peer_id = $2`, self, peer); err != nil && ctx.Err() == nil {
 			b.Error(err)
