@@ -23,9 +23,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/hsfleet/hsfleet/agent/store"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
@@ -139,7 +139,7 @@ func BenchmarkFleetStatus(b *testing.B) {
 	b.ReportMetric(float64(calls1.applies-calls0.applies)/secs, "applies/s")
 	b.ReportMetric(float64(calls1.reads-calls0.reads)/secs, "api_reads/s")
 	b.ReportMetric(float64(q1-q0)/secs, "summary_calls/s")
-	b.ReportMetric((cpu1 - cpu0).Seconds()/secs, "cpu_cores")
+	b.ReportMetric((cpu1-cpu0).Seconds()/secs, "cpu_cores")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "heap_peak_MiB")
 	b.Logf("%d staleness samples over %s; agents %d; cycles/s written %d", n, elapsed.Round(time.Second), agents, cyclesPerSecond)
 }
@@ -349,7 +349,7 @@ func sampleHeap(ctx context.Context, peak *atomic.Uint64) {
 
 // apiCalls counts the operator's requests to the API server.
 type apiCalls struct {
-	mu                                    sync.Mutex
+	mu                                   sync.Mutex
 	writes, statusWrites, applies, reads int64
 }
 
