@@ -57,6 +57,9 @@ type phase func(ctx context.Context, s *agentScope) error
 func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	agent := &hsv1.HSAgent{}
 	if err := r.Client.Get(ctx, req.NamespacedName, agent); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.hub.Untrack(req.NamespacedName) // gone without a deletion pass
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s := &agentScope{agent: agent}
