@@ -23,6 +23,11 @@ type Config struct {
 	// StatusCounterInterval is the coarse cadence at which status follows
 	// counters (cycles, cycle times) when nothing else changed.
 	StatusCounterInterval time.Duration
+	// StatusCounterRate caps counter-only status refreshes per second
+	// across all agents, so they never crowd out meaningful changes in the
+	// API client's budget (QPS 20 by default); at 1,000 agents counters
+	// then refresh every ~agents/rate seconds.
+	StatusCounterRate float64
 	// DatabaseWorkers bounds the status polls running at once (one per
 	// database), so a slow database holds at most one of them.
 	DatabaseWorkers int
@@ -62,6 +67,7 @@ const (
 	DefaultDatabaseTimeout = 5 * time.Second
 
 	DefaultStatusCounterInterval = time.Minute
+	DefaultStatusCounterRate     = 5.0
 	DefaultDatabaseWorkers       = 4
 	// DefaultAgentCycleInterval: a steady re-handshake cadence for a
 	// production fleet; demos and benchmarks set spec.cycleInterval: 0s.
@@ -99,6 +105,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StatusCounterInterval <= 0 {
 		c.StatusCounterInterval = DefaultStatusCounterInterval
+	}
+	if c.StatusCounterRate <= 0 {
+		c.StatusCounterRate = DefaultStatusCounterRate
 	}
 	if c.DatabaseWorkers <= 0 {
 		c.DatabaseWorkers = DefaultDatabaseWorkers

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -16,8 +17,9 @@ import (
 // StatusInterval it reads the aggregates of all tracked agents with one
 // query per database (statushub_poll.go), keeps the latest view per agent,
 // and sends an event for an agent only when its view changed meaningfully,
-// or when only counters moved and CounterInterval has passed since its last
-// event. Reconciles then copy the view into status without touching the
+// or when only counters moved, CounterInterval has passed since its last
+// event and the fleet-wide counter budget (StatusCounterRate per second)
+// allows it. Reconciles then copy the view into status without touching the
 // database. Polls run on DatabaseWorkers goroutines with a deadline, so a
 // slow or dead database never holds a reconcile worker.
 type statusHub struct {
@@ -28,6 +30,9 @@ type statusHub struct {
 	now    func() time.Time
 
 	workers chan struct{} // semaphore: polls running at once
+	// counterBudget rate-limits counter-only events; a refused one is
+	// retried at the next poll (the view still differs).
+	counterBudget flowcontrol.RateLimiter
 
 	mu      sync.Mutex
 	agents  map[types.NamespacedName]*trackedAgent
@@ -54,6 +59,8 @@ func newStatusHub(cfg Config, stores *StorePool, dsns *dsnCache) *statusHub {
 		events:  make(chan event.GenericEvent, 1024),
 		now:     time.Now,
 		workers: make(chan struct{}, cfg.DatabaseWorkers),
+		counterBudget: flowcontrol.NewTokenBucketRateLimiter(float32(cfg.StatusCounterRate),
+			max(1, int(cfg.StatusCounterRate))),
 		agents:  map[types.NamespacedName]*trackedAgent{},
 		polling: map[[32]byte]bool{},
 	}

@@ -132,7 +132,7 @@ func (h *statusHub) record(ctx context.Context, t pollTarget, v *agentView) {
 	switch {
 	case ta.notified == nil || !v.sameMeaning(ta.notified):
 		why = "changed"
-	case !v.sameCounters(ta.notified) && now.Sub(ta.lastNotified) >= h.cfg.StatusCounterInterval:
+	case !v.sameCounters(ta.notified) && now.Sub(ta.lastNotified) >= h.cfg.StatusCounterInterval && h.counterBudget.TryAccept():
 		why = "counters"
 	}
 	if why != "" {

@@ -16,6 +16,7 @@ import (
 // HSAgent's spec).
 type operatorFleetFlags struct {
 	counterInterval  time.Duration
+	counterRate      float64
 	databaseWorkers  int
 	cycleInterval    time.Duration
 	registerInterval time.Duration
@@ -27,6 +28,8 @@ type operatorFleetFlags struct {
 func (f *operatorFleetFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.counterInterval, "status-counter-interval", controllers.DefaultStatusCounterInterval,
 		"how often status follows cycle counters when nothing else changed")
+	fs.Float64Var(&f.counterRate, "status-counter-rate", controllers.DefaultStatusCounterRate,
+		"most counter-only status writes per second across all agents (meaningful changes are never held back)")
 	fs.IntVar(&f.databaseWorkers, "database-workers", controllers.DefaultDatabaseWorkers,
 		"status polls (one per database) running at once")
 	fs.DurationVar(&f.cycleInterval, "agent-cycle-interval", controllers.DefaultAgentCycleInterval,
@@ -43,6 +46,8 @@ func (f *operatorFleetFlags) apply(cfg *controllers.Config) error {
 	switch {
 	case f.counterInterval <= 0:
 		return fmt.Errorf("--status-counter-interval must be positive")
+	case f.counterRate <= 0:
+		return fmt.Errorf("--status-counter-rate must be positive")
 	case f.databaseWorkers < 1:
 		return fmt.Errorf("--database-workers must be at least 1")
 	case f.cycleInterval < 0 || f.registerInterval < 0:
@@ -53,6 +58,7 @@ func (f *operatorFleetFlags) apply(cfg *controllers.Config) error {
 		return fmt.Errorf("--agent-db-max-conns must be within 1..64")
 	}
 	cfg.StatusCounterInterval = f.counterInterval
+	cfg.StatusCounterRate = f.counterRate
 	cfg.DatabaseWorkers = f.databaseWorkers
 	cfg.Agent = controllers.AgentDefaults{
 		CycleInterval:    f.cycleInterval,
