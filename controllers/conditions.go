@@ -32,6 +32,10 @@ const (
 	ReasonDatabaseDSNUnsupported = "DatabaseDSNUnsupported"
 	ReasonDatabaseUnreachable    = "DatabaseUnreachable"
 	ReasonDatabaseQueryFailed    = "DatabaseQueryFailed"
+	ReasonWaitingForStatusPoll   = "WaitingForStatusPoll"
+	ReasonNoPeers                = "NoPeers"
+	ReasonAllPeersCycling        = "AllPeersCycling"
+	ReasonPeersNotCycling        = "PeersNotCycling"
 )
 
 // setCondition records a condition at the agent's current generation; the
@@ -48,7 +52,7 @@ func setCondition(agent *hsv1.HSAgent, typ string, status metav1.ConditionStatus
 
 // initConditions makes every condition visible from the first reconcile.
 func initConditions(agent *hsv1.HSAgent) {
-	for _, t := range []string{hsv1.ConditionIdentityReady, hsv1.ConditionAvailable, hsv1.ConditionHandshaking} {
+	for _, t := range []string{hsv1.ConditionIdentityReady, hsv1.ConditionAvailable, hsv1.ConditionHandshaking, hsv1.ConditionPeersCycling} {
 		if meta.FindStatusCondition(agent.Status.Conditions, t) == nil {
 			setCondition(agent, t, metav1.ConditionUnknown, ReasonReconciling, "the operator has not evaluated this condition yet")
 		}

@@ -5,12 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"strings"
+	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -46,29 +45,16 @@ func (r *HSAgentReconciler) databaseSecretName(agent *hsv1.HSAgent) string {
 	return r.Config.DefaultDatabaseSecret
 }
 
-// openAgentStore resolves the agent's database Secret and returns a store
-// for it. Database Secrets are user objects without the operator's label, so
-// they are read through the uncached API reader.
+// openAgentStore resolves the agent's database Secret (through the DSN
+// cache) and returns a store for it.
 func (r *HSAgentReconciler) openAgentStore(ctx context.Context, agent *hsv1.HSAgent) (agentStateStore, error) {
 	name := r.databaseSecretName(agent)
 	if name == "" {
 		return nil, errNoDatabase
 	}
-	var sec corev1.Secret
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: name}, &sec); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("%w: %s/%s", errDatabaseSecretMissing, agent.Namespace, name)
-		}
-		return nil, fmt.Errorf("read database Secret %s/%s: %w", agent.Namespace, name, err)
-	}
-	dsn := strings.TrimSpace(string(sec.Data[DatabaseDSNKey]))
-	if dsn == "" || len(dsn) > maxDSNLength {
-		invalidObjects.WithLabelValues("database-secret").Inc()
-		return nil, fmt.Errorf("%w: %s/%s", errDatabaseSecretInvalid, agent.Namespace, name)
-	}
-	if err := validateDSN(dsn); err != nil {
-		invalidObjects.WithLabelValues("database-secret").Inc()
-		return nil, fmt.Errorf("%s/%s: %w", agent.Namespace, name, err)
+	dsn, err := r.dsns.resolve(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: name})
+	if err != nil {
+		return nil, err
 	}
 	st, err := r.Stores.Get(ctx, dsn)
 	if err != nil {
@@ -169,7 +155,7 @@ func (p *StorePool) Get(ctx context.Context, dsn string) (*store.Store, error) {
 func (p *StorePool) openAndRecord(ctx context.Context, key [32]byte, dsn string, done chan struct{}) (*store.Store, error) {
 	openCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	st, err := p.open(openCtx, dsn)
+	st, err := p.open(openCtx, withConnectTimeout(dsn, p.timeout))
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -223,4 +209,23 @@ func (p *StorePool) Close() error {
 		delete(p.stores, k)
 	}
 	return errors.Join(errs...)
+}
+
+// withConnectTimeout adds connect_timeout to a PostgreSQL URL that has
+// none. lib/pq honours the context only while dialling: a server that
+// accepts the connection and never answers the startup would otherwise
+// hold the caller (a status poll, a deletion) forever. Unparsable DSNs are
+// returned unchanged for the opener to reject.
+func withConnectTimeout(dsn string, d time.Duration) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") != "" {
+		return dsn
+	}
+	q.Set("connect_timeout", strconv.Itoa(max(int(d.Round(time.Second)/time.Second), 1)))
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidateDSNAcceptsOnlyPostgresURLs(t *testing.T) {
@@ -97,4 +98,17 @@ func FuzzRedactDSN(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestWithConnectTimeoutBoundsTheStartupHandshake(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"postgres://u:p@h:5432/db?sslmode=disable", "postgres://u:p@h:5432/db?connect_timeout=3&sslmode=disable"},
+		{"postgres://h/db?connect_timeout=9", "postgres://h/db?connect_timeout=9"},
+		{"postgres://h/db", "postgres://h/db?connect_timeout=3"},
+		{"sqlite:/tmp/x.db", "sqlite:/tmp/x.db"}, // tests' pools only; not a network database
+	} {
+		if got := withConnectTimeout(tt.in, 3*time.Second); got != tt.want {
+			t.Errorf("withConnectTimeout(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }

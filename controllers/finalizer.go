@@ -42,6 +42,7 @@ func (r *HSAgentReconciler) ensureFinalizer(ctx context.Context, agent *hsv1.HSA
 // owner references.
 func (r *HSAgentReconciler) reconcileDelete(ctx context.Context, s *agentScope) (ctrl.Result, error) {
 	agent := s.agent
+	r.hub.Untrack(types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name})
 	if !controllerutil.ContainsFinalizer(agent, hsv1.Finalizer) {
 		return ctrl.Result{}, nil
 	}

@@ -42,6 +42,9 @@ func NewScheme() (*runtime.Scheme, error) {
 func CacheOptions(namespaces []string) cache.Options {
 	owned := labels.SelectorFromSet(labels.Set{ManagedByLabel: ManagedByValue})
 	opts := cache.Options{
+		// managedFields are most of a server-side applied object's size
+		// and nothing the operator reads.
+		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Secret{}:      {Label: owned},
 			&corev1.ConfigMap{}:   {Label: owned},

@@ -28,8 +28,26 @@ var (
 		Name: "hsfleet_operator_idle_database_pools_closed_total",
 		Help: "Database connection pools closed after going unused (rotated or abandoned DSNs).",
 	})
+	statusPolls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hsfleet_operator_status_polls_total",
+		Help: "Status polls (one query per database for all its agents), by result (ok, open_failed, query_failed, skipped_busy).",
+	}, []string{"result"})
+	statusPollSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "hsfleet_operator_status_poll_duration_seconds",
+		Help:    "Duration of one database's status query.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+	})
+	statusEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hsfleet_operator_status_events_total",
+		Help: "HSAgents enqueued by the status hub, by why (changed: meaningful change; counters: coarse counter refresh).",
+	}, []string{"why"})
+	statefulSetApplies = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hsfleet_operator_statefulset_applies_total",
+		Help: "StatefulSet server-side applies, by result (applied, skipped_unchanged, error).",
+	}, []string{"result"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(databaseErrors, identityOps, invalidObjects, trustBundleWrites, idleStoresClosed)
+	metrics.Registry.MustRegister(databaseErrors, identityOps, invalidObjects, trustBundleWrites, idleStoresClosed,
+		statusPolls, statusPollSeconds, statusEvents, statefulSetApplies)
 }

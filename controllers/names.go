@@ -29,6 +29,11 @@ const (
 	RotatedForAnnotation = "hsfleet.io/rotated-for"
 	// IdentityHashAnnotation on the pod template rolls the pod when keys change.
 	IdentityHashAnnotation = "hsfleet.io/identity-hash"
+	// SpecHashAnnotation on the StatefulSet is the hash of the last applied
+	// intent; an unchanged intent is not applied again.
+	SpecHashAnnotation = "hsfleet.io/spec-hash"
+	// InstanceLabel names the HSAgent (the Kubernetes recommended label).
+	InstanceLabel = "app.kubernetes.io/instance"
 
 	// TrustBundleName is the per-namespace ConfigMap every agent mounts.
 	TrustBundleName = "hsfleet-trust"
@@ -71,5 +76,6 @@ func ownedLabels(agent *hsv1.HSAgent) map[string]string {
 		ManagedByLabel:           ManagedByValue,
 		AgentLabel:               agent.Name,
 		"app.kubernetes.io/name": "hsagent",
+		InstanceLabel:            agent.Name,
 	}
 }

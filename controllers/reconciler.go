@@ -11,12 +11,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
@@ -32,6 +35,9 @@ type HSAgentReconciler struct {
 	Recorder  eventRecorder
 	Stores    *StorePool
 	Config    Config
+
+	dsns *dsnCache
+	hub  *statusHub
 
 	// now is the clock; tests may replace it.
 	now func() time.Time
@@ -51,6 +57,9 @@ type phase func(ctx context.Context, s *agentScope) error
 func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	agent := &hsv1.HSAgent{}
 	if err := r.Client.Get(ctx, req.NamespacedName, agent); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.hub.Untrack(req.NamespacedName) // gone without a deletion pass
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	s := &agentScope{agent: agent}
@@ -83,11 +92,17 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			return ctrl.Result{}, err
 		}
 	}
-	return ctrl.Result{RequeueAfter: jitter(r.Config.StatusInterval)}, nil
+	// No periodic requeue: the status hub enqueues the agent when its
+	// database-derived status changes. Only an identity waiting on a user
+	// object the operator does not watch (a passphrase Secret) is retried.
+	if !meta.IsStatusConditionTrue(agent.Status.Conditions, hsv1.ConditionIdentityReady) {
+		return ctrl.Result{RequeueAfter: jitter(r.Config.StatusInterval)}, nil
+	}
+	return ctrl.Result{}, nil
 }
 
-// jitter spreads periodic refreshes over +0-10% so agents created together
-// do not query the database in lockstep forever.
+// jitter spreads retries over +0-10% so agents created together do not
+// retry in lockstep.
 func jitter(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d)/10+1))
 }
@@ -112,9 +127,10 @@ func (r *HSAgentReconciler) patchStatus(ctx context.Context, before, agent *hsv1
 	return nil
 }
 
-// SetupWithManager registers the controller. Status-only updates of an
-// HSAgent do not trigger a reconcile; spec, annotation (rotation) and
-// deletion changes do, and so do changes to owned Secrets and StatefulSets.
+// SetupWithManager registers the controller and its status hub. Status-only
+// updates of an HSAgent do not trigger a reconcile; spec, annotation
+// (rotation) and deletion changes do, and so do changes to owned Secrets
+// and StatefulSets, and the hub's events (database-derived status changed).
 func (r *HSAgentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.Config = r.Config.withDefaults()
 	if r.now == nil {
@@ -123,6 +139,11 @@ func (r *HSAgentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Stores == nil {
 		return errors.New("HSAgentReconciler needs a StorePool")
 	}
+	r.dsns = newDSNCache(r.APIReader)
+	r.hub = newStatusHub(r.Config, r.Stores, r.dsns)
+	if err := mgr.Add(r.hub); err != nil {
+		return fmt.Errorf("add status hub: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&hsv1.HSAgent{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{},
@@ -130,6 +151,7 @@ func (r *HSAgentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		))).
 		Owns(&corev1.Secret{}).
 		Owns(&appsv1.StatefulSet{}).
+		WatchesRawSource(source.Channel(r.hub.events, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Config.MaxConcurrentReconciles}).
 		Named("hsagent").
 		Complete(r)

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -237,6 +238,14 @@ func TestInvalidSpecIsRejectedWithAClearMessage(t *testing.T) {
 		{"unknown trust mode", func(a *hsv1.HSAgent) { a.Spec.TrustMode = "Anyone" }, `supported values: "Fleet", "TOFU", "Open"`},
 		{"name too long for a StatefulSet", func(a *hsv1.HSAgent) { a.Name = "a" + string(bytes.Repeat([]byte("b"), 52)) }, "HSAgent name must be a DNS label of at most 52 characters"},
 		{"dotted name", func(a *hsv1.HSAgent) { a.Name = "a.b" }, "HSAgent name must be a DNS label"},
+		{"cycle interval of a day and more", func(a *hsv1.HSAgent) { a.Spec.CycleInterval = &metav1.Duration{Duration: 25 * time.Hour} },
+			"cycleInterval must be between 0s and 24h"},
+		{"negative cycle interval", func(a *hsv1.HSAgent) { a.Spec.CycleInterval = &metav1.Duration{Duration: -time.Second} },
+			"cycleInterval must be between 0s and 24h"},
+		{"register interval too short", func(a *hsv1.HSAgent) { a.Spec.RegisterInterval = &metav1.Duration{Duration: time.Millisecond} },
+			"registerInterval must be between 100ms and 1h"},
+		{"database pool of zero", func(a *hsv1.HSAgent) { a.Spec.DatabaseMaxConns = ptr.To[int32](0) }, "databaseMaxConns"},
+		{"max active cycles too high", func(a *hsv1.HSAgent) { a.Spec.MaxActiveCycles = ptr.To[int32](5000) }, "maxActiveCycles"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,6 +259,14 @@ func TestInvalidSpecIsRejectedWithAClearMessage(t *testing.T) {
 				t.Fatalf("error %q does not contain %q", err, tt.message)
 			}
 		})
+	}
+
+	knobs := newHSAgent(ns, "knobs")
+	knobs.Spec.CycleInterval = &metav1.Duration{}
+	knobs.Spec.RegisterInterval = &metav1.Duration{Duration: 500 * time.Millisecond}
+	knobs.Spec.DatabaseMaxConns, knobs.Spec.MaxActiveCycles = ptr.To[int32](1), ptr.To[int32](64)
+	if err := c.Create(ctx, knobs); err != nil {
+		t.Errorf("valid agent knobs rejected: %v", err)
 	}
 
 	valid := []string{"relay:8888", "10.0.0.1:1", "[::1]:8888", "relay.hsfleet.svc.cluster.local:65535"}

@@ -21,7 +21,12 @@ type agentPodInputs struct {
 	Relay          string
 	DatabaseSecret string
 	IdentityHash   string
+	Knobs          agentKnobs
 }
+
+// revisionHistoryLimit keeps a couple of ControllerRevisions per agent for
+// rollback instead of the API default of 10 (×1,000 agents in etcd).
+const revisionHistoryLimit = 2
 
 // desiredStatefulSet is the full intent for the agent's StatefulSet, applied
 // server-side: fields the operator does not set stay with the API server's
@@ -48,6 +53,7 @@ func desiredStatefulSet(agent *hsv1.HSAgent, in agentPodInputs) *appsv1ac.Statef
 			// ordered policy never starts a replacement before the old pod
 			// is gone.
 			WithReplicas(replicas).
+			WithRevisionHistoryLimit(revisionHistoryLimit).
 			WithPodManagementPolicy(appsv1.OrderedReadyPodManagement).
 			WithUpdateStrategy(appsv1ac.StatefulSetUpdateStrategy().
 				WithType(appsv1.RollingUpdateStatefulSetStrategyType)).
@@ -86,7 +92,7 @@ func agentContainer(agent *hsv1.HSAgent, in agentPodInputs) *corev1ac.ContainerA
 	c := corev1ac.Container().
 		WithName("agent").
 		WithImage(in.Image).
-		WithArgs(agentArgs(agent, in.Relay)...).
+		WithArgs(append(agentArgs(agent, in.Relay), in.Knobs.args()...)...).
 		WithEnv(
 			corev1ac.EnvVar().WithName("TZ").WithValue("UTC"),
 			corev1ac.EnvVar().WithName("HSFLEET_DB").WithValueFrom(corev1ac.EnvVarSource().
@@ -110,7 +116,7 @@ func agentContainer(agent *hsv1.HSAgent, in agentPodInputs) *corev1ac.ContainerA
 	if pod.ImagePullPolicy != "" {
 		c.WithImagePullPolicy(pod.ImagePullPolicy)
 	}
-	if res := resourcesApply(pod.Resources); res != nil {
+	if res := resourcesApply(in.Knobs.resources); res != nil {
 		c.WithResources(res)
 	}
 	return c

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -35,6 +36,10 @@ var (
 
 func typedStatefulSet(t *testing.T, agent *hsv1.HSAgent, in agentPodInputs) appsv1.StatefulSet {
 	t.Helper()
+	if in.Knobs.databaseMaxConns == 0 {
+		r := &HSAgentReconciler{Config: Config{Agent: AgentDefaults{CycleInterval: DefaultAgentCycleInterval}}.withDefaults()}
+		in.Knobs = r.knobs(agent)
+	}
 	raw, err := json.Marshal(desiredStatefulSet(agent, in))
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +82,7 @@ func TestDesiredStatefulSetRunsOneRestrictedPod(t *testing.T) {
 	wantArgs := []string{"agent", "--name=alice", "--namespace=fleet", "--relay=relay:8888",
 		"--identity=/etc/hsfleet/identity/id_agent_alice.json", "--passphrase-file=/etc/hsfleet/passphrase/passphrase",
 		"--trust-bundle=/etc/hsfleet/trust/trust-bundle.json", "--trust-mode=tofu", "--http-listen=:8080",
-		"--exchange-limit=5", "--secure=false"}
+		"--exchange-limit=5", "--secure=false", "--cycle-interval=10s", "--db-max-conns=2"}
 	if !reflect.DeepEqual(c.Args, wantArgs) {
 		t.Errorf("args = %q, want %q", c.Args, wantArgs)
 	}
@@ -102,6 +107,15 @@ func TestDesiredStatefulSetRunsOneRestrictedPod(t *testing.T) {
 	if sts.Spec.Template.Annotations[IdentityHashAnnotation] != "abc" {
 		t.Errorf("pod template must carry the identity hash")
 	}
+	if got := ptr.Deref(sts.Spec.RevisionHistoryLimit, -1); got != revisionHistoryLimit {
+		t.Errorf("revisionHistoryLimit = %d, want %d", got, revisionHistoryLimit)
+	}
+	if sts.Labels[InstanceLabel] != "alice" || sts.Spec.Template.Labels[InstanceLabel] != "alice" {
+		t.Errorf("StatefulSet and pod must carry %s=alice: %v / %v", InstanceLabel, sts.Labels, sts.Spec.Template.Labels)
+	}
+	if !reflect.DeepEqual(c.Resources, DefaultAgentResources()) {
+		t.Errorf("resources = %+v, want the operator default %+v", c.Resources, DefaultAgentResources())
+	}
 	if len(sts.OwnerReferences) != 1 || !ptr.Deref(sts.OwnerReferences[0].Controller, false) || sts.OwnerReferences[0].UID != "uid-1" {
 		t.Errorf("StatefulSet must be controlled by its HSAgent: %+v", sts.OwnerReferences)
 	}
@@ -124,6 +138,18 @@ func TestDesiredStatefulSetHonoursSpec(t *testing.T) {
 			got := s.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory]
 			if got.String() != "64Mi" {
 				t.Errorf("memory limit = %s, want 64Mi", got.String())
+			}
+		}},
+		{"agent knobs from spec override the operator's defaults", func(a *hsv1.HSAgent) {
+			a.Spec.CycleInterval = &metav1.Duration{}
+			a.Spec.RegisterInterval = &metav1.Duration{Duration: 3 * time.Second}
+			a.Spec.MaxActiveCycles = ptr.To[int32](16)
+			a.Spec.DatabaseMaxConns = ptr.To[int32](4)
+		}, func(t *testing.T, s appsv1.StatefulSet) {
+			args := s.Spec.Template.Spec.Containers[0].Args
+			want := []string{"--cycle-interval=0s", "--db-max-conns=4", "--register-interval=3s", "--max-active-cycles=16"}
+			if got := args[len(args)-len(want):]; !reflect.DeepEqual(got, want) {
+				t.Errorf("knob args = %q, want %q", got, want)
 			}
 		}},
 		{"user passphrase Secret is mounted", func(a *hsv1.HSAgent) {

@@ -3,55 +3,44 @@ package controllers
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/hsfleet/hsfleet/agent/store"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
 
-// maxStatusString bounds strings copied from the database into status.
-const maxStatusString = 253
-
-// reconcileHandshakeStatus copies the agent's peers and cycles from the
-// store into status. Database trouble is reported in the Handshaking
-// condition, never as a reconcile error: the last known numbers stay and
-// the periodic requeue tries again.
+// reconcileHandshakeStatus registers the agent with the status hub and
+// copies the hub's latest view into status. It never touches the database:
+// the hub polls each database once per interval for all its agents and
+// enqueues an agent when its view changed. Database trouble is reported in
+// the Handshaking condition, never as a reconcile error, and the last known
+// numbers stay.
 func (r *HSAgentReconciler) reconcileHandshakeStatus(ctx context.Context, s *agentScope) error {
 	agent := s.agent
 	if s.identity == nil {
 		return nil
 	}
-	dbCtx, cancel := context.WithTimeout(ctx, r.Config.DatabaseTimeout)
-	defer cancel()
-	db, err := r.openAgentStore(dbCtx, agent)
-	if err != nil {
-		r.databaseTrouble(ctx, agent, "open", err)
+	secret := r.databaseSecretName(agent)
+	if secret == "" {
+		r.hub.Untrack(types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name})
+		r.databaseTrouble(ctx, agent, "open", errNoDatabase)
 		return nil
 	}
-	sum, err := db.Summary(dbCtx, s.identity.ID, hsv1.MaxStatusPeers)
-	if err != nil {
-		databaseErrors.WithLabelValues("summary").Inc()
-		r.databaseTrouble(ctx, agent, "summary", fmt.Errorf("%w: %v", errDatabaseQuery, err))
-		return nil
-	}
-	applySummary(agent, sum)
-
-	now := r.now()
+	v := r.hub.Track(types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name}, s.identity.ID, secret,
+		staleWindow(r.cycleInterval(agent)))
 	switch {
-	case sum.LastCycleAt != nil && now.Sub(*sum.LastCycleAt) <= r.Config.HandshakeWindow:
-		setCondition(agent, hsv1.ConditionHandshaking, metav1.ConditionTrue, ReasonCyclesCompleted,
-			"last cycle completed at "+sum.LastCycleAt.UTC().Format(time.RFC3339))
-	case sum.LastCycleAt != nil:
-		setCondition(agent, hsv1.ConditionHandshaking, metav1.ConditionFalse, ReasonNoRecentCycles,
-			fmt.Sprintf("no cycle completed in the last %s", r.Config.HandshakeWindow))
+	case v == nil:
+		if c := meta.FindStatusCondition(agent.Status.Conditions, hsv1.ConditionHandshaking); c == nil || c.Reason == ReasonReconciling {
+			setCondition(agent, hsv1.ConditionHandshaking, metav1.ConditionUnknown, ReasonWaitingForStatusPoll,
+				"waiting for the operator's next database poll")
+		}
+	case v.err != nil:
+		r.databaseTrouble(ctx, agent, v.op, v.err)
 	default:
-		setCondition(agent, hsv1.ConditionHandshaking, metav1.ConditionFalse, ReasonNoRecentCycles, "no cycle completed yet")
+		v.apply(agent)
 	}
 	return nil
 }
@@ -80,53 +69,4 @@ func (r *HSAgentReconciler) databaseTrouble(ctx context.Context, agent *hsv1.HSA
 		r.warningEvent(agent, EventDatabaseUnavailable, "ReadStatus", "%s", truncateMessage(msg))
 	}
 	setCondition(agent, hsv1.ConditionHandshaking, metav1.ConditionUnknown, reason, msg)
-}
-
-// applySummary copies a store summary into status. The database is shared
-// with every agent, so its content is bounded before it reaches etcd.
-func applySummary(agent *hsv1.HSAgent, sum store.AgentSummary) {
-	agent.Status.PeerCount = clampInt32(sum.PeerCount)
-	agent.Status.Cycles = max(sum.Cycles, 0)
-	agent.Status.LastCycleTime = metaTime(sum.LastCycleAt)
-	n := min(len(sum.Peers), hsv1.MaxStatusPeers)
-	peers := make([]hsv1.PeerStatus, 0, n)
-	for _, p := range sum.Peers[:n] {
-		peers = append(peers, hsv1.PeerStatus{
-			AgentID:       bound(p.PeerID),
-			Name:          bound(p.Name),
-			Role:          bound(p.Role),
-			State:         bound(p.State),
-			Cycles:        max(p.Cycles, 0),
-			LastCycleTime: metaTime(p.LastCycleAt),
-			Secure:        p.Secure,
-		})
-	}
-	agent.Status.Peers = peers
-}
-
-func bound(s string) string {
-	if len(s) > maxStatusString {
-		return s[:maxStatusString]
-	}
-	return s
-}
-
-func clampInt32(n int) int32 {
-	switch {
-	case n < 0:
-		return 0
-	case n > math.MaxInt32:
-		return math.MaxInt32
-	}
-	return int32(n)
-}
-
-// metaTime truncates to seconds, the precision metav1.Time serialises, so a
-// re-read status compares equal and is not patched again.
-func metaTime(t *time.Time) *metav1.Time {
-	if t == nil {
-		return nil
-	}
-	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
-	return &mt
 }

@@ -35,8 +35,8 @@ func writeConversation(t testing.TB, st *store.Store, self string, role store.Ro
 		t.Fatalf("GetOrCreate %v: %v", k, err)
 	}
 	if secure {
-		derived := at
-		rs.HSDerivedAt = &derived
+		derived, opened := at, time.Now().UTC()
+		rs.HSDerivedAt, rs.LastSecureAt = &derived, &opened
 		if _, err := st.Update(ctx, rs); err != nil {
 			t.Fatalf("Update %v: %v", k, err)
 		}
@@ -60,16 +60,20 @@ func TestStatusReportsPeersAndCyclesFromPostgres(t *testing.T) {
 	a := waitCondition(t, ns, "dave", hsv1.ConditionHandshaking, metav1.ConditionFalse, ReasonNoRecentCycles)
 	self := a.Status.AgentID
 
-	// 70 peers (more than the status list holds), 35 of them in both roles.
+	// 70 peers (more than the status sample holds), 35 of them in both
+	// roles; peer-00 last cycled long ago (stale).
 	const peers = 70
-	base := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	base := time.Now().UTC().Add(-20 * time.Second).Truncate(time.Second)
 	var wantCycles int64
 	for i := 0; i < peers; i++ {
 		peer := fmt.Sprintf("peer-%02d", i)
 		if err := st.UpsertAgent(ctx, store.Agent{SelfID: peer, Name: "name-" + peer, Namespace: ns, StartedAt: base, LastSeenAt: base}); err != nil {
 			t.Fatal(err)
 		}
-		at := base.Add(time.Duration(i) * time.Second)
+		at := base.Add(time.Duration(i) * 100 * time.Millisecond)
+		if i == 0 {
+			at = base.Add(-10 * time.Minute)
+		}
 		writeConversation(t, st, self, store.Initiator, peer, 2, at, i%2 == 0)
 		wantCycles += 2
 		if i%2 == 1 {
@@ -83,19 +87,33 @@ func TestStatusReportsPeersAndCyclesFromPostgres(t *testing.T) {
 	a = waitCondition(t, ns, "dave", hsv1.ConditionHandshaking, metav1.ConditionTrue, ReasonCyclesCompleted)
 	eventually(t, 20*time.Second, func() error {
 		a = getHSAgent(t, ns, "dave")
-		if a.Status.PeerCount != peers || a.Status.Cycles != wantCycles || len(a.Status.Peers) != hsv1.MaxStatusPeers {
-			return fmt.Errorf("peerCount %d cycles %d peers %d, want %d %d %d",
-				a.Status.PeerCount, a.Status.Cycles, len(a.Status.Peers), peers, wantCycles, hsv1.MaxStatusPeers)
+		if a.Status.PeerCount != peers || a.Status.Cycles != wantCycles || len(a.Status.Peers) != hsv1.StatusPeerSample ||
+			a.Status.StalePeers != 1 {
+			return fmt.Errorf("peerCount %d cycles %d peers %d stale %d, want %d %d %d 1",
+				a.Status.PeerCount, a.Status.Cycles, len(a.Status.Peers), a.Status.StalePeers, peers, wantCycles, hsv1.StatusPeerSample)
 		}
 		return nil
 	})
-	last := base.Add((peers - 1) * time.Second)
+	// Even peers' initiator rows had a verified hs: 35 peers × 2 cycles.
+	if a.Status.VerifiedCycles != 70 || a.Status.UnverifiedCycles != wantCycles-70 {
+		t.Errorf("verified %d unverified %d, want 70 and %d", a.Status.VerifiedCycles, a.Status.UnverifiedCycles, wantCycles-70)
+	}
+	if err := conditionIs(a, hsv1.ConditionPeersCycling, metav1.ConditionFalse, ReasonPeersNotCycling); err != nil {
+		t.Error(err)
+	}
+	last := base.Add((peers - 1) * 100 * time.Millisecond).Truncate(time.Second)
 	if a.Status.LastCycleTime == nil || !a.Status.LastCycleTime.Time.Equal(last) {
 		t.Errorf("lastCycleTime %v, want %v", a.Status.LastCycleTime, last)
 	}
-	first := a.Status.Peers[0]
-	if first.AgentID != "peer-69" || first.LastCycleTime == nil || !first.LastCycleTime.Time.Equal(last) {
-		t.Errorf("first peer %+v, want the most recent (peer-69 at %v)", first, last)
+	// Nothing changes in the database: no status write, poll after poll.
+	rv := a.ResourceVersion
+	time.Sleep(6 * testOperatorConfig().StatusInterval)
+	if again := getHSAgent(t, ns, "dave"); again.ResourceVersion != rv {
+		t.Errorf("HSAgent written while its database did not change: resourceVersion %s -> %s", rv, again.ResourceVersion)
+	}
+	// A stable sample: by peer ID, then role, whatever cycled last.
+	if first := a.Status.Peers[0]; first.AgentID != "peer-00" || first.Role != "initiator" {
+		t.Errorf("first sampled peer %+v, want peer-00 initiator", first)
 	}
 	for _, p := range a.Status.Peers {
 		if p.Name != "name-"+p.AgentID {

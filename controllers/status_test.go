@@ -1,17 +1,21 @@
 package controllers
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/hsfleet/hsfleet/agent/store"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
 
-func TestApplySummaryBoundsWhatReachesStatus(t *testing.T) {
+func TestAgentViewApplyBoundsWhatReachesStatus(t *testing.T) {
 	at := time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.UTC)
 	peers := make([]store.PeerSummary, 100)
 	for i := range peers {
@@ -21,27 +25,44 @@ func TestApplySummaryBoundsWhatReachesStatus(t *testing.T) {
 	peers[1].Cycles = -5
 
 	tests := []struct {
-		name       string
-		sum        store.AgentSummary
-		wantPeers  int
-		wantCount  int32
-		wantCycles int64
+		name                      string
+		sum                       store.FleetAgentSummary
+		wantPeers                 int
+		wantCount                 int32
+		wantCycles, wantVerified  int64
+		wantUnverified            int64
+		wantStale                 int32
+		wantHandshaking, wantPeer metav1.ConditionStatus
 	}{
-		{name: "list capped at 64 while totals stay exact", sum: store.AgentSummary{Peers: peers, PeerCount: 100, Cycles: 4950, LastCycleAt: &at},
-			wantPeers: hsv1.MaxStatusPeers, wantCount: 100, wantCycles: 4950},
-		{name: "absurd totals are clamped", sum: store.AgentSummary{PeerCount: math.MaxInt64, Cycles: -1},
-			wantPeers: 0, wantCount: math.MaxInt32, wantCycles: 0},
-		{name: "empty summary clears status", sum: store.AgentSummary{}, wantPeers: 0},
+		{name: "sample capped while totals stay exact",
+			sum:       store.FleetAgentSummary{Sample: peers, PeerCount: 100, Cycles: 4950, VerifiedCycles: 4000, StalePeers: 3, LastCycleAt: &at},
+			wantPeers: hsv1.StatusPeerSample, wantCount: 100, wantCycles: 4950, wantVerified: 4000, wantUnverified: 950, wantStale: 3,
+			wantHandshaking: metav1.ConditionTrue, wantPeer: metav1.ConditionFalse},
+		{name: "absurd totals are clamped", sum: store.FleetAgentSummary{PeerCount: math.MaxInt64, Cycles: -1, VerifiedCycles: 7, StalePeers: -2},
+			wantCount: math.MaxInt32, wantHandshaking: metav1.ConditionFalse, wantPeer: metav1.ConditionTrue},
+		{name: "verified never exceeds cycles", sum: store.FleetAgentSummary{PeerCount: 1, Cycles: 5, VerifiedCycles: 9},
+			wantCount: 1, wantCycles: 5, wantVerified: 5, wantHandshaking: metav1.ConditionFalse, wantPeer: metav1.ConditionTrue},
+		{name: "empty summary clears status", wantHandshaking: metav1.ConditionFalse, wantPeer: metav1.ConditionUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			agent := &hsv1.HSAgent{}
-			applySummary(agent, tt.sum)
-			if len(agent.Status.Peers) != tt.wantPeers || agent.Status.PeerCount != tt.wantCount || agent.Status.Cycles != tt.wantCycles {
-				t.Fatalf("peers=%d count=%d cycles=%d, want %d %d %d",
-					len(agent.Status.Peers), agent.Status.PeerCount, agent.Status.Cycles, tt.wantPeers, tt.wantCount, tt.wantCycles)
+			v := &agentView{sum: tt.sum, staleAfter: time.Minute, handshakeWindow: 5 * time.Minute, polledAt: at.Add(time.Minute)}
+			v.apply(agent)
+			st := agent.Status
+			if len(st.Peers) != tt.wantPeers || st.PeerCount != tt.wantCount || st.Cycles != tt.wantCycles ||
+				st.VerifiedCycles != tt.wantVerified || st.UnverifiedCycles != tt.wantUnverified || st.StalePeers != tt.wantStale {
+				t.Fatalf("status = peers %d count %d cycles %d verified %d unverified %d stale %d; want %d %d %d %d %d %d",
+					len(st.Peers), st.PeerCount, st.Cycles, st.VerifiedCycles, st.UnverifiedCycles, st.StalePeers,
+					tt.wantPeers, tt.wantCount, tt.wantCycles, tt.wantVerified, tt.wantUnverified, tt.wantStale)
 			}
-			for _, p := range agent.Status.Peers {
+			if c := meta.FindStatusCondition(st.Conditions, hsv1.ConditionHandshaking); c == nil || c.Status != tt.wantHandshaking {
+				t.Fatalf("Handshaking = %+v, want %s", c, tt.wantHandshaking)
+			}
+			if c := meta.FindStatusCondition(st.Conditions, hsv1.ConditionPeersCycling); c == nil || c.Status != tt.wantPeer {
+				t.Fatalf("PeersCycling = %+v, want %s", c, tt.wantPeer)
+			}
+			for _, p := range st.Peers {
 				if len(p.Name) > maxStatusString || p.Cycles < 0 {
 					t.Fatalf("unbounded peer in status: name %d bytes, cycles %d", len(p.Name), p.Cycles)
 				}
@@ -50,5 +71,48 @@ func TestApplySummaryBoundsWhatReachesStatus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Counters move on every cycle; only other changes are written at once.
+func TestAgentViewSeparatesMeaningfulChangesFromCounters(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	base := func() *agentView {
+		return &agentView{polledAt: at, staleAfter: time.Minute, handshakeWindow: 5 * time.Minute, sum: store.FleetAgentSummary{
+			PeerCount: 2, Cycles: 10, LastCycleAt: &at,
+			Sample: []store.PeerSummary{{PeerID: "a", Role: "initiator", State: "init_ready", Cycles: 5}},
+		}}
+	}
+	later := at.Add(time.Second)
+	tests := []struct {
+		name            string
+		change          func(v *agentView)
+		meaning, counts bool // sameMeaning, sameCounters after the change
+	}{
+		{"nothing", func(*agentView) {}, true, true},
+		{"cycles", func(v *agentView) { v.sum.Cycles++; v.sum.VerifiedCycles++; v.sum.LastCycleAt = &later }, true, false},
+		{"sampled state and cycles", func(v *agentView) { v.sum.Sample[0].State = "init_exchange"; v.sum.Sample[0].Cycles++ }, true, false},
+		{"new peer", func(v *agentView) { v.sum.PeerCount++ }, false, false},
+		{"peer went stale", func(v *agentView) { v.sum.StalePeers = 1 }, false, false},
+		{"secure session", func(v *agentView) { v.sum.Sample[0].Secure = true }, false, false},
+		{"handshaking ended", func(v *agentView) { v.polledAt = at.Add(time.Hour) }, false, true},
+		{"database trouble", func(v *agentView) { v.op, v.err = "open", errDatabaseUnreachable }, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := base()
+			v.sum.Sample = append([]store.PeerSummary(nil), v.sum.Sample...)
+			tt.change(v)
+			if got := v.sameMeaning(base()); got != tt.meaning {
+				t.Errorf("sameMeaning = %v, want %v", got, tt.meaning)
+			}
+			if got := v.sameCounters(base()); got != tt.counts {
+				t.Errorf("sameCounters = %v, want %v", got, tt.counts)
+			}
+		})
+	}
+	a, b := troubleView("open", errors.New("dial tcp: refused"), at), troubleView("open", errors.New("dial tcp: refused"), later)
+	if !a.sameMeaning(b) {
+		t.Error("the same trouble twice counts as a change")
 	}
 }

@@ -150,6 +150,7 @@ func testOperatorConfig() Config {
 		DefaultRelay:          "relay.hsfleet.svc:8888",
 		DefaultDatabaseSecret: "hsfleet-db",
 		StatusInterval:        500 * time.Millisecond,
+		StatusCounterInterval: time.Second,
 		DatabaseTimeout:       3 * time.Second,
 	}
 }
@@ -193,6 +194,12 @@ func startOperator(t testing.TB, namespace string, cfg Config) *runningOperator 
 func startOperatorWith(t testing.TB, opts ManagerOptions, cfg Config) *runningOperator {
 	t.Helper()
 	restCfg, _ := testEnv(t)
+	return startOperatorOn(t, restCfg, opts, cfg)
+}
+
+// startOperatorOn runs an operator with its own client configuration.
+func startOperatorOn(t testing.TB, restCfg *rest.Config, opts ManagerOptions, cfg Config) *runningOperator {
+	t.Helper()
 	mgr, stores, err := NewManager(restCfg, opts, cfg)
 	if err != nil {
 		t.Fatalf("new manager: %v", err)

@@ -35,6 +35,6 @@ hack/helm.sh >/dev/null
 KUBECONFIG=$kubeconfig \
 E2E_NAMESPACE=hsfleet-e2e \
 E2E_ARTIFACTS="$root/dist/e2e-artifacts" \
-E2E_HELM_ARGS="-f charts/hsfleet/ci/dev-postgres-values.yaml --set image.repository=${IMAGE%:*} --set image.tag=${IMAGE##*:}" \
+E2E_HELM_ARGS="-f charts/hsfleet/ci/dev-postgres-values.yaml -f charts/hsfleet/ci/e2e-values.yaml --set image.repository=${IMAGE%:*} --set image.tag=${IMAGE##*:}" \
   go test -tags e2e -count=1 -timeout 30m -v ./test/e2e
 echo "e2e-kind: passed in $((SECONDS - t0))s" >&2

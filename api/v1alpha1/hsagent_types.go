@@ -75,6 +75,39 @@ type HSAgentSpec struct {
 	// deleted.
 	// +optional
 	RetainState bool `json:"retainState,omitempty"`
+
+	// CycleInterval is the pause between a completed handshake cycle and the
+	// next one with the same peer (`hsfleet agent --cycle-interval`). Empty
+	// means the operator's --agent-cycle-interval (10s by default); "0s"
+	// cycles back to back (demos and benchmarks).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s') && duration(self) <= duration('24h')",message="cycleInterval must be between 0s and 24h"
+	CycleInterval *metav1.Duration `json:"cycleInterval,omitempty"`
+
+	// RegisterInterval is the interval between the agent's register
+	// broadcasts (`--register-interval`). Empty means the operator's
+	// --agent-register-interval.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms') && duration(self) <= duration('1h')",message="registerInterval must be between 100ms and 1h"
+	RegisterInterval *metav1.Duration `json:"registerInterval,omitempty"`
+
+	// MaxActiveCycles bounds the responder cycles the agent runs at once
+	// (`--max-active-cycles`). Empty means the operator's
+	// --agent-max-active-cycles.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1024
+	MaxActiveCycles *int32 `json:"maxActiveCycles,omitempty"`
+
+	// DatabaseMaxConns caps the agent's PostgreSQL pool (`--db-max-conns`);
+	// a fleet of N agents needs N times this many connections. Empty means
+	// the operator's --agent-db-max-conns (2 by default).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	DatabaseMaxConns *int32 `json:"databaseMaxConns,omitempty"`
 }
 
 // DatabaseSpec points at the PostgreSQL the agent and the operator share.
@@ -131,7 +164,7 @@ type HSAgentStatus struct {
 	// +optional
 	Identity *IdentityStatus `json:"identity,omitempty"`
 
-	// Conditions: IdentityReady, Available, Handshaking.
+	// Conditions: IdentityReady, Available, Handshaking, PeersCycling.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -141,16 +174,40 @@ type HSAgentStatus struct {
 	// +optional
 	PeerCount int32 `json:"peerCount,omitempty"`
 
-	// Cycles is the exact number of completed handshake cycles.
+	// Cycles is the exact number of completed handshake cycles, over all
+	// peers and both roles. Counters are refreshed at the operator's coarse
+	// --status-counter-interval, not on every cycle.
 	// +optional
 	Cycles int64 `json:"cycles,omitempty"`
+
+	// VerifiedCycles counts the cycles of conversations whose key exchange
+	// was authenticated: the peer's signed hs was verified (the row's
+	// hs_derived_at is set). Until agents attest every cycle, this is a
+	// per-conversation property, not a per-cycle proof.
+	// +optional
+	VerifiedCycles int64 `json:"verifiedCycles,omitempty"`
+
+	// UnverifiedCycles = Cycles - VerifiedCycles: cycles of conversations
+	// without a verified hs (e.g. secure: false, or Open trust with plain
+	// peers).
+	// +optional
+	UnverifiedCycles int64 `json:"unverifiedCycles,omitempty"`
+
+	// StalePeers is the number of peers with no completed cycle (in either
+	// role) within the stale window: 6 cycle intervals, at least 1 minute.
+	// The PeersCycling condition is False while it is above zero.
+	// +optional
+	StalePeers int32 `json:"stalePeers,omitempty"`
 
 	// LastCycleTime is when the most recent cycle completed.
 	// +optional
 	LastCycleTime *metav1.Time `json:"lastCycleTime,omitempty"`
 
-	// Peers lists at most 64 peers, most recently active first; PeerCount
-	// and Cycles are the exact totals.
+	// Peers is a small, stable sample of conversations: the first 16 by
+	// peer ID, then role, so entries do not reorder as peers take turns
+	// cycling. PeerCount and the cycle counters are the exact totals;
+	// per-peer detail for large fleets is in the agents' metrics and the
+	// mesh view.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
@@ -187,7 +244,9 @@ type PeerStatus struct {
 	// LastCycleTime is when the last cycle with this peer completed.
 	// +optional
 	LastCycleTime *metav1.Time `json:"lastCycleTime,omitempty"`
-	// Secure is true while an encrypted session with the peer is up.
+	// Secure is true while an encrypted session with the peer is up: the
+	// pair's hs was verified and an encrypted envelope from the peer was
+	// opened within the stale window.
 	Secure bool `json:"secure"`
 }
 
@@ -200,6 +259,7 @@ type PeerStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`
 // +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peerCount`
 // +kubebuilder:printcolumn:name="Cycles",type=integer,JSONPath=`.status.cycles`
+// +kubebuilder:printcolumn:name="Stale",type=integer,JSONPath=`.status.stalePeers`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 52 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="HSAgent name must be a DNS label of at most 52 characters (it names a StatefulSet and its pod)"
 type HSAgent struct {

@@ -18,7 +18,13 @@ const (
 	ConditionIdentityReady = "IdentityReady"
 	ConditionAvailable     = "Available"
 	ConditionHandshaking   = "Handshaking"
+	// ConditionPeersCycling is True while every known peer completed a
+	// cycle within the stale window.
+	ConditionPeersCycling = "PeersCycling"
 
-	// MaxStatusPeers bounds status.peers.
+	// MaxStatusPeers bounds status.peers (the API's limit).
 	MaxStatusPeers = 64
+	// StatusPeerSample is how many conversations the operator lists in
+	// status.peers.
+	StatusPeerSample = 16
 )

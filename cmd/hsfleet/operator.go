@@ -32,6 +32,7 @@ type operatorFlags struct {
 	handshakeWindow               time.Duration
 	maxConcurrent                 int
 	logLevel                      string
+	fleet                         operatorFleetFlags
 }
 
 func (f *operatorFlags) register(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (f *operatorFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.handshakeWindow, "handshake-window", controllers.DefaultHandshakeWindow, "Handshaking is True when a cycle completed within this window")
 	fs.IntVar(&f.maxConcurrent, "max-concurrent-reconciles", 4, "HSAgents reconciled in parallel")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.fleet.register(fs)
 }
 
 func runOperator(ctx context.Context, args []string) error {
@@ -73,6 +75,9 @@ func runOperator(ctx context.Context, args []string) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w (--agent-image)", err)
+	}
+	if err := f.fleet.apply(&cfg); err != nil {
+		return err
 	}
 	restCfg, err := ctrl.GetConfig()
 	if err != nil {

@@ -34,6 +34,8 @@ func TestValuesSchemaRejectsTyposAndBadValues(t *testing.T) {
 		{"dsn that is not postgres", "database.dsn=mysql://x", "dsn"},
 		{"status interval that is not a duration", "operator.statusInterval=soon", "statusInterval"},
 		{"agent namespace that is not a DNS label", "agentNamespaces={Team_A}", "agentNamespaces"},
+		{"misspelled agent default", "operator.agentDefaults.cycleInterwal=1s", "cycleInterwal"},
+		{"agent pool of zero connections", "operator.agentDefaults.databaseMaxConns=0", "databaseMaxConns"},
 		{"extra arg that is not a flag", "operator.extraArgs={oops}", "extraArgs"},
 	}
 	for _, tc := range cases {

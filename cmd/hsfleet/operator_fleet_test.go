@@ -1,0 +1,50 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/hsfleet/hsfleet/controllers"
+)
+
+func parseFleetFlags(t *testing.T, args ...string) (controllers.Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("operator", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var f operatorFleetFlags
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	var cfg controllers.Config
+	return cfg, f.apply(&cfg)
+}
+
+func TestOperatorFleetFlagsDefaultsAndOverrides(t *testing.T) {
+	cfg, err := parseFleetFlags(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Agent.CycleInterval != 10*time.Second || cfg.Agent.DatabaseMaxConns != 2 || cfg.StatusCounterInterval != time.Minute || cfg.DatabaseWorkers != 4 {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+	cfg, err = parseFleetFlags(t, "--agent-cycle-interval=0s", "--agent-max-active-cycles=16", "--agent-register-interval=2s",
+		`--agent-resources={"limits":{"memory":"1Gi"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Agent.CycleInterval != 0 || cfg.Agent.MaxActiveCycles != 16 || cfg.Agent.RegisterInterval != 2*time.Second ||
+		cfg.Agent.Resources.Limits.Memory().String() != "1Gi" {
+		t.Fatalf("overrides = %+v", cfg.Agent)
+	}
+	for _, bad := range [][]string{
+		{"--agent-db-max-conns=0"}, {"--database-workers=0"}, {"--status-counter-interval=0s"},
+		{"--agent-cycle-interval=-1s"}, {"--agent-resources={"}, {"--agent-max-active-cycles=5000"},
+	} {
+		if _, err := parseFleetFlags(t, bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
