@@ -36,6 +36,8 @@ type ClusterOptions struct {
 	// benchmark measures what a production server would do. By default they
 	// are off: the cluster is thrown away, and tests run several times faster.
 	Durable bool
+	// MaxConnections is the server's max_connections; 0 means 200.
+	MaxConnections int
 }
 
 // Cluster is a throwaway PostgreSQL cluster in a temp dir, listening on
@@ -181,7 +183,7 @@ func (c *Cluster) serverArgs() []string {
 	args := []string{
 		"-D", c.dataDir, "-p", strconv.Itoa(c.port), "-k", c.sockDir,
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "max_connections=200",
+		"-c", "max_connections=" + strconv.Itoa(c.maxConnections()),
 		"-c", "shared_buffers=32MB",
 		"-c", "log_min_messages=warning",
 	}
@@ -189,6 +191,13 @@ func (c *Cluster) serverArgs() []string {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
 	return args
+}
+
+func (c *Cluster) maxConnections() int {
+	if c.opts.MaxConnections > 0 {
+		return c.opts.MaxConnections
+	}
+	return 200
 }
 
 // Start starts the server (again) on the cluster's port and waits until it
