@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null || need+=(openssl)
+# The store tests run through a real PgBouncer (transaction pooling).
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ci-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

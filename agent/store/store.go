@@ -93,6 +93,9 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 		s.Close()
 		return nil, err
 	}
+	if dialect == DialectPostgres && opts.AsyncCommit {
+		s.warnIfSyncCommit(ctx)
+	}
 	return s, nil
 }
 

@@ -35,12 +35,16 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // dialectDSN returns a fresh, empty database of each dialect.
+// PostgreSQL runs twice: directly, and through PgBouncer in transaction
+// pooling mode, where consecutive statements may use different server
+// sessions.
 var dialectDSN = []struct {
-	name string
-	dsn  func(t testing.TB) string
+	name, dialect string
+	dsn           func(t testing.TB) string
 }{
-	{DialectPostgres, pgtest.DSN},
-	{DialectSQLite, func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "hsfleet.db") }},
+	{DialectPostgres, DialectPostgres, pgtest.DSN},
+	{"pgbouncer", DialectPostgres, pgtest.BouncerDSN},
+	{DialectSQLite, DialectSQLite, func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "hsfleet.db") }},
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -71,8 +75,8 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, s *Store, clk *clock)) {
 		t.Run(d.name, func(t *testing.T) {
 			clk := newClock()
 			s := openTestStore(t, d.dsn(t), clk)
-			if s.Dialect() != d.name {
-				t.Fatalf("Dialect() = %q, want %q", s.Dialect(), d.name)
+			if s.Dialect() != d.dialect {
+				t.Fatalf("Dialect() = %q, want %q", s.Dialect(), d.dialect)
 			}
 			fn(t, s, clk)
 		})
