@@ -106,7 +106,21 @@ func TestAsyncCommitThroughPgBouncer(t *testing.T) {
 // binary_parameters=yes sends every parameterized query as an unnamed
 // statement; this checks that no store operation leaves a named one.
 func TestStoreLeavesNoNamedPreparedStatements(t *testing.T) {
-	s, err := OpenWithOptions(ctx, pgtest.DSN(t), Options{Logger: quietLogger(), MaxOpenConns: 1})
+	for _, tc := range []struct {
+		param     string
+		wantNamed bool
+	}{{"", false}, {"&" + PrepareParam + "=off", false}, {"&" + PrepareParam + "=on", true}} {
+		t.Run("param="+tc.param, func(t *testing.T) {
+			named := namedStatementsAfterEveryOperation(t, pgtest.DSN(t)+tc.param)
+			if (named > 0) != tc.wantNamed {
+				t.Fatalf("%d named prepared statements left in the session; want some: %v", named, tc.wantNamed)
+			}
+		})
+	}
+}
+
+func namedStatementsAfterEveryOperation(t *testing.T, dsn string) int {
+	s, err := OpenWithOptions(ctx, dsn, Options{Logger: quietLogger(), MaxOpenConns: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +150,23 @@ func TestStoreLeavesNoNamedPreparedStatements(t *testing.T) {
 	if err := s.w.GetContext(ctx, &named, `SELECT count(*) FROM pg_prepared_statements`); err != nil {
 		t.Fatal(err)
 	}
-	if named != 0 {
-		t.Fatalf("%d named prepared statements left in the session", named)
+	return named
+}
+
+func TestPrepareParamIsStrippedOrRejected(t *testing.T) {
+	for _, tc := range []struct {
+		dsn, want   string
+		wantPrepare bool
+		wantErr     bool
+	}{
+		{"postgres://h/db?sslmode=disable", "postgres://h/db?sslmode=disable", false, false},
+		{"postgres://h/db?hsfleet_prepare=on&sslmode=disable", "postgres://h/db?sslmode=disable", true, false},
+		{"postgres://h/db?hsfleet_prepare=OFF", "postgres://h/db", false, false},
+		{"postgres://h/db?hsfleet_prepare=maybe", "", false, true},
+	} {
+		got, prepare, err := takePrepareParam(tc.dsn)
+		if (err != nil) != tc.wantErr || got != tc.want || prepare != tc.wantPrepare {
+			t.Errorf("takePrepareParam(%q) = %q, %v, %v; want %q, %v, error %v", tc.dsn, got, prepare, err, tc.want, tc.wantPrepare, tc.wantErr)
+		}
 	}
 }

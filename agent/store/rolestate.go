@@ -109,7 +109,11 @@ type getter interface {
 
 func (s *Store) getRole(ctx context.Context, db getter, k Key) (RoleState, error) {
 	var row roleRow
-	if err := db.GetContext(ctx, &row, s.q.getRole, k.SelfID, string(k.Role), k.PeerID); err != nil {
+	get := db.GetContext
+	if db == getter(s.w) {
+		get = s.getOne // prepared when on
+	}
+	if err := get(ctx, &row, s.q.getRole, k.SelfID, string(k.Role), k.PeerID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return RoleState{}, fmt.Errorf("%w: %s", ErrNotFound, k.label())
 		}
@@ -206,7 +210,7 @@ func (s *Store) Update(ctx context.Context, next RoleState) (rs RoleState, err e
 	k := next.Key
 	var row roleRow
 	args := append(s.updateSetArgs(next), k.SelfID, string(k.Role), k.PeerID, next.Version)
-	err = s.w.GetContext(ctx, &row, s.q.updateRole, args...)
+	err = s.getOne(ctx, &row, s.q.updateRole, args...)
 	if err == nil {
 		return row.toRoleState(), nil
 	}
