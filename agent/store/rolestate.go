@@ -70,6 +70,34 @@ func (r roleRow) toRoleState() RoleState {
 	}
 }
 
+// stored is the row an Update of next wrote: next's columns as the
+// database keeps them (times at its precision, fresh string copies), plus
+// the roleReturned columns scanned into r.
+func (next RoleState) stored(r roleRow) RoleState {
+	cp := func(p *string) *string {
+		if p == nil {
+			return nil
+		}
+		v := *p
+		return &v
+	}
+	tm := func(p *time.Time) *time.Time {
+		if p == nil {
+			return nil
+		}
+		v := normTime(*p)
+		return &v
+	}
+	rs := next
+	rs.LocalNonce, rs.PeerNonce = cp(next.LocalNonce), cp(next.PeerNonce)
+	rs.LocalReference, rs.PeerReference = cp(next.LocalReference), cp(next.PeerReference)
+	rs.PeerAddress, rs.PeerSignPub, rs.PeerKxPub = cp(next.PeerAddress), cp(next.PeerSignPub), cp(next.PeerKxPub)
+	rs.HSDerivedAt, rs.LastSecureAt = tm(next.HSDerivedAt), tm(next.LastSecureAt)
+	rs.Cycles, rs.LastCycleAt, rs.Version = r.Cycles, r.LastCycleAt.ptr(), r.Version
+	rs.CreatedAt, rs.UpdatedAt = r.CreatedAt.Time, r.UpdatedAt.Time
+	return rs
+}
+
 // GetOrCreate returns the row for k, inserting it with defaultState (and
 // zero counters) if it does not exist. Concurrent callers for the same key
 // all get the one row.
@@ -212,7 +240,7 @@ func (s *Store) Update(ctx context.Context, next RoleState) (rs RoleState, err e
 	args := append(s.updateSetArgs(next), k.SelfID, string(k.Role), k.PeerID, next.Version)
 	err = s.getOne(ctx, &row, s.q.updateRole, args...)
 	if err == nil {
-		return row.toRoleState(), nil
+		return next.stored(row), nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return RoleState{}, fmt.Errorf("store: update %s: %w", k.label(), err)
