@@ -122,8 +122,12 @@ func run(ctx context.Context, o *options) (bool, error) {
 	if err := r.begin(ctx); err != nil {
 		return false, err
 	}
+	agentDSN := dsn
+	if o.dbParams != "" {
+		agentDSN += "&" + o.dbParams
+	}
 	for i, id := range ids {
-		args := []string{"agent", "--name", id.Name, "--relay", relayAddr, "--db", dsn,
+		args := []string{"agent", "--name", id.Name, "--relay", relayAddr, "--db", agentDSN,
 			"--identity", id.File, "--http-listen="}
 		if o.trustMode == "fleet" {
 			args = append(args, "--trust-bundle", bundle, "--trust-mode", "fleet")
@@ -147,7 +151,7 @@ func run(ctx context.Context, o *options) (bool, error) {
 	}
 	fmt.Printf("fleetbench: %d agents started in %.1fs\n", o.n, time.Since(r.start).Seconds())
 	converged := r.watch(ctx)
-	r.report()
+	r.report(context.WithoutCancel(ctx))
 	return converged, nil
 }
 

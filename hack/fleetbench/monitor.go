@@ -72,3 +72,12 @@ func (m *monitor) serverSetting(ctx context.Context, name string) string {
 	}
 	return v
 }
+
+// hotUpdates reads role_state's update counters: an update that is not HOT
+// (heap-only tuple) also writes every index of the table.
+func (m *monitor) hotUpdates(ctx context.Context) (updates, hot int64, err error) {
+	m.ownCommits++
+	err = m.db.QueryRowContext(ctx, `SELECT COALESCE(sum(n_tup_upd), 0), COALESCE(sum(n_tup_hot_upd), 0)
+		FROM pg_stat_user_tables WHERE relname = 'role_state'`).Scan(&updates, &hot)
+	return updates, hot, err
+}

@@ -19,6 +19,7 @@ type options struct {
 	relayArgs        multiFlag
 	agentArgs        []string
 	keepDir          bool
+	dbParams         string
 }
 
 // multiFlag is a repeatable string flag.
@@ -51,6 +52,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.trustMode, "trust-mode", "fleet", "fleet (identities and a trust bundle made up front) or open")
 	fs.IntVar(&o.maxConnections, "max-connections", 1000, "PostgreSQL max_connections")
 	fs.Var(&o.relayArgs, "relay-arg", "extra relay flag (repeatable), e.g. -relay-arg=--queue-bytes=8388608")
+	fs.StringVar(&o.dbParams, "db-params", "", "extra agent DSN query parameters, e.g. hsfleet_prepare=on")
 	fs.BoolVar(&o.keepDir, "keep-dir", false, "keep the temp dir with identities and bundle")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -154,8 +154,9 @@ func sumInt(xs []int64) (s int64) {
 	return s
 }
 
-func (r *fleetRun) report() {
+func (r *fleetRun) report(ctx context.Context) {
 	elapsed := time.Since(r.start)
+	upd, hot, hotErr := r.mon.hotUpdates(ctx)
 	s := r.last
 	cycles := s.cycles - r.first.cycles
 	commits := s.xactCommit - r.first.xactCommit - r.mon.ownCommits
@@ -184,6 +185,9 @@ func (r *fleetRun) report() {
 			float64(commits)/float64(cycles), commits, r.mon.ownCommits)
 		fmt.Fprintf(&b, "agent CPU per cycle:  %.2f ms (%.1f CPU s over all agents)\n", 1000*cpu/float64(cycles), cpu)
 		fmt.Fprintf(&b, "relay CPU per cycle:  %.2f ms (%.1f CPU s)\n", 1000*r.relayProc.cpuSeconds/float64(cycles), r.relayProc.cpuSeconds)
+	}
+	if hotErr == nil && upd > 0 {
+		fmt.Fprintf(&b, "role_state updates:   %d, %.1f%% HOT (no index writes)\n", upd, 100*float64(hot)/float64(upd))
 	}
 	if len(rss) > 0 {
 		fmt.Fprintf(&b, "agent RSS:            sum %.0f MiB (peak %.0f MiB); per agent min %.1f / median %.1f / max %.1f MiB\n",
