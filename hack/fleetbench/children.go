@@ -127,6 +127,7 @@ func stopAll(children []*child, grace time.Duration) {
 type logCounter struct {
 	mu       sync.Mutex
 	byKey    map[string]int64
+	sample   map[string]string // the first line of each key, truncated
 	other    int64
 	lastLine map[string]string
 }
@@ -134,7 +135,7 @@ type logCounter struct {
 const maxLogKeys = 200
 
 func newLogCounter() *logCounter {
-	return &logCounter{byKey: map[string]int64{}, lastLine: map[string]string{}}
+	return &logCounter{byKey: map[string]int64{}, sample: map[string]string{}, lastLine: map[string]string{}}
 }
 
 func (l *logCounter) consume(name string, r io.Reader) {
@@ -146,6 +147,9 @@ func (l *logCounter) consume(name string, r io.Reader) {
 		key := jsonField(line, "level") + " " + jsonField(line, "msg")
 		l.mu.Lock()
 		if _, ok := l.byKey[key]; ok || len(l.byKey) < maxLogKeys {
+			if !ok {
+				l.sample[key] = truncate(line, 300)
+			}
 			l.byKey[key]++
 		} else {
 			l.other++
@@ -153,11 +157,8 @@ func (l *logCounter) consume(name string, r io.Reader) {
 		l.mu.Unlock()
 		last = line
 	}
-	if len(last) > 500 {
-		last = last[:500]
-	}
 	l.mu.Lock()
-	l.lastLine[name] = last
+	l.lastLine[name] = truncate(last, 500)
 	l.mu.Unlock()
 }
 
@@ -175,16 +176,23 @@ func jsonField(line, key string) string {
 	return rest
 }
 
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
 type logCount struct {
-	key string
-	n   int64
+	key, sample string
+	n           int64
 }
 
 func (l *logCounter) top(n int) (out []logCount, other int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, v := range l.byKey {
-		out = append(out, logCount{k, v})
+		out = append(out, logCount{key: k, sample: l.sample[k], n: v})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].n > out[j].n })
 	if len(out) > n {

@@ -201,6 +201,13 @@ func (r *fleetRun) report(ctx context.Context) {
 	for _, c := range top {
 		fmt.Fprintf(&b, "  %9d  %s\n", c.n, c.key)
 	}
+	header := "first line of each warning and error above:\n"
+	for _, c := range top {
+		if strings.HasPrefix(c.key, "WARN") || strings.HasPrefix(c.key, "ERROR") {
+			fmt.Fprintf(&b, "%s  %s\n", header, c.sample)
+			header = ""
+		}
+	}
 	if other > 0 {
 		fmt.Fprintf(&b, "  %9d  (other)\n", other)
 	}
