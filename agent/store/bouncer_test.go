@@ -152,21 +152,3 @@ func namedStatementsAfterEveryOperation(t *testing.T, dsn string) int {
 	}
 	return named
 }
-
-func TestPrepareParamIsStrippedOrRejected(t *testing.T) {
-	for _, tc := range []struct {
-		dsn, want   string
-		wantPrepare bool
-		wantErr     bool
-	}{
-		{"postgres://h/db?sslmode=disable", "postgres://h/db?sslmode=disable", false, false},
-		{"postgres://h/db?hsfleet_prepare=on&sslmode=disable", "postgres://h/db?sslmode=disable", true, false},
-		{"postgres://h/db?hsfleet_prepare=OFF", "postgres://h/db", false, false},
-		{"postgres://h/db?hsfleet_prepare=maybe", "", false, true},
-	} {
-		got, prepare, err := takePrepareParam(tc.dsn)
-		if (err != nil) != tc.wantErr || got != tc.want || prepare != tc.wantPrepare {
-			t.Errorf("takePrepareParam(%q) = %q, %v, %v; want %q, %v, error %v", tc.dsn, got, prepare, err, tc.want, tc.wantPrepare, tc.wantErr)
-		}
-	}
-}
