@@ -14,9 +14,9 @@ import (
 // postgres://...?hsfleet_prepare=on. The store removes it before lib/pq
 // sees the DSN.
 //
-// Parsing and planning the wide UPDATE ... RETURNING costs the server about
-// as much as executing it, so a prepared statement roughly halves the
-// server CPU of a transition (docs/database.md has the figures). It is off
+// Parsing and planning the wide UPDATE costs the server almost as much as
+// executing it; a prepared statement cut the server CPU of a transition by
+// ~40% (docs/database.md has the figures). It is off
 // by default because lib/pq names statements "1", "2", ... per connection:
 // behind PgBouncer in transaction mode (before 1.21's
 // max_prepared_statements) an Execute can land on a server connection where
