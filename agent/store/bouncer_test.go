@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 )
@@ -151,4 +152,67 @@ func namedStatementsAfterEveryOperation(t *testing.T, dsn string) int {
 		t.Fatal(err)
 	}
 	return named
+}
+
+// An agent that stops using the database gives its connections back.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	saved := connMaxIdleTime
+	connMaxIdleTime = 200 * time.Millisecond
+	defer func() { connMaxIdleTime = saved }()
+	dsn := pgtest.DSN(t)
+	s, err := OpenWithOptions(ctx, dsn, Options{Logger: quietLogger(), MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Hold both connections at once, then hand them back to the pool idle.
+	for _, c := range holdConns(t, s, 2) {
+		c.Close()
+	}
+	if got := s.w.Stats().OpenConnections; got != 2 {
+		t.Fatalf("%d open connections after holding two, want 2", got)
+	}
+	deadline := time.Now().Add(30 * time.Second) // the pool's cleaner runs about once a second
+	for s.w.Stats().OpenConnections > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open after 30 s idle", s.w.Stats().OpenConnections)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	direct, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	// A closed session leaves pg_stat_activity once its backend has exited.
+	for {
+		var server int
+		if err := direct.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&server); err != nil {
+			t.Fatal(err)
+		}
+		if server == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server still has %d sessions for the store's database", server)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func holdConns(t *testing.T, s *Store, n int) []*sql.Conn {
+	t.Helper()
+	var conns []*sql.Conn
+	for i := 0; i < n; i++ {
+		c, err := s.w.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	return conns
 }

@@ -12,8 +12,8 @@ import (
 // connMaxIdleTime closes a pooled connection unused this long. An agent
 // cycling back to back never idles that long; one on a slow cadence
 // reconnects once per cycle (a few ms), which is cheap next to holding a
-// server backend for nothing.
-const connMaxIdleTime = 30 * time.Second
+// server backend for nothing. A variable only so a test can shorten it.
+var connMaxIdleTime = 30 * time.Second
 
 func openPostgres(ctx context.Context, dsn string, maxConns int) (*sqlx.DB, error) {
 	db, err := sqlx.Open("postgres", dsn)
