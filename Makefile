@@ -13,7 +13,7 @@ PKGS_RACE := $(patsubst %,./%/...,$(wildcard agent relay))
 
 .PHONY: all build deps demo fmt fmt-check vet test test-unit test-race bench fuzz pg \
         manifests generate check-generated envtest-assets lint image-tar \
-        helm-check e2e-local interop clean help
+        helm-check e2e-local interop fleet-bench clean help
 
 all: build
 
@@ -77,6 +77,11 @@ interop: deps build ## reference Python agents vs hsfleet relay/agents (REFERENC
 
 e2e-local: ## end to end in a local single-node cluster built from source
 	hack/e2e-local.sh
+
+N ?= 10
+fleet-bench: build ## N separate agent processes + relay + durable PostgreSQL; FLEET_ARGS="-directed-routing -- --cycle-interval=1s"
+	$(GO) build -o $(BIN)/fleetbench ./hack/fleetbench
+	$(BIN)/fleetbench -n $(N) -bin $(BIN)/hsfleet $(FLEET_ARGS)
 
 clean:
 	rm -rf $(BIN) dist

@@ -11,6 +11,8 @@ command -v chromium >/dev/null || need+=(chromium)
 for p in python3 python3-cryptography python3-aiosqlite python3-dotenv python3-typing-extensions; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
+# The store tests run through a real PgBouncer (transaction pooling).
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ci-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -17,8 +17,9 @@
 //     other processes on the same file.
 //
 // Open applies the versioned migrations (migrations/<dialect>/NNNN_*.sql,
-// recorded in schema_version); on PostgreSQL they run under an advisory
-// lock, so a fleet starting at once migrates exactly once.
+// recorded in schema_version); on PostgreSQL each runs under a
+// transaction-level advisory lock, so a fleet starting at once migrates
+// exactly once, also through PgBouncer in transaction mode.
 //
 // Concurrency: Update is compare-and-set on RoleState.Version and returns
 // ErrConflict when the row moved; RecordNonceOnce is one atomic

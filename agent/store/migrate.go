@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"fmt"
 	"path"
@@ -16,7 +15,7 @@ import (
 //go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
 var migrationFS embed.FS
 
-// migrateLockKey is the pg_advisory_lock key shared by every hsfleet
+// migrateLockKey is the pg_advisory_xact_lock key shared by every hsfleet
 // process migrating the same database (an arbitrary constant: "hsfleet").
 const migrateLockKey int64 = 0x6873666c656574
 
@@ -58,8 +57,12 @@ func loadMigrations(dialect string) ([]migration, error) {
 
 // migrate brings the schema to the newest version. Each migration and its
 // schema_version row commit together, so a crash mid-way leaves the
-// database at a clean version. Concurrent migrators are serialized by a
-// PostgreSQL advisory lock, or by SQLite's write lock (BEGIN IMMEDIATE).
+// database at a clean version. Concurrent migrators are serialized per
+// migration transaction: on PostgreSQL by a transaction-level advisory lock
+// (released by COMMIT or ROLLBACK, so it also works through PgBouncer in
+// transaction mode, where a session-level lock and its unlock could land on
+// different server connections), on SQLite by its write lock (BEGIN
+// IMMEDIATE).
 func (s *Store) migrate(ctx context.Context) (err error) {
 	defer s.observe("migrate", time.Now(), &err)
 	ms, err := loadMigrations(s.dialect)
@@ -71,12 +74,6 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	defer conn.Close()
-	if s.dialect == DialectPostgres {
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
-			return fmt.Errorf("store: migrate: take advisory lock: %w", err)
-		}
-		defer s.unlockMigrations(conn)
-	}
 	applied := 0
 	for _, m := range ms {
 		done, err := s.applyMigration(ctx, conn, m)
@@ -112,6 +109,11 @@ func (s *Store) applyMigration(ctx context.Context, conn *sql.Conn, m migration)
 		return false, fmt.Errorf("store: migration %d: begin: %w", m.version, err)
 	}
 	defer tx.Rollback()
+	if s.dialect == DialectPostgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLockKey); err != nil {
+			return false, fmt.Errorf("store: migration %d: take advisory lock: %w", m.version, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, s.createVersionTable()); err != nil {
 		return false, fmt.Errorf("store: create schema_version: %w", err)
 	}
@@ -145,18 +147,6 @@ func (s *Store) warnIfNewer(ctx context.Context, conn *sql.Conn, known int) {
 	}
 	if max.Valid && max.Int64 > int64(known) {
 		s.log.Warn("store schema is newer than this binary", "dialect", s.dialect, "schema_version", max.Int64, "known_version", known)
-	}
-}
-
-// unlockMigrations releases the advisory lock even if the caller's context
-// is done. If that fails the connection is discarded: closing the session
-// is what releases a session-level advisory lock.
-func (s *Store) unlockMigrations(conn *sql.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, migrateLockKey); err != nil {
-		s.log.Warn("store: release migration lock; discarding the connection", "err", err)
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 }
 

@@ -44,7 +44,7 @@ func TestConcurrentMigrationsEndInOneCorrectSchema(t *testing.T) {
 			if err := firstErr(errs); err != nil {
 				t.Fatal(err)
 			}
-			ms, err := loadMigrations(d.name)
+			ms, err := loadMigrations(d.dialect)
 			if err != nil {
 				t.Fatal(err)
 			}

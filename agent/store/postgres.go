@@ -9,6 +9,12 @@ import (
 	_ "github.com/lib/pq" // registers the "postgres" driver
 )
 
+// connMaxIdleTime closes a pooled connection unused this long. An agent
+// cycling back to back never idles that long; one on a slow cadence
+// reconnects once per cycle (a few ms), which is cheap next to holding a
+// server backend for nothing. A variable only so a test can shorten it.
+var connMaxIdleTime = 30 * time.Second
+
 func openPostgres(ctx context.Context, dsn string, maxConns int) (*sqlx.DB, error) {
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
@@ -17,8 +23,9 @@ func openPostgres(ctx context.Context, dsn string, maxConns int) (*sqlx.DB, erro
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	// Recycle connections so a failover or restart does not leave a pool of
-	// dead ones, and idle agents give connections back to the server.
-	db.SetConnMaxIdleTime(2 * time.Minute)
+	// dead ones, and idle agents give connections back to the server (or to
+	// PgBouncer) soon: a fleet's connection budget counts only busy agents.
+	db.SetConnMaxIdleTime(connMaxIdleTime)
 	db.SetConnMaxLifetime(30 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()

@@ -70,6 +70,34 @@ func (r roleRow) toRoleState() RoleState {
 	}
 }
 
+// stored is the row an Update of next wrote: next's columns as the
+// database keeps them (times at its precision, fresh string copies), plus
+// the roleReturned columns scanned into r.
+func (next RoleState) stored(r roleRow) RoleState {
+	cp := func(p *string) *string {
+		if p == nil {
+			return nil
+		}
+		v := *p
+		return &v
+	}
+	tm := func(p *time.Time) *time.Time {
+		if p == nil {
+			return nil
+		}
+		v := normTime(*p)
+		return &v
+	}
+	rs := next
+	rs.LocalNonce, rs.PeerNonce = cp(next.LocalNonce), cp(next.PeerNonce)
+	rs.LocalReference, rs.PeerReference = cp(next.LocalReference), cp(next.PeerReference)
+	rs.PeerAddress, rs.PeerSignPub, rs.PeerKxPub = cp(next.PeerAddress), cp(next.PeerSignPub), cp(next.PeerKxPub)
+	rs.HSDerivedAt, rs.LastSecureAt = tm(next.HSDerivedAt), tm(next.LastSecureAt)
+	rs.Cycles, rs.LastCycleAt, rs.Version = r.Cycles, r.LastCycleAt.ptr(), r.Version
+	rs.CreatedAt, rs.UpdatedAt = r.CreatedAt.Time, r.UpdatedAt.Time
+	return rs
+}
+
 // GetOrCreate returns the row for k, inserting it with defaultState (and
 // zero counters) if it does not exist. Concurrent callers for the same key
 // all get the one row.
@@ -109,7 +137,11 @@ type getter interface {
 
 func (s *Store) getRole(ctx context.Context, db getter, k Key) (RoleState, error) {
 	var row roleRow
-	if err := db.GetContext(ctx, &row, s.q.getRole, k.SelfID, string(k.Role), k.PeerID); err != nil {
+	get := db.GetContext
+	if db == getter(s.w) {
+		get = s.getOne // prepared when on
+	}
+	if err := get(ctx, &row, s.q.getRole, k.SelfID, string(k.Role), k.PeerID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return RoleState{}, fmt.Errorf("%w: %s", ErrNotFound, k.label())
 		}
@@ -206,9 +238,9 @@ func (s *Store) Update(ctx context.Context, next RoleState) (rs RoleState, err e
 	k := next.Key
 	var row roleRow
 	args := append(s.updateSetArgs(next), k.SelfID, string(k.Role), k.PeerID, next.Version)
-	err = s.w.GetContext(ctx, &row, s.q.updateRole, args...)
+	err = s.getOne(ctx, &row, s.q.updateRole, args...)
 	if err == nil {
-		return row.toRoleState(), nil
+		return next.stored(row), nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return RoleState{}, fmt.Errorf("store: update %s: %w", k.label(), err)

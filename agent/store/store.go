@@ -49,8 +49,9 @@ type Store struct {
 	now     func() time.Time
 	closed  atomic.Bool
 
-	maxIdle   int          // PostgreSQL pool size, restored after a flush
-	lastFlush atomic.Int64 // unix ns of the last idle-connection flush
+	prepared  map[string]*sqlx.Stmt // by query; nil unless hsfleet_prepare=on
+	maxIdle   int                   // PostgreSQL pool size, restored after a flush
+	lastFlush atomic.Int64          // unix ns of the last idle-connection flush
 }
 
 // Open connects to the DSN's database and migrates its schema.
@@ -75,8 +76,12 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 		opts.Now = time.Now
 	}
 	s := &Store{dialect: dialect, log: opts.Logger.With("component", "store"), now: opts.Now}
+	prepare := false
 	switch dialect {
 	case DialectPostgres:
+		if target, prepare, err = takePrepareParam(target); err != nil {
+			return nil, err
+		}
 		if target, err = postgresDSN(target, opts); err != nil {
 			return nil, err
 		}
@@ -93,6 +98,15 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 		s.Close()
 		return nil, err
 	}
+	if dialect == DialectPostgres && opts.AsyncCommit {
+		s.warnIfSyncCommit(ctx)
+	}
+	if prepare {
+		if err := s.prepareHot(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -105,6 +119,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.closePrepared()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

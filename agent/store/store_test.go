@@ -35,12 +35,17 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // dialectDSN returns a fresh, empty database of each dialect.
+// PostgreSQL runs three times: directly, through PgBouncer in transaction
+// pooling mode (consecutive statements may use different server sessions),
+// and directly with prepared statements on.
 var dialectDSN = []struct {
-	name string
-	dsn  func(t testing.TB) string
+	name, dialect string
+	dsn           func(t testing.TB) string
 }{
-	{DialectPostgres, pgtest.DSN},
-	{DialectSQLite, func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "hsfleet.db") }},
+	{DialectPostgres, DialectPostgres, pgtest.DSN},
+	{"pgbouncer", DialectPostgres, pgtest.BouncerDSN},
+	{"postgres-prepared", DialectPostgres, func(t testing.TB) string { return pgtest.DSN(t) + "&" + PrepareParam + "=on" }},
+	{DialectSQLite, DialectSQLite, func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "hsfleet.db") }},
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -71,8 +76,8 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, s *Store, clk *clock)) {
 		t.Run(d.name, func(t *testing.T) {
 			clk := newClock()
 			s := openTestStore(t, d.dsn(t), clk)
-			if s.Dialect() != d.name {
-				t.Fatalf("Dialect() = %q, want %q", s.Dialect(), d.name)
+			if s.Dialect() != d.dialect {
+				t.Fatalf("Dialect() = %q, want %q", s.Dialect(), d.dialect)
 			}
 			fn(t, s, clk)
 		})

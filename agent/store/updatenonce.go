@@ -51,10 +51,10 @@ func (s *Store) updateRecordingNoncePG(ctx context.Context, next RoleState, flow
 	args = append(args, s.updateSetArgs(next)...)
 	args = append(args, k.SelfID, string(k.Role), k.PeerID, next.Version)
 	var row roleRow
-	err := s.w.GetContext(ctx, &row, s.q.updateRecordingNonce, args...)
+	err := s.getOne(ctx, &row, s.q.updateRecordingNonce, args...)
 	switch {
 	case err == nil:
-		return row.toRoleState(), true, nil
+		return next.stored(row), true, nil
 	case errors.Is(err, sql.ErrNoRows):
 		return RoleState{}, false, nil
 	default:
@@ -96,7 +96,7 @@ func (s *Store) updateRecordingNonceTx(ctx context.Context, next RoleState, flow
 	if err := tx.Commit(); err != nil {
 		return RoleState{}, false, wrap(err)
 	}
-	return row.toRoleState(), true, nil
+	return next.stored(row), true, nil
 }
 
 // updateNonceOutcome explains a conditional update that changed nothing,

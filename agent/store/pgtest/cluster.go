@@ -36,6 +36,8 @@ type ClusterOptions struct {
 	// benchmark measures what a production server would do. By default they
 	// are off: the cluster is thrown away, and tests run several times faster.
 	Durable bool
+	// MaxConnections is the server's max_connections; 0 means 200.
+	MaxConnections int
 }
 
 // Cluster is a throwaway PostgreSQL cluster in a temp dir, listening on
@@ -181,7 +183,7 @@ func (c *Cluster) serverArgs() []string {
 	args := []string{
 		"-D", c.dataDir, "-p", strconv.Itoa(c.port), "-k", c.sockDir,
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "max_connections=200",
+		"-c", "max_connections=" + strconv.Itoa(c.maxConnections()),
 		"-c", "shared_buffers=32MB",
 		"-c", "log_min_messages=warning",
 	}
@@ -189,6 +191,13 @@ func (c *Cluster) serverArgs() []string {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
 	return args
+}
+
+func (c *Cluster) maxConnections() int {
+	if c.opts.MaxConnections > 0 {
+		return c.opts.MaxConnections
+	}
+	return 200
 }
 
 // Start starts the server (again) on the cluster's port and waits until it
@@ -209,38 +218,43 @@ func (c *Cluster) Start() error {
 		return err
 	}
 	if err := c.waitReady(p); err != nil {
-		_ = stopProcess(p)
+		_ = stopProcess(p, syscall.SIGINT)
 		return err
 	}
 	c.running = p
 	return nil
 }
 
-// spawn starts postgres from a goroutine locked to its OS thread: the
-// parent-death signal fires when the thread that forked the child exits, so
-// that thread must live exactly as long as the server. If the test binary is
-// killed, the kernel sends SIGQUIT (immediate shutdown) to the server.
+// spawn starts postgres; if the test binary is killed, the kernel sends
+// SIGQUIT (immediate shutdown) to the server.
 func (c *Cluster) spawn(logFile *os.File) (*serverProcess, error) {
-	p := &serverProcess{exited: make(chan struct{})}
+	cmd := exec.Command(filepath.Join(c.binDir, "postgres"), c.serverArgs()...)
+	cmd.Dir = c.root
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	return startServer(cmd, c.cred, syscall.SIGQUIT)
+}
+
+// startServer starts cmd from a goroutine locked to its OS thread: the
+// parent-death signal fires when the thread that forked the child exits,
+// so that thread must live exactly as long as the server.
+func startServer(cmd *exec.Cmd, cred *syscall.Credential, deathSig syscall.Signal) (*serverProcess, error) {
+	p := &serverProcess{cmd: cmd, exited: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		p.cmd = exec.Command(filepath.Join(c.binDir, "postgres"), c.serverArgs()...)
-		p.cmd.Dir = c.root
-		p.cmd.Stdout = logFile
-		p.cmd.Stderr = logFile
-		p.cmd.SysProcAttr = &syscall.SysProcAttr{
-			Credential: c.cred,
-			Pdeathsig:  syscall.SIGQUIT,
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Credential: cred,
+			Pdeathsig:  deathSig,
 			Setpgid:    true, // a Ctrl-C on the terminal is for the test binary, not the server
 		}
-		if err := p.cmd.Start(); err != nil {
-			started <- fmt.Errorf("pgtest: start postgres: %w", err)
+		if err := cmd.Start(); err != nil {
+			started <- fmt.Errorf("pgtest: start %s: %w", filepath.Base(cmd.Path), err)
 			return
 		}
 		started <- nil
-		p.err = p.cmd.Wait()
+		p.err = cmd.Wait()
 		close(p.exited)
 	}()
 	if err := <-started; err != nil {
@@ -282,13 +296,13 @@ func (c *Cluster) Stop() error {
 	if c.running == nil {
 		return nil
 	}
-	err := stopProcess(c.running)
+	err := stopProcess(c.running, syscall.SIGINT) // fast shutdown
 	c.running = nil
 	return err
 }
 
-func stopProcess(p *serverProcess) error {
-	_ = p.cmd.Process.Signal(syscall.SIGINT)
+func stopProcess(p *serverProcess, sig syscall.Signal) error {
+	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.exited:
 		return nil
@@ -296,7 +310,7 @@ func stopProcess(p *serverProcess) error {
 	}
 	_ = p.cmd.Process.Kill()
 	<-p.exited
-	return fmt.Errorf("pgtest: postgres did not stop within %v; killed", stopTimeout)
+	return fmt.Errorf("pgtest: %s did not stop within %v; killed", filepath.Base(p.cmd.Path), stopTimeout)
 }
 
 // Destroy stops the server and removes the cluster's files.

@@ -38,11 +38,35 @@ func DSN(t testing.TB) string {
 	return shared.cluster.NewDatabase(t)
 }
 
+var sharedBouncer struct {
+	once    sync.Once
+	bouncer *Bouncer
+	err     error
+}
+
+// BouncerDSN is DSN reached through a real PgBouncer in transaction pooling
+// mode (one per test binary, strict: no ignored startup parameters), so a
+// test proves the store keeps no session state between transactions.
+func BouncerDSN(t testing.TB) string {
+	t.Helper()
+	dsn := DSN(t)
+	sharedBouncer.once.Do(func() { sharedBouncer.bouncer, sharedBouncer.err = StartBouncer(dsn, BouncerOptions{}) })
+	if sharedBouncer.err != nil {
+		t.Fatalf("%v", sharedBouncer.err)
+	}
+	return sharedBouncer.bouncer.Via(dsn)
+}
+
 // Main runs the tests and then stops the shared throwaway cluster. Call it
 // from TestMain; without it the cluster still dies with the test binary
 // (parent-death signal) but leaves its temp dir for the next run to reap.
 func Main(m *testing.M) {
 	code := m.Run()
+	if sharedBouncer.bouncer != nil {
+		if err := sharedBouncer.bouncer.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
 	if shared.cluster != nil {
 		if err := shared.cluster.Destroy(); err != nil {
 			fmt.Fprintln(os.Stderr, err)

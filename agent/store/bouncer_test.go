@@ -1,0 +1,218 @@
+package store
+
+import (
+	"bytes"
+	"database/sql"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/store/pgtest"
+)
+
+// syncBuffer is a log sink safe for the store's concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Asynchronous commit is a startup parameter; PgBouncer refuses unknown
+// ones, drops the ones it is told to ignore, and can set it per server
+// connection with connect_query instead (docs/database.md).
+func TestAsyncCommitThroughPgBouncer(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	// The throwaway server runs with synchronous_commit=off; make this
+	// database's default durable so only the bouncer can turn it off.
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	if _, err := direct.ExecContext(ctx, `ALTER DATABASE `+strings.TrimPrefix(u.Path, "/")+` SET synchronous_commit = on`); err != nil {
+		t.Fatal(err)
+	}
+	ignore := []string{"synchronous_commit"}
+	for _, tc := range []struct {
+		name     string
+		opts     pgtest.BouncerOptions
+		wantOpen bool
+		want     string // synchronous_commit every session reports
+		wantWarn bool
+	}{
+		{"strict bouncer refuses the startup parameter", pgtest.BouncerOptions{}, false, "", false},
+		{"ignored parameter leaves commits durable and warns", pgtest.BouncerOptions{IgnoreStartupParameters: ignore}, true, "on", true},
+		{"connect_query turns it off for every server connection", pgtest.BouncerOptions{IgnoreStartupParameters: ignore,
+			ConnectQuery: "SET synchronous_commit = off"}, true, "off", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := pgtest.NewBouncer(t, dsn, tc.opts)
+			var logs syncBuffer
+			s, err := OpenWithOptions(ctx, b.Via(dsn), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+				MaxOpenConns: 4, AsyncCommit: true})
+			if !tc.wantOpen {
+				if err == nil {
+					s.Close()
+					t.Fatal("Open through a strict PgBouncer with a synchronous_commit startup parameter succeeded")
+				}
+				if !strings.Contains(err.Error(), "synchronous_commit") {
+					t.Fatalf("error does not name the parameter: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			// Four at once, so several server connections answer.
+			got := make([]string, 4)
+			errs := race(4, func(i int) error {
+				return s.w.GetContext(ctx, &got[i], `SELECT current_setting('synchronous_commit') FROM pg_sleep(0.05)`)
+			})
+			if err := firstErr(errs); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range got {
+				if v != tc.want {
+					t.Fatalf("session %d: synchronous_commit=%q, want %q", i, v, tc.want)
+				}
+			}
+			if warned := strings.Contains(logs.String(), "asynchronous commit requested"); warned != tc.wantWarn {
+				t.Fatalf("warning logged: %v, want %v; log:\n%s", warned, tc.wantWarn, logs.String())
+			}
+		})
+	}
+}
+
+// PgBouncer in transaction mode cannot keep a named prepared statement
+// (the next transaction may run on another server connection). lib/pq with
+// binary_parameters=yes sends every parameterized query as an unnamed
+// statement; this checks that no store operation leaves a named one.
+func TestStoreLeavesNoNamedPreparedStatements(t *testing.T) {
+	for _, tc := range []struct {
+		param     string
+		wantNamed bool
+	}{{"", false}, {"&" + PrepareParam + "=off", false}, {"&" + PrepareParam + "=on", true}} {
+		t.Run("param="+tc.param, func(t *testing.T) {
+			named := namedStatementsAfterEveryOperation(t, pgtest.DSN(t)+tc.param)
+			if (named > 0) != tc.wantNamed {
+				t.Fatalf("%d named prepared statements left in the session; want some: %v", named, tc.wantNamed)
+			}
+		})
+	}
+}
+
+func namedStatementsAfterEveryOperation(t *testing.T, dsn string) int {
+	s, err := OpenWithOptions(ctx, dsn, Options{Logger: quietLogger(), MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	k := Key{SelfID: "self", Role: Initiator, PeerID: "peer"}
+	rs, err := s.GetOrCreate(ctx, k, "init_ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.State = "init_exchange"
+	if rs, err = s.Update(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateRecordingNonce(ctx, rs, FlowReceived, "n1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordNonceOnce(ctx, k, FlowSent, "n2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BumpCycles(ctx, k, s.now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Summary(ctx, "self", 10); err != nil {
+		t.Fatal(err)
+	}
+	var named int
+	if err := s.w.GetContext(ctx, &named, `SELECT count(*) FROM pg_prepared_statements`); err != nil {
+		t.Fatal(err)
+	}
+	return named
+}
+
+// An agent that stops using the database gives its connections back.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	saved := connMaxIdleTime
+	connMaxIdleTime = 200 * time.Millisecond
+	defer func() { connMaxIdleTime = saved }()
+	dsn := pgtest.DSN(t)
+	s, err := OpenWithOptions(ctx, dsn, Options{Logger: quietLogger(), MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Hold both connections at once, then hand them back to the pool idle.
+	for _, c := range holdConns(t, s, 2) {
+		c.Close()
+	}
+	if got := s.w.Stats().OpenConnections; got != 2 {
+		t.Fatalf("%d open connections after holding two, want 2", got)
+	}
+	deadline := time.Now().Add(30 * time.Second) // the pool's cleaner runs about once a second
+	for s.w.Stats().OpenConnections > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open after 30 s idle", s.w.Stats().OpenConnections)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	direct, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	// A closed session leaves pg_stat_activity once its backend has exited.
+	for {
+		var server int
+		if err := direct.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&server); err != nil {
+			t.Fatal(err)
+		}
+		if server == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server still has %d sessions for the store's database", server)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func holdConns(t *testing.T, s *Store, n int) []*sql.Conn {
+	t.Helper()
+	var conns []*sql.Conn
+	for i := 0; i < n; i++ {
+		c, err := s.w.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	return conns
+}

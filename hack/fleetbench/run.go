@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// fleetRun holds what the watch loop measures. Memory is bounded: one
+// number per progress interval, one sample per child.
+type fleetRun struct {
+	o          *options
+	mon        *monitor
+	relay      *child
+	agents     []*child
+	logs       *logCounter
+	pairsTotal int64
+
+	start       time.Time
+	first, last dbSample
+	convergedAt time.Duration // 0: not converged
+	peakConns   int64
+	rates       []float64 // cycles/s per progress interval
+	agentProcs  map[int]procSample
+	relayProc   procSample
+	peakRSS     int64
+	exited      []string
+}
+
+func newRun(o *options, mon *monitor, relay *child, logs *logCounter) *fleetRun {
+	return &fleetRun{o: o, mon: mon, relay: relay, logs: logs,
+		pairsTotal: int64(o.n) * int64(o.n-1), agentProcs: map[int]procSample{}}
+}
+
+// begin takes the counters' starting values just before the first agent.
+func (r *fleetRun) begin(ctx context.Context) error {
+	s, err := r.mon.sample(ctx)
+	if err != nil {
+		return fmt.Errorf("first sample: %w", err)
+	}
+	r.first, r.last = s, s
+	r.start = time.Now()
+	return nil
+}
+
+// watch samples until convergence plus the settle window, the timeout, the
+// relay's death or an interrupt. It reports whether the fleet converged.
+func (r *fleetRun) watch(ctx context.Context) bool {
+	tick := time.NewTicker(r.o.sample)
+	defer tick.Stop()
+	deadline := r.start.Add(r.o.timeout)
+	lastPrint, lastPrintAt := r.first, r.start
+	var settleEnd time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Println("fleetbench: interrupted")
+			return false
+		case now := <-tick.C:
+			r.sampleProcs()
+			s, err := r.mon.sample(ctx)
+			if err != nil {
+				fmt.Println("fleetbench: sample:", err)
+				continue
+			}
+			r.last = s
+			r.peakConns = max(r.peakConns, s.connections)
+			if r.convergedAt == 0 && s.pairsDone >= r.pairsTotal {
+				r.convergedAt = now.Sub(r.start)
+				settleEnd = now.Add(r.o.settle)
+				fmt.Printf("fleetbench: CONVERGED: all %d directed pairs cycled after %.1fs\n", r.pairsTotal, r.convergedAt.Seconds())
+			}
+			if now.Sub(lastPrintAt) >= r.o.interval-r.o.sample/2 {
+				r.progress(lastPrint, s, now.Sub(lastPrintAt), now)
+				lastPrint, lastPrintAt = s, now
+			}
+			if !r.relay.running() {
+				fmt.Printf("fleetbench: relay exited (%v): %s\n", r.relay.err, r.logs.last("relay"))
+				return false
+			}
+			if r.convergedAt != 0 && now.After(settleEnd) {
+				return true
+			}
+			if r.convergedAt == 0 && now.After(deadline) {
+				fmt.Printf("fleetbench: TIMEOUT: %d of %d directed pairs cycled after %v\n", s.pairsDone, r.pairsTotal, r.o.timeout)
+				return false
+			}
+		}
+	}
+}
+
+func (r *fleetRun) sampleProcs() {
+	var rss int64
+	for _, c := range r.agents {
+		if !c.running() {
+			continue
+		}
+		if p, err := readProc(c.pid()); err == nil {
+			r.agentProcs[c.pid()] = p
+		}
+	}
+	for _, p := range r.agentProcs {
+		rss += p.rssBytes
+	}
+	r.peakRSS = max(r.peakRSS, rss)
+	if p, err := readProc(r.relay.pid()); err == nil {
+		r.relayProc = p
+	}
+	for _, c := range r.agents {
+		if !c.running() && !contains(r.exited, c.name) {
+			r.exited = append(r.exited, c.name)
+			fmt.Printf("fleetbench: agent %s exited (%v): %s\n", c.name, c.err, r.logs.last(c.name))
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *fleetRun) agentCPU() (sum float64, rss []int64) {
+	for _, p := range r.agentProcs {
+		sum += p.cpuSeconds
+		rss = append(rss, p.rssBytes)
+	}
+	return sum, rss
+}
+
+func (r *fleetRun) progress(prev, s dbSample, dt time.Duration, now time.Time) {
+	cycles := s.cycles - prev.cycles
+	rate := float64(cycles) / dt.Seconds()
+	r.rates = append(r.rates, rate)
+	perCycle := "-"
+	if cycles > 0 {
+		perCycle = fmt.Sprintf("%.1f", float64(s.xactCommit-prev.xactCommit)/float64(cycles))
+	}
+	cpu, rss := r.agentCPU()
+	fmt.Printf("t=%6.1fs pairs %6d/%d  cycles %8d  %7.1f cycles/s  conns %4d (peak %d)  commits/cycle %5s  agents CPU %7.1fs RSS %6.0f MiB  relay CPU %6.1fs  load %s\n",
+		now.Sub(r.start).Seconds(), s.pairsDone, r.pairsTotal, s.cycles, rate, s.connections, r.peakConns, perCycle,
+		cpu, float64(sumInt(rss))/(1<<20), r.relayProc.cpuSeconds, loadAverage())
+}
+
+func sumInt(xs []int64) (s int64) {
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+func (r *fleetRun) report(ctx context.Context) {
+	elapsed := time.Since(r.start)
+	upd, hot, hotErr := r.mon.hotUpdates(ctx)
+	s := r.last
+	cycles := s.cycles - r.first.cycles
+	commits := s.xactCommit - r.first.xactCommit - r.mon.ownCommits
+	cpu, rss := r.agentCPU()
+	sort.Slice(rss, func(i, j int) bool { return rss[i] < rss[j] })
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n== fleetbench summary: N=%d, relay %s, trust %s, agent args %q, load average now %s\n",
+		r.o.n, relayMode(r.o), r.o.trustMode, r.o.agentArgs, loadAverage())
+	if r.convergedAt > 0 {
+		fmt.Fprintf(&b, "converged:            all %d directed pairs after %.1f s\n", r.pairsTotal, r.convergedAt.Seconds())
+	} else {
+		fmt.Fprintf(&b, "converged:            NO: %d of %d directed pairs after %.1f s\n", s.pairsDone, r.pairsTotal, elapsed.Seconds())
+	}
+	fmt.Fprintf(&b, "cycles:               %d in %.1f s = %.1f cycles/s (initiator side, one per cycle)\n",
+		cycles, elapsed.Seconds(), float64(cycles)/elapsed.Seconds())
+	if peak, minAfter := peakAndMinAfter(r.rates); peak > 0 {
+		fmt.Fprintf(&b, "cycles/s per %v:     peak %.1f, lowest after the peak %.1f (%.0f%% of peak)\n",
+			r.o.interval, peak, minAfter, 100*minAfter/peak)
+	}
+	fmt.Fprintf(&b, "peak connections:     %d server connections (%.2f per agent; sampled every %v)\n",
+		r.peakConns, float64(r.peakConns)/float64(r.o.n), r.o.sample)
+	if cycles > 0 {
+		fmt.Fprintf(&b, "commits per cycle:    %.2f (%d commits in the fleet database, the harness's own %d taken out)\n",
+			float64(commits)/float64(cycles), commits, r.mon.ownCommits)
+		fmt.Fprintf(&b, "agent CPU per cycle:  %.2f ms (%.1f CPU s over all agents)\n", 1000*cpu/float64(cycles), cpu)
+		fmt.Fprintf(&b, "relay CPU per cycle:  %.2f ms (%.1f CPU s)\n", 1000*r.relayProc.cpuSeconds/float64(cycles), r.relayProc.cpuSeconds)
+	}
+	if hotErr == nil && upd > 0 {
+		fmt.Fprintf(&b, "role_state updates:   %d, %.1f%% HOT (no index writes)\n", upd, 100*float64(hot)/float64(upd))
+	}
+	if len(rss) > 0 {
+		fmt.Fprintf(&b, "agent RSS:            sum %.0f MiB (peak %.0f MiB); per agent min %.1f / median %.1f / max %.1f MiB\n",
+			mib(sumInt(rss)), mib(r.peakRSS), mib(rss[0]), mib(rss[len(rss)/2]), mib(rss[len(rss)-1]))
+	}
+	if len(r.exited) > 0 {
+		fmt.Fprintf(&b, "agents that exited:   %d (%s)\n", len(r.exited), strings.Join(r.exited, " "))
+	}
+	top, other := r.logs.top(12)
+	fmt.Fprintf(&b, "log lines by level and message (all children):\n")
+	for _, c := range top {
+		fmt.Fprintf(&b, "  %9d  %s\n", c.n, c.key)
+	}
+	header := "first line of each warning and error above:\n"
+	for _, c := range top {
+		if strings.HasPrefix(c.key, "WARN") || strings.HasPrefix(c.key, "ERROR") {
+			fmt.Fprintf(&b, "%s  %s\n", header, c.sample)
+			header = ""
+		}
+	}
+	if other > 0 {
+		fmt.Fprintf(&b, "  %9d  (other)\n", other)
+	}
+	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f\n",
+		r.o.n, relayMode(r.o), r.convergedAt > 0, r.convergedAt.Seconds(), s.pairsDone, r.pairsTotal,
+		float64(cycles)/elapsed.Seconds(), r.peakConns, ratio(commits, cycles), 1000*cpu/float64(max(cycles, 1)), mib(sumInt(rss)))
+	fmt.Print(b.String())
+}
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// peakAndMinAfter: the overload criterion is that throughput never falls
+// below half its peak once it has peaked.
+func peakAndMinAfter(rates []float64) (peak, minAfter float64) {
+	at := -1
+	for i, r := range rates {
+		if r > peak {
+			peak, at = r, i
+		}
+	}
+	if at < 0 {
+		return 0, 0
+	}
+	minAfter = peak
+	for _, r := range rates[at:] {
+		minAfter = min(minAfter, r)
+	}
+	return peak, minAfter
+}
