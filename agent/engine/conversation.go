@@ -79,6 +79,19 @@ func (c *conv) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case msg := <-c.inbox:
+			now := c.e.cfg.Now()
+			if c.stale(msg, now) {
+				break
+			}
+			if WaitsForPeer(c.row) && !now.Before(c.progressAt.Add(c.e.cfg.StateTimeout)) {
+				// The state already timed out (the timer lost the race
+				// with the inbox): recover first, so no work continues a
+				// conversation the peer has given up on.
+				c.onTimer()
+				if c.gone {
+					break
+				}
+			}
 			c.handle(msg)
 		case <-c.wake:
 			c.queued, c.holdsSlot = false, true

@@ -36,6 +36,7 @@ type Engine struct {
 	writer      *groupWriter
 	active      atomic.Int64 // conversations mid-cycle (the Active gauge)
 	storeTime   time.Duration
+	staleLog    rateLog
 	lastStoreOK atomic.Int64 // unix nanos of the last successful store call
 	storeFailed atomic.Bool
 }
@@ -68,6 +69,7 @@ func New(cfg Config) (*Engine, error) {
 		// Half the state timeout: a step that cannot be saved fails while
 		// its conversation can still recover.
 		storeTime: min(storeOpTimeout, max(cfg.StateTimeout/2, 100*time.Millisecond)),
+		staleLog:  rateLog{interval: 10 * time.Second},
 	}
 	e.writer = &groupWriter{st: cfg.Store, timeout: e.storeTime, gather: e.commitGather, onBatch: e.observeBatch}
 	return e, nil
@@ -195,6 +197,7 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 		return
 	}
 	e.m.Messages.WithLabelValues("in", msg.Intent).Inc()
+	msg.Received = e.cfg.Now()
 	c := e.conversation(role, msg.From)
 	if c == nil {
 		e.m.RejectedLines.WithLabelValues("too_many_peers").Inc()
