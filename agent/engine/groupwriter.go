@@ -12,6 +12,9 @@ import (
 // written in a few short transactions rather than one long lock holder.
 const maxBatchSteps = 128
 
+// maxFlushers bounds the group writer's concurrent transactions.
+const maxFlushers = 2
+
 // groupWriter is the agent's one writer: every conversation's step goes
 // through it, and the steps queued while a transaction runs (or while it
 // gathers for a moment) are saved together in the next one, so the commit
@@ -19,8 +22,13 @@ const maxBatchSteps = 128
 // gets its own step's result only after the transaction committed, so no
 // reply is ever sent for state that is not saved.
 //
-// No goroutine outlives the queue: a flusher starts when the first step
-// arrives and exits when the queue is empty.
+// Up to maxFlushers transactions run at once (the agent's pool is two
+// connections): under load a transaction costs round trips more than its
+// commit, so one flusher alone would halve the agent's write throughput.
+// A conversation has one step in flight, so concurrent transactions never
+// hold steps of the same row. No goroutine outlives the queue: a flusher
+// starts when a step finds all flushers busy or none running, and exits
+// when the queue is empty.
 type groupWriter struct {
 	st      Store
 	timeout time.Duration
@@ -31,7 +39,7 @@ type groupWriter struct {
 
 	mu       sync.Mutex
 	pending  []*queuedStep
-	flushing bool
+	flushers int
 }
 
 type queuedStep struct {
@@ -51,8 +59,12 @@ func (w *groupWriter) apply(step store.Step) (store.StepResult, error) {
 	q := &queuedStep{step: step, done: make(chan stepOutcome, 1)}
 	w.mu.Lock()
 	w.pending = append(w.pending, q)
-	start := !w.flushing
-	w.flushing = true
+	// A second flusher only when the first is busy with a transaction
+	// and steps pile up behind it.
+	start := w.flushers == 0 || (w.flushers < maxFlushers && len(w.pending) > 1)
+	if start {
+		w.flushers++
+	}
 	w.mu.Unlock()
 	if start {
 		go w.flush()
@@ -69,7 +81,7 @@ func (w *groupWriter) flush() {
 		w.mu.Lock()
 		n := min(len(w.pending), maxBatchSteps)
 		if n == 0 {
-			w.flushing = false
+			w.flushers--
 			w.mu.Unlock()
 			return
 		}

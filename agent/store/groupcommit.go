@@ -50,7 +50,9 @@ type StepResult struct {
 }
 
 // ApplySteps saves steps in one transaction, in order, and returns one
-// result per step. An error return means the transaction did not commit
+// result per step. On PostgreSQL a batch of distinct keys is a single
+// statement (applyStepsPG); otherwise (SQLite, or one key twice) the steps
+// run one after another in an explicit transaction. An error return means the transaction did not commit
 // (a database failure, ctx, or ErrClosed): no step is known to be saved,
 // and the caller must not act on any of them. Steps are plain conditional
 // statements (no savepoints, no session state), so a batch works through
@@ -70,6 +72,12 @@ func (s *Store) ApplySteps(ctx context.Context, steps []Step) (results []StepRes
 	if valid == 0 {
 		return results, nil
 	}
+	if s.dialect == DialectPostgres && distinctKeys(steps) {
+		if err := s.applyStepsPG(ctx, steps, results); err != nil {
+			return nil, err
+		}
+		return results, nil
+	}
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: apply %d steps: begin: %w", len(steps), err)
@@ -87,6 +95,17 @@ func (s *Store) ApplySteps(ctx context.Context, steps []Step) (results []StepRes
 		return nil, fmt.Errorf("store: apply %d steps: commit: %w", len(steps), err)
 	}
 	return results, nil
+}
+
+func distinctKeys(steps []Step) bool {
+	seen := make(map[Key]struct{}, len(steps))
+	for _, st := range steps {
+		if _, dup := seen[st.Key]; dup {
+			return false
+		}
+		seen[st.Key] = struct{}{}
+	}
+	return true
 }
 
 func (st Step) validate() error {
