@@ -131,6 +131,11 @@ func (c *conv) load(ctx context.Context) bool {
 		c.e.storeResult("get_or_create", err)
 		if err == nil {
 			c.stored, c.row = rs, rowFromStore(rs)
+			// A row never written since its creation has an empty pair
+			// log, so the RAM mirror is complete from the start (no
+			// nonce reads in the first cycle). The step's record-once in
+			// the database stays the authority either way.
+			c.nonces.complete = rs.Version == 1
 			break
 		}
 		select {

@@ -212,9 +212,14 @@ func TestRacingBatchesKeepCompareAndSetAndRecordOnce(t *testing.T) {
 	})
 }
 
-// A batch whose connection is killed mid-transaction (or whose store is
-// closed) is all or nothing: when ApplySteps returns an error none of its
-// steps is visible, and every batch it acknowledged is, in full.
+// A batch whose connection is killed mid-statement is all or nothing:
+// when ApplySteps returns an error none of its steps is visible, and every
+// batch it acknowledged is, in full, with no step of it seen as a replay
+// of a killed attempt (database/sql re-runs a statement whose connection
+// died before it completed). The kill is made deterministic by
+// holding, from another transaction, a lock the batch needs part-way
+// (one step's row, or one step's nonce inserted but not committed), and
+// terminating the batch's backend while it waits.
 func TestBatchKilledMidFlightLosesNoAcknowledgedStep(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	s := openTestStore(t, dsn, nil)
@@ -224,57 +229,97 @@ func TestBatchKilledMidFlightLosesNoAcknowledgedStep(t *testing.T) {
 	}
 	defer admin.Close()
 	const batch = 200
-	keys := make([]Key, batch)
-	for i := range keys {
-		keys[i] = mustCreate(t, s, Key{SelfID: "self", Role: Responder, PeerID: fmt.Sprintf("p%d", i)}).Key
+	rows := make([]RoleState, batch)
+	for i := range rows {
+		rows[i] = mustCreate(t, s, Key{SelfID: "self", Role: Responder, PeerID: fmt.Sprintf("p%d", i)})
 	}
+	last := rows[batch-1].Key
 	acked, failed := 0, 0
-	for round := 0; round < 40 && (acked == 0 || failed == 0); round++ {
+	for round := 0; round < 6; round++ {
+		nonce := fmt.Sprintf("n%d", round)
 		steps := make([]Step, batch)
-		for i, k := range keys {
-			rs, err := s.Get(ctx, k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			steps[i] = Step{Key: k, Next: rs, Write: true, Received: fmt.Sprintf("n%d", round)}
+		for i, rs := range rows {
+			steps[i] = Step{Key: rs.Key, Next: rs, Write: true, Received: nonce}
+		}
+		var blocker *sql.Tx
+		switch round % 3 {
+		case 0: // the last step's row is locked
+			blocker = beginBlocker(t, admin, `SELECT 1 FROM role_state WHERE self_id = $1 AND role = $2 AND peer_id = $3 FOR UPDATE`,
+				last.SelfID, string(last.Role), last.PeerID)
+		case 1: // the last step's nonce is being inserted by another transaction
+			blocker = beginBlocker(t, admin, `INSERT INTO nonce_event (self_id, role, peer_id, flow, nonce, created_at)
+				VALUES ($1, $2, $3, 'received', $4, now())`, last.SelfID, string(last.Role), last.PeerID, nonce)
 		}
 		done := make(chan error, 1)
 		go func() {
-			_, err := s.ApplySteps(ctx, steps)
+			res, err := s.ApplySteps(ctx, steps)
+			for i := 0; err == nil && i < len(res); i++ {
+				// database/sql may re-run a statement whose connection
+				// died: it must find nothing of the killed attempt.
+				err = res[i].Err
+			}
 			done <- err
 		}()
-		// Kill the agent's backends at a varying point of the batch.
-		time.Sleep(time.Duration(round%8) * time.Millisecond)
-		if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-			WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
-			t.Fatal(err)
+		if blocker != nil {
+			killWaitingBackend(t, admin)
+			blocker.Rollback()
 		}
 		err := <-done
-		visible := 0
-		for _, k := range keys {
-			if logged(t, s, k, FlowReceived, fmt.Sprintf("n%d", round)) {
-				visible++
-			}
+		var visible int
+		if err := admin.QueryRow(`SELECT count(*) FROM nonce_event WHERE flow = 'received' AND nonce = $1`, nonce).Scan(&visible); err != nil {
+			t.Fatal(err)
 		}
 		switch {
 		case err == nil && visible != batch:
 			t.Fatalf("round %d: acknowledged batch but only %d of %d steps visible", round, visible, batch)
 		case err == nil:
 			acked++
-		case visible == 0 || visible == batch:
-			// A commit cut off mid-reply may have landed: all or nothing still holds.
-			failed++
+		case visible != 0:
+			t.Fatalf("round %d: failed batch left %d of %d steps visible", round, visible, batch)
 		default:
-			t.Fatalf("round %d: failed batch left %d of %d steps visible (torn)", round, visible, batch)
+			failed++
 		}
-	}
-	if failed == 0 {
-		t.Fatal("no batch was ever cut off; the test proved nothing")
+		if visible == batch {
+			for i := range rows {
+				rows[i].Version++
+			}
+		}
 	}
 	t.Logf("%d batches acknowledged, %d cut off", acked, failed)
 
 	s.Close()
-	if _, err := s.ApplySteps(context.Background(), []Step{{Key: keys[0]}}); !errors.Is(err, ErrClosed) {
+	if _, err := s.ApplySteps(context.Background(), []Step{{Key: rows[0].Key}}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %v, want ErrClosed", err)
 	}
+}
+
+func beginBlocker(t *testing.T, db *sql.DB, query string, args ...any) *sql.Tx {
+	t.Helper()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(query, args...); err != nil {
+		tx.Rollback()
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// killWaitingBackend terminates the backend that waits for a lock in this
+// database (bounded: 10 s).
+func killWaitingBackend(t *testing.T, db *sql.DB) {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		var n int
+		if err := db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the batch never waited for the blocker's lock")
 }
