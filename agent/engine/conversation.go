@@ -196,6 +196,9 @@ func (c *conv) onTimer() {
 		}
 		state := c.row.State
 		c.e.m.Timeouts.WithLabelValues(state).Inc()
+		if c.role == Responder {
+			c.e.slots.adapt(-1, c.e.cfg.StateTimeout, now)
+		}
 		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
 		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Timeout(row, mem, env), nil
@@ -408,6 +411,9 @@ func (c *conv) cycleDone(started, now time.Time, total int64) {
 	c.e.m.Cycles.WithLabelValues(string(c.role)).Inc()
 	if !started.IsZero() {
 		c.e.m.CycleSeconds.WithLabelValues(string(c.role)).Observe(now.Sub(started).Seconds())
+		if c.role == Responder {
+			c.e.slots.adapt(now.Sub(started), c.e.cfg.StateTimeout, now)
+		}
 	}
 	c.log.Debug("cycle completed", "cycles", total)
 	if c.e.cfg.OnCycle != nil {
