@@ -16,9 +16,15 @@ const (
 	DefaultStateTimeout     = 10 * time.Second
 	DefaultMaxPeers         = 4096
 	DefaultInboxSize        = 64
-	// storeOpTimeout bounds one database call; it is detached from the
-	// run context so shutdown lets an in-flight write finish.
+	// storeOpTimeout caps one database call; it is detached from the run
+	// context so shutdown lets an in-flight write finish. A call gets at
+	// most half the state timeout (storeTimeout), so a step that cannot be
+	// saved fails while the conversation can still recover in time.
 	storeOpTimeout = 10 * time.Second
+	// DefaultCommitGather is how long the group writer waits for more
+	// steps before a transaction, when enough conversations are active to
+	// fill it (see gatherMinActive).
+	DefaultCommitGather = 5 * time.Millisecond
 )
 
 // Transport is the relay connection (*relay.Client implements it).
@@ -75,6 +81,11 @@ type Config struct {
 	MaxActiveCycles int
 	InboxSize       int
 	MaxLine         int // wire.Limits.MaxLine
+	// CommitGather is how long the agent's group writer gathers steps
+	// before a transaction while many conversations are active. 0: the
+	// default; negative: never wait (the transactions still batch whatever
+	// queued while the previous one ran).
+	CommitGather time.Duration
 
 	Logger  *slog.Logger
 	Metrics *Metrics
@@ -111,6 +122,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxActiveCycles <= 0 {
 		c.MaxActiveCycles = DefaultMaxActiveCycles
+	}
+	if c.CommitGather == 0 {
+		c.CommitGather = DefaultCommitGather
 	}
 	if c.InboxSize <= 0 {
 		c.InboxSize = DefaultInboxSize

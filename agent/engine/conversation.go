@@ -79,6 +79,19 @@ func (c *conv) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case msg := <-c.inbox:
+			now := c.e.cfg.Now()
+			if c.stale(msg, now) {
+				break
+			}
+			if WaitsForPeer(c.row) && !now.Before(c.progressAt.Add(c.e.cfg.StateTimeout)) {
+				// The state already timed out (the timer lost the race
+				// with the inbox): recover first, so no work continues a
+				// conversation the peer has given up on.
+				c.onTimer()
+				if c.gone {
+					break
+				}
+			}
 			c.handle(msg)
 		case <-c.wake:
 			c.queued, c.holdsSlot = false, true
@@ -118,6 +131,11 @@ func (c *conv) load(ctx context.Context) bool {
 		c.e.storeResult("get_or_create", err)
 		if err == nil {
 			c.stored, c.row = rs, rowFromStore(rs)
+			// A row never written since its creation has an empty pair
+			// log, so the RAM mirror is complete from the start (no
+			// nonce reads in the first cycle). The step's record-once in
+			// the database stays the authority either way.
+			c.nonces.complete = rs.Version == 1
 			break
 		}
 		select {
@@ -178,6 +196,9 @@ func (c *conv) onTimer() {
 		}
 		state := c.row.State
 		c.e.m.Timeouts.WithLabelValues(state).Inc()
+		if c.role == Responder {
+			c.e.slots.adapt(-1, c.e.cfg.StateTimeout, now)
+		}
 		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
 		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Timeout(row, mem, env), nil
@@ -336,38 +357,24 @@ func (c *conv) reload() error {
 // marked as seen for a step that did not happen.
 func (c *conv) commit(res Result) error {
 	prevState := c.row.State
-	receivedLogged := false
-	if res.Write {
-		var err error
-		if receivedLogged, err = c.save(res); err != nil {
-			return err
-		}
+	now := c.e.cfg.Now()
+	cycles, err := c.save(res, now)
+	if err != nil {
+		return err
 	}
 	prevMem := c.mem
 	c.row, c.mem = res.Row, res.Mem
-	now := c.e.cfg.Now()
 	if res.Progress || c.row.State != prevState {
 		c.progressAt = now
 		c.retries = 0
 	}
 	if res.DeletePairNonces {
-		sctx, cancel := c.e.storeCtx()
-		err := c.e.cfg.Store.DeletePairNonces(sctx, c.key)
-		cancel()
-		c.e.storeResult("delete_pair_nonces", err)
-		if err == nil {
-			c.nonces.reset()
-		}
+		c.nonces.reset()
 	}
-	if receivedLogged {
+	if res.RecordReceived != "" {
 		c.nonces.add(flowReceived, res.RecordReceived)
-	} else {
-		c.recordNonce(flowReceived, res.RecordReceived)
 	}
-	c.recordHSNonce(res.RecordHS)
-	if c.e.cfg.LogSentNonces {
-		c.recordNonce(flowSent, res.RecordSent)
-	} else if res.RecordSent != "" {
+	if res.RecordSent != "" {
 		c.nonces.add(flowSent, res.RecordSent)
 	}
 	c.logNotes(res.Notes)
@@ -375,7 +382,7 @@ func (c *conv) commit(res Result) error {
 		c.log.Debug("state change", "from", prevState, "to", c.row.State)
 	}
 	if res.CycleDone {
-		c.cycleDone(prevMem.CycleStart, now)
+		c.cycleDone(prevMem.CycleStart, now, cycles)
 	}
 	outs, pause := res.Out, time.Duration(0)
 	if res.CycleDone && c.role == Initiator && c.e.cfg.CycleInterval > 0 {
@@ -399,41 +406,14 @@ func (c *conv) retryDelay() time.Duration {
 	return c.e.cfg.RetryInterval << min(c.retries, 4)
 }
 
-// recordHSNonce logs a verified hs nonce under the hs flow. A failure is
-// counted and logged: it weakens only the cross-cycle replay check of this
-// one nonce, and the step itself is already saved.
-func (c *conv) recordHSNonce(nonce string) {
-	if nonce == "" {
-		return
-	}
-	sctx, cancel := c.e.storeCtx()
-	defer cancel()
-	_, err := c.e.cfg.Store.RecordNonceOnce(sctx, c.key, flowHS, nonce)
-	c.e.storeResult("record_nonce", err)
-	if err != nil {
-		c.log.Warn("hs nonce not logged; it stays replayable into a later cycle until it expires", "error", err)
-	}
-}
-
-func (c *conv) recordNonce(flow, nonce string) {
-	if nonce == "" {
-		return
-	}
-	c.nonces.add(flow, nonce)
-	sctx, cancel := c.e.storeCtx()
-	defer cancel()
-	_, err := c.e.cfg.Store.RecordNonceOnce(sctx, c.key, flow, nonce)
-	c.e.storeResult("record_nonce", err)
-}
-
-func (c *conv) cycleDone(started, now time.Time) {
-	sctx, cancel := c.e.storeCtx()
-	total, err := c.e.cfg.Store.BumpCycles(sctx, c.key, now.UTC())
-	cancel()
-	c.e.storeResult("bump_cycles", err)
+// cycleDone reports a cycle whose count (total) is saved.
+func (c *conv) cycleDone(started, now time.Time, total int64) {
 	c.e.m.Cycles.WithLabelValues(string(c.role)).Inc()
 	if !started.IsZero() {
 		c.e.m.CycleSeconds.WithLabelValues(string(c.role)).Observe(now.Sub(started).Seconds())
+		if c.role == Responder {
+			c.e.slots.adapt(now.Sub(started), c.e.cfg.StateTimeout, now)
+		}
 	}
 	c.log.Debug("cycle completed", "cycles", total)
 	if c.e.cfg.OnCycle != nil {
@@ -481,8 +461,10 @@ func (c *conv) setActive(active bool) {
 	c.active = active
 	if active {
 		c.e.m.Active.Inc()
+		c.e.active.Add(1)
 	} else {
 		c.e.m.Active.Dec()
+		c.e.active.Add(-1)
 	}
 }
 
@@ -510,18 +492,12 @@ func (s *storeEnv) SentBefore(n string) (bool, error) {
 	return s.lookup(flowSent)(context.Background(), n)
 }
 
-// hsSeen answers whether an hs nonce was received this cycle or verified
-// in any cycle whose hs log has not been pruned yet (the hs flow is not in
-// the RAM mirror: it is shared with other cycles and processes).
+// hsSeen answers whether an hs nonce was received this cycle. Whether it
+// was verified in an earlier cycle (the hs flow) is checked where it
+// counts, in the transaction that saves the step (see save): that costs
+// no read of its own and also sees other processes' writes.
 func (s *storeEnv) hsSeen(ctx context.Context, nonce string) (bool, error) {
-	if seen, err := s.lookup(flowReceived)(ctx, nonce); err != nil || seen {
-		return seen, err
-	}
-	sctx, cancel := s.c.e.storeCtx()
-	defer cancel()
-	ok, err := s.c.e.cfg.Store.NonceExists(sctx, s.c.key, flowHS, nonce)
-	s.c.e.storeResult("nonce_exists", err)
-	return ok, err
+	return s.lookup(flowReceived)(ctx, nonce)
 }
 
 func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string) (*Session, error) {
@@ -535,7 +511,8 @@ func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *ecdh.PrivateKey, pin
 		s.c.e.m.Handshakes.WithLabelValues("failed", hsFailureReason(err)).Inc()
 		return nil, err
 	}
-	s.c.e.m.Handshakes.WithLabelValues("ok", "").Inc()
+	// Counted "ok" when its step is saved (save): the hs replay check is
+	// in that transaction.
 	return sess, nil
 }
 

@@ -33,6 +33,10 @@ type Engine struct {
 
 	kick        chan struct{}
 	slots       *cycleSlots
+	writer      *groupWriter
+	active      atomic.Int64 // conversations mid-cycle (the Active gauge)
+	storeTime   time.Duration
+	staleLog    rateLog
 	lastStoreOK atomic.Int64 // unix nanos of the last successful store call
 	storeFailed atomic.Bool
 }
@@ -62,7 +66,12 @@ func New(cfg Config) (*Engine, error) {
 		convs: map[convKey]*conv{},
 		kick:  make(chan struct{}, 1),
 		slots: &cycleSlots{limit: cfg.MaxActiveCycles},
+		// Half the state timeout: a step that cannot be saved fails while
+		// its conversation can still recover.
+		storeTime: min(storeOpTimeout, max(cfg.StateTimeout/2, 100*time.Millisecond)),
+		staleLog:  rateLog{interval: 10 * time.Second},
 	}
+	e.writer = &groupWriter{st: cfg.Store, timeout: e.storeTime, gather: e.commitGather, onBatch: e.observeBatch}
 	return e, nil
 }
 
@@ -188,6 +197,7 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 		return
 	}
 	e.m.Messages.WithLabelValues("in", msg.Intent).Inc()
+	msg.Received = e.cfg.Now()
 	c := e.conversation(role, msg.From)
 	if c == nil {
 		e.m.RejectedLines.WithLabelValues("too_many_peers").Inc()
@@ -298,7 +308,28 @@ func (e *Engine) send(line []byte, intent string) {
 // storeCtx bounds a store call without inheriting cancellation: shutdown
 // stops new work but lets a started write complete.
 func (e *Engine) storeCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), storeOpTimeout)
+	return context.WithTimeout(context.Background(), e.storeTime)
+}
+
+// gatherMinActive is how many conversations must be mid-cycle before the
+// group writer waits to fill a transaction: below it (two agents cycling)
+// waiting would only add latency.
+const gatherMinActive = 6
+
+func (e *Engine) commitGather() time.Duration {
+	if e.cfg.CommitGather < 0 || e.active.Load() < gatherMinActive {
+		return 0
+	}
+	return e.cfg.CommitGather
+}
+
+func (e *Engine) observeBatch(steps int, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	e.m.CommitSteps.WithLabelValues(result).Observe(float64(steps))
+	e.storeResult("apply_steps", err)
 }
 
 func (e *Engine) storeResult(op string, err error) {

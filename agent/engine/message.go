@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Msg is an inbound HSAgent payload after the receive hook (spec §3.5).
@@ -20,6 +21,10 @@ type Msg struct {
 	HasMessage         bool
 	HS                 any // raw hs object, nil when absent
 	Sec                any // raw sec object, nil when absent
+
+	// Received is when the engine read the line (zero: unknown), so a
+	// line that waited too long is dropped before any crypto.
+	Received time.Time
 }
 
 // Broadcast reports whether the message was sent to everyone (to: null).

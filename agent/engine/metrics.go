@@ -24,6 +24,9 @@ type Metrics struct {
 	IdleEvicted   *prometheus.CounterVec
 	Active        prometheus.Gauge
 	Conversations prometheus.Gauge
+	// CommitSteps is the steps per group-commit transaction; its count is
+	// the agent's commits.
+	CommitSteps *prometheus.HistogramVec
 }
 
 // NewMetrics returns unregistered collectors; register them with
@@ -58,13 +61,16 @@ func NewMetrics() *Metrics {
 			Help: "Conversations in the middle of a cycle."}),
 		Conversations: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "conversations",
 			Help: "(role, peer) conversations this agent keeps."}),
+		CommitSteps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "commit_batch_steps",
+			Help:    "Conversation steps saved per database transaction (group commit), by result (ok, error).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 8)}, []string{"result"}),
 	}
 }
 
 // Collectors lists the metrics for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Handshakes, m.Messages, m.RejectedLines,
-		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.Active, m.Conversations}
+		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.Active, m.Conversations, m.CommitSteps}
 }
 
 // hsFailureReason names an hs failure for the metric label.

@@ -2,47 +2,66 @@ package engine
 
 import (
 	"errors"
+	"time"
 
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
-// save writes res.Row (compare-and-set on the stored Version). When the step
-// accepted a peer's nonce, the row and the nonce go to the store in one
-// atomic call (one round trip on PostgreSQL): a lost update never leaves the
-// nonce marked as seen, and a replay never changes the row. The exception is
-// a step that also clears the nonce log: there the nonce is logged after the
-// clear, so it keeps the separate Update. logged reports whether the
-// received nonce is already in the log.
+// save writes everything res changes as one step through the agent's
+// group writer: the row (compare-and-set on the stored Version), the
+// accepted nonce (recorded once, atomically with the row), the verified hs
+// nonce (rejected if already logged), the cleared pair log, our sent nonce
+// and the cycle count. The step commits whole or not at all, so a lost
+// update never leaves a nonce marked as seen, a replay never changes the
+// row, and a cycle is counted exactly when its final state is saved.
+// cycles is the pair's cycle total when res completed one.
 //
 // Errors: store.ErrConflict (reload and evaluate again), store.ErrReplay
-// (the nonce was logged first by another delivery; nothing changed), or a
-// store failure (counted and logged here).
-func (c *conv) save(res Result) (logged bool, err error) {
-	combined := res.RecordReceived != "" && !res.DeletePairNonces
-	op := "update"
-	sctx, cancel := c.e.storeCtx()
-	var rs store.RoleState
-	if combined {
-		op = "update_recording_nonce"
-		rs, err = c.e.cfg.Store.UpdateRecordingNonce(sctx, res.Row.toStore(c.stored), flowReceived, res.RecordReceived)
-	} else {
-		rs, err = c.e.cfg.Store.Update(sctx, res.Row.toStore(c.stored))
+// (the nonce was logged first by another delivery; nothing changed),
+// store.ErrNotFound, or a failed transaction (counted and logged by the
+// writer; nothing of the step is saved).
+func (c *conv) save(res Result, now time.Time) (cycles int64, err error) {
+	step := store.Step{Key: c.key, Received: res.RecordReceived, HSNonce: res.RecordHS,
+		ClearPairNonces: res.DeletePairNonces}
+	if res.Write {
+		step.Write, step.Next = true, res.Row.toStore(c.stored)
 	}
-	cancel()
+	if c.e.cfg.LogSentNonces {
+		step.Sent = res.RecordSent
+	}
+	if res.CycleDone {
+		at := now.UTC()
+		step.CycleAt = &at
+	}
+	if !step.Write && step.Received == "" && step.HSNonce == "" && !step.ClearPairNonces &&
+		step.Sent == "" && step.CycleAt == nil {
+		return 0, nil
+	}
+	r, err := c.e.writer.apply(step)
+	if err != nil {
+		return 0, err
+	}
 	switch {
-	case errors.Is(err, store.ErrReplay):
-		c.nonces.add(flowReceived, res.RecordReceived)
-		c.e.storeResult(op, nil)
-		return false, err
-	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
-		// The database answered: neither makes the store unhealthy.
-		c.e.storeResult(op, nil)
-		return false, err
-	case err != nil:
-		c.e.storeResult(op, err)
-		return false, err
+	case errors.Is(r.Err, store.ErrReplay):
+		if r.ReplayFlow == store.FlowHS {
+			c.e.m.Handshakes.WithLabelValues("failed", "replay").Inc()
+		} else {
+			c.nonces.add(flowReceived, res.RecordReceived)
+		}
+		return 0, r.Err
+	case errors.Is(r.Err, store.ErrInvalid):
+		// Input the store refuses (a peer ID it cannot hold): the database
+		// is fine, and retrying cannot help.
+		c.log.Warn("state change refused by the store", "error", r.Err)
+		return 0, r.Err
+	case r.Err != nil: // conflict or missing row: the caller decides
+		return 0, r.Err
 	}
-	c.e.storeResult(op, nil)
-	c.stored = rs
-	return combined, nil
+	if res.RecordHS != "" {
+		c.e.m.Handshakes.WithLabelValues("ok", "").Inc()
+	}
+	if res.Write {
+		c.stored = r.Row
+	}
+	return r.Cycles, nil
 }

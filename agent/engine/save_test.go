@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
@@ -54,9 +55,8 @@ func nonceLogged(t *testing.T, st *store.Store, c *conv, nonce string) bool {
 
 func TestSaveLogsTheReceivedNonceWithTheRow(t *testing.T) {
 	forEachSaveStore(t, func(t *testing.T, st *store.Store, c *conv) {
-		logged, err := c.save(accepted(c, StateRespConfirm, "n1"))
-		if err != nil || !logged {
-			t.Fatalf("save: logged %v err %v; want the nonce logged with the row", logged, err)
+		if _, err := c.save(accepted(c, StateRespConfirm, "n1"), time.Now()); err != nil {
+			t.Fatalf("save: %v", err)
 		}
 		got, _ := st.Get(context.Background(), c.key)
 		if got.State != StateRespConfirm || got.Version != 2 || c.stored.Version != 2 || !nonceLogged(t, st, c, "n1") {
@@ -70,7 +70,7 @@ func TestSaveWithAStaleRowConflictsAndLogsNoNonce(t *testing.T) {
 		if _, err := st.Update(context.Background(), c.stored); err != nil { // another writer
 			t.Fatal(err)
 		}
-		if _, err := c.save(accepted(c, StateRespConfirm, "n1")); !errors.Is(err, store.ErrConflict) {
+		if _, err := c.save(accepted(c, StateRespConfirm, "n1"), time.Now()); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("err %v, want ErrConflict", err)
 		}
 		if nonceLogged(t, st, c, "n1") {
@@ -79,8 +79,8 @@ func TestSaveWithAStaleRowConflictsAndLogsNoNonce(t *testing.T) {
 	})
 }
 
-// A step that also clears the nonce log keeps the old order (update,
-// clear, log), so the nonce it accepted survives the clear.
+// A step that also clears the nonce log logs the nonce it accepted after
+// the clear, in the same transaction, so the nonce survives the clear.
 func TestSaveBeforeClearingTheLogLeavesTheNonceToCommit(t *testing.T) {
 	forEachSaveStore(t, func(t *testing.T, st *store.Store, c *conv) {
 		res := accepted(c, StateRespConfirm, "n1")

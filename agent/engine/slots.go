@@ -1,6 +1,9 @@
 package engine
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // DefaultMaxActiveCycles bounds the responder cycles one agent runs at
 // once. Every cycle costs a fixed number of database writes, so beyond
@@ -14,7 +17,9 @@ const DefaultMaxActiveCycles = 8
 // its turn.
 type cycleSlots struct {
 	mu      sync.Mutex
-	limit   int
+	limit   int // current bound (see adapt)
+	max     int // the configured bound; 0 until the first adapt
+	lastCut time.Time
 	used    int
 	waiters []*conv
 }
@@ -44,10 +49,11 @@ func (s *cycleSlots) take() {
 	s.mu.Unlock()
 }
 
-// release returns a slot, handing it to the oldest waiter if any.
+// release returns a slot, handing it to the oldest waiter if any and the
+// (possibly lowered) limit allows.
 func (s *cycleSlots) release() {
 	s.mu.Lock()
-	if len(s.waiters) == 0 {
+	if len(s.waiters) == 0 || s.used > s.limit {
 		s.used--
 		s.mu.Unlock()
 		return

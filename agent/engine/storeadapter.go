@@ -20,6 +20,9 @@ type Store interface {
 	DeletePairNonces(ctx context.Context, k store.Key) error
 	DeleteHSNoncesOlderThan(ctx context.Context, age time.Duration) (int64, error)
 	BumpCycles(ctx context.Context, k store.Key, at time.Time) (int64, error)
+	// ApplySteps saves many conversations' steps in one transaction (the
+	// engine's group commit; see store.Step).
+	ApplySteps(ctx context.Context, steps []store.Step) ([]store.StepResult, error)
 }
 
 // AgentRegistry records this agent in the agents table for the operator.

@@ -36,6 +36,15 @@ func (s *countingStore) UpdateRecordingNonce(ctx context.Context, next store.Rol
 	return s.Store.UpdateRecordingNonce(ctx, next, flow, nonce)
 }
 
+func (s *countingStore) ApplySteps(ctx context.Context, steps []store.Step) ([]store.StepResult, error) {
+	for _, st := range steps {
+		if st.Write {
+			s.updates.Add(1)
+		}
+	}
+	return s.Store.ApplySteps(ctx, steps)
+}
+
 // captureTransport keeps what the engine sends.
 type captureTransport struct {
 	mu   sync.Mutex

@@ -112,6 +112,9 @@ func (s *Store) GetOrCreate(ctx context.Context, k Key, defaultState string) (rs
 	if err := checkText("state", defaultState, maxStateLen, true); err != nil {
 		return RoleState{}, err
 	}
+	if s.dialect == DialectPostgres {
+		return s.getOrCreatePG(ctx, k, defaultState)
+	}
 	// Read first: the row almost always exists, and a read does not take
 	// SQLite's single write connection.
 	if rs, err := s.getRole(ctx, s.r, k); !errors.Is(err, ErrNotFound) {

@@ -48,7 +48,7 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.StringVar(&o.trustMode, "trust-mode", "", "fleet, tofu or open (default fleet with --trust-bundle, else open)")
 	fs.StringVar(&o.httpListen, "http-listen", ":8080", "HTTP address for /healthz, /readyz and /metrics (empty: off)")
 	fs.IntVar(&o.exchangeLimit, "exchange-limit", engine.DefaultExchangeLimit, "request/respond rounds before the initiator concludes")
-	fs.IntVar(&o.maxActive, "max-active-cycles", engine.DefaultMaxActiveCycles, "most responder cycles run at once; further starts queue (bounds database load)")
+	fs.IntVar(&o.maxActive, "max-active-cycles", engine.DefaultMaxActiveCycles, "most responder cycles run at once; further starts queue (bounds database load). The engine lowers it while cycles run slow (see docs/engine-scale.md)")
 	fs.IntVar(&o.maxPeers, "max-peers", engine.DefaultMaxPeers, "most peers to keep conversations with")
 	fs.DurationVar(&o.registerInterval, "register-interval", engine.DefaultRegisterInterval, "interval between register broadcasts (±20% jitter)")
 	fs.DurationVar(&o.stateTimeout, "state-timeout", engine.DefaultStateTimeout, "time without progress after which a conversation recovers")

@@ -1,0 +1,44 @@
+package engine
+
+import "time"
+
+// The slot limit adapts to how long responder cycles take (AIMD, as TCP
+// does with its window): a fleet larger than the machine can carry makes
+// every cycle slower, and letting each agent keep MaxActiveCycles running
+// then only stretches them past the state timeout, where all the work
+// is lost (congestion collapse). A slow cycle or a timeout halves the
+// limit (at most once per cooldown, so one burst counts once); a fast
+// cycle raises it by one, up to MaxActiveCycles.
+
+// slowCycle: a responder cycle longer than this share of the state
+// timeout is a sign of overload.
+const slowCycleShare = 4 // StateTimeout / 4
+
+// fastCycleShare: a cycle shorter than StateTimeout / 20 may widen the limit.
+const fastCycleShare = 20
+
+// adapt feeds one finished responder cycle (d > 0) or a responder timeout
+// (d < 0) into the limit.
+func (s *cycleSlots) adapt(d, stateTimeout time.Duration, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.max == 0 {
+		s.max = s.limit
+	}
+	switch {
+	case d < 0 || d > stateTimeout/slowCycleShare:
+		if now.Sub(s.lastCut) >= stateTimeout/slowCycleShare && s.limit > 1 {
+			s.limit = max(1, s.limit/2)
+			s.lastCut = now
+		}
+	case d < stateTimeout/fastCycleShare && s.limit < s.max:
+		s.limit++
+	}
+}
+
+// Limit is the current bound on concurrent responder cycles.
+func (s *cycleSlots) Limit() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limit
+}
