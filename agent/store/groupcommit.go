@@ -245,7 +245,7 @@ func (s *Store) casInTx(ctx context.Context, tx *sqlx.Tx, st Step) (RoleState, e
 		err = tx.GetContext(ctx, &row, s.q.updateRole, append(s.updateSetArgs(next), k.SelfID, string(k.Role), k.PeerID, next.Version)...)
 	}
 	if err == nil {
-		return row.toRoleState(), nil, nil
+		return next.stored(row), nil, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return RoleState{}, nil, err

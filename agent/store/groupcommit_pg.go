@@ -15,8 +15,11 @@ import (
 // this is what makes a batch cheap, not only the shared commit. Its
 // checks and writes mirror applyStep:
 //
-//   - lk locks each writing step's row if it is still at the step's
-//     version (a concurrent writer is waited for, then re-checked);
+//   - lk locks every step's row in key order, so two batches that share
+//     rows wait for each other instead of deadlocking (40P01), and says
+//     whether a writing step's row is still at its version (a concurrent
+//     writer is waited for, then re-checked); go joins lk, so no row is
+//     written before the batch holds all its locks;
 //   - a step whose hs nonce is already logged does nothing;
 //   - n records each writing step's received nonce, and the row moves
 //     only if that insert was new (record-once, as UpdateRecordingNonce);
@@ -36,9 +39,9 @@ const applyStepsPGQuery = `WITH inp AS (
 		peer_address, peer_sign_pub, peer_kx_pub, hs_derived_at, last_secure_at,
 		received, hs_nonce, sent, clear_log, cycle_at)
 ), lk AS (
-	SELECT i.idx FROM role_state r JOIN inp i
+	SELECT i.idx, r.version = i.version AS at_version FROM role_state r JOIN inp i
 		ON r.self_id = i.self_id AND r.role = i.role AND r.peer_id = i.peer_id
-	WHERE i.write AND r.version = i.version
+	ORDER BY r.self_id, r.role, r.peer_id
 	FOR UPDATE OF r
 ), chk AS (
 	SELECT i.idx,
@@ -49,8 +52,8 @@ const applyStepsPGQuery = `WITH inp AS (
 		(SELECT r.version FROM role_state r WHERE r.self_id = i.self_id AND r.role = i.role AND r.peer_id = i.peer_id) AS cur_version
 	FROM inp i
 ), go AS (
-	SELECT i.* FROM inp i JOIN chk c ON c.idx = i.idx
-	WHERE NOT c.hs_seen AND (NOT i.write OR i.idx IN (SELECT idx FROM lk))
+	SELECT i.* FROM inp i JOIN chk c ON c.idx = i.idx LEFT JOIN lk l ON l.idx = i.idx
+	WHERE NOT c.hs_seen AND (NOT i.write OR COALESCE(l.at_version, false))
 ), n AS (
 	INSERT INTO nonce_event (self_id, role, peer_id, flow, nonce, created_at)
 	SELECT g.self_id, g.role, g.peer_id, 'received', g.received, $24::timestamptz FROM go g
