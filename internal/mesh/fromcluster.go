@@ -9,9 +9,11 @@ import (
 	"github.com/hsfleet/hsfleet/api/v1alpha1"
 )
 
-// FromHSAgents turns HSAgent status into mesh data. Status lists at most
-// 64 peers per agent (the most recent), so larger fleets show the rest as
-// never cycled from that side; the other side's status usually fills it.
+// FromHSAgents turns HSAgent status into mesh data. Status lists a stable
+// sample of v1alpha1.StatusPeerSample peers per agent, so larger fleets
+// show the rest as never cycled from that side (Truncated is set); the
+// other side's sample may fill some of them. The database source
+// (ReadStores) has every pair.
 // Status has one flag per conversation (an hs completed), used for both
 // verified and sealed. Names are namespace/name when the list spans
 // namespaces.
@@ -32,7 +34,7 @@ func FromHSAgents(items []v1alpha1.HSAgent) Data {
 		}
 		ready := meta.IsStatusConditionTrue(a.Status.Conditions, v1alpha1.ConditionAvailable)
 		d.Agents = append(d.Agents, Agent{ID: id, Name: name, Ready: &ready})
-		if len(a.Status.Peers) >= 64 && a.Status.PeerCount > 64 {
+		if int(a.Status.PeerCount) > len(a.Status.Peers) {
 			d.Truncated = true
 		}
 		for _, p := range a.Status.Peers {
