@@ -7,6 +7,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -72,16 +73,12 @@ func runAll(o options) int {
 		if o.only != "" && !strings.Contains(s.name, o.only) {
 			continue
 		}
-		if err := portFree(); err != nil {
-			fmt.Fprintln(os.Stderr, "interop:", err)
-			return 1
-		}
 		t0 := time.Now()
 		fmt.Printf("=== %s\n", s.name)
-		r, err := newRun(o, s.name)
-		if err == nil {
-			err = s.fn(r)
-			r.cleanup()
+		err := runOne(o, s)
+		if errors.Is(err, errReferenceStall) {
+			fmt.Printf("  RETRY %s: %v\n", s.name, err)
+			err = runOne(o, s)
 		}
 		if err != nil {
 			failed++
@@ -95,6 +92,19 @@ func runAll(o options) int {
 		return 1
 	}
 	return 0
+}
+
+// runOne runs s in its own temp dir and stops everything it started.
+func runOne(o options, s scenario) error {
+	if err := portFree(); err != nil {
+		return err
+	}
+	r, err := newRun(o, s.name)
+	if err != nil {
+		return err
+	}
+	defer r.cleanup()
+	return s.fn(r)
 }
 
 // lock8888 serializes runs on this machine: the Python agents can only

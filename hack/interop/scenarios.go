@@ -126,8 +126,7 @@ func pythonPairOurRelay(r *run) error {
 			return err
 		}
 	}
-	time.Sleep(r.d(15))
-	before, err := r.snapshot()
+	before, err := r.waitFirstCycle(r.d(30))
 	if err != nil {
 		return err
 	}
@@ -154,6 +153,32 @@ func pythonPairOurRelay(r *run) error {
 		errAfter = errors.New("no cycle after the bad lines")
 	}
 	return errors.Join(r.report("total", now, nil, 1, false), r.report("after bad lines", now, before, 0, false), errAfter)
+}
+
+// errReferenceStall: the two reference agents stalled each other before
+// the scenario did anything to them (docs/interop.md, no fault needed);
+// runAll runs such a scenario once more on a fresh kit.
+var errReferenceStall = errors.New("the reference agents completed no cycle before the bad lines (reference stall)")
+
+// waitFirstCycle polls until any pair has completed a cycle (a Python
+// pair's first takes ~11 s) and returns that snapshot.
+func (r *run) waitFirstCycle(limit time.Duration) (snapshot, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		s, err := r.snapshot()
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range r.pairs() {
+			if s.cycles(p[0], p[1]) > 0 {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, errReferenceStall
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // mixedPair: one hsfleet agent and one Python agent, both roles, on the
