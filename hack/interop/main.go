@@ -57,6 +57,10 @@ func main() {
 			*p = abs
 		}
 	}
+	if _, err := os.Stat(filepath.Join(o.reference, "agents", "agent_HSAgent_1", "agent.py")); err != nil {
+		fmt.Fprintf(os.Stderr, "interop: no reference kit at %s (set REFERENCE_DIR to a Summoner checkout with agents/agent_HSAgent_1): %v\n", o.reference, err)
+		os.Exit(2)
+	}
 	os.Exit(runAll(o))
 }
 
