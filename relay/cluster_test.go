@@ -12,7 +12,7 @@ import (
 // startCluster runs n relay replicas joined over embedded NATS (real route
 // connections on 127.0.0.1, port 0) and waits until every replica sees the
 // others' bus subscriptions, so a line sent next reaches all of them.
-func startCluster(t *testing.T, n int, cfg ServerConfig) ([]*Server, []context.CancelFunc) {
+func startCluster(t testing.TB, n int, cfg ServerConfig) ([]*Server, []context.CancelFunc) {
 	t.Helper()
 	var srvs []*Server
 	var stops []context.CancelFunc
@@ -23,7 +23,7 @@ func startCluster(t *testing.T, n int, cfg ServerConfig) ([]*Server, []context.C
 		if i > 0 {
 			c.Cluster.Routes = []string{seed}
 		}
-		s, stop := startServer(t, c)
+		s, stop := startFilteringServer(t, c)
 		if i == 0 {
 			seed = "nats-route://" + s.bus.ns.ClusterAddr().String()
 		}
@@ -56,7 +56,7 @@ func collect(c *rawClient, want int) <-chan []string {
 }
 
 func TestClusterEveryLineOnceInOrder(t *testing.T) {
-	srvs, _ := startCluster(t, 3, ServerConfig{})
+	srvs, _ := startCluster(t, 3, ServerConfig{AllowPlainText: true})
 	const perReplica, lines = 2, 50
 	var clients []*rawClient
 	for _, s := range srvs {
@@ -146,7 +146,7 @@ func TestClusterDirectedAcrossReplicas(t *testing.T) {
 // clients; the others keep every line, in order, and its clients reconnect
 // to a surviving replica and receive again.
 func TestClusterReplicaKilledMidStream(t *testing.T) {
-	srvs, stops := startCluster(t, 3, ServerConfig{})
+	srvs, stops := startCluster(t, 3, ServerConfig{AllowPlainText: true})
 	a := dialRaw(t, srvs[0].Addr())
 	b := dialRaw(t, srvs[1].Addr())
 	c := dialRaw(t, srvs[2].Addr())
