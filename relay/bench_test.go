@@ -23,7 +23,19 @@ const benchLineLen = 300 // including "\n"
 func BenchmarkRelayBroadcast(b *testing.B) {
 	for _, n := range []int{2, 10, 100} {
 		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
-			runBroadcastBench(b, n, func(nc net.Conn, lines int) error { return benchSend(nc, lines) })
+			runBroadcastBench(b, n, 1, func(nc net.Conn, lines int) error { return benchSend(nc, lines) })
+		})
+	}
+}
+
+// BenchmarkRelayClusterBroadcast is BenchmarkRelayBroadcast with the
+// clients spread round-robin over relay replicas joined by NATS routes, all
+// in this process (so on 2 cores it measures the cost of the bus, not the
+// capacity replicas on separate machines would add).
+func BenchmarkRelayClusterBroadcast(b *testing.B) {
+	for _, r := range []int{1, 3} {
+		b.Run(fmt.Sprintf("clients=100/replicas=%d", r), func(b *testing.B) {
+			runBroadcastBench(b, 100, r, func(nc net.Conn, lines int) error { return benchSend(nc, lines) })
 		})
 	}
 }
@@ -35,7 +47,7 @@ func BenchmarkRelayPacedLatency(b *testing.B) {
 	for _, tt := range []struct{ clients, deliveriesPerSec int }{{2, 200_000}, {10, 500_000}, {100, 1_000_000}} {
 		b.Run(fmt.Sprintf("clients=%d/offered=%d", tt.clients, tt.deliveriesPerSec), func(b *testing.B) {
 			perSender := float64(tt.deliveriesPerSec) / float64(tt.clients*(tt.clients-1))
-			runBroadcastBench(b, tt.clients, func(nc net.Conn, lines int) error {
+			runBroadcastBench(b, tt.clients, 1, func(nc net.Conn, lines int) error {
 				return benchSendPaced(nc, lines, perSender)
 			})
 		})
@@ -45,19 +57,38 @@ func BenchmarkRelayPacedLatency(b *testing.B) {
 // runBroadcastBench connects n clients, runs send on each (lines per
 // client) while every client counts what it receives. One op is one
 // delivered line.
-func runBroadcastBench(b *testing.B, n int, send func(nc net.Conn, lines int) error) {
+func runBroadcastBench(b *testing.B, n, replicas int, send func(nc net.Conn, lines int) error) {
 	// Healthy but CPU-starved clients on a shared machine can pause for
 	// longer than the production stuck window; this measures throughput,
 	// not slow-client detection.
-	s, stop := startFilteringServer(b, ServerConfig{StuckTimeout: 2 * time.Second})
+	cfg := ServerConfig{StuckTimeout: 2 * time.Second}
+	srvs := []*Server{}
+	if replicas > 1 {
+		srvs, _ = startCluster(b, replicas, cfg)
+	} else {
+		s, _ := startFilteringServer(b, cfg)
+		srvs = append(srvs, s)
+	}
 	perClient := max(1, (b.N+n*(n-1)-1)/(n*(n-1)))
 	want := perClient * (n - 1)
 
 	senders := make([]net.Conn, n)
 	for i := range senders {
-		senders[i] = dialRaw(b, s.Addr()).nc
+		senders[i] = dialRaw(b, srvs[i%len(srvs)].Addr()).nc
 	}
-	connected(b, s, n)
+	for i, s := range srvs {
+		connected(b, s, (n-i+len(srvs)-1)/len(srvs))
+	}
+	sum := func(m func(*metrics) float64) float64 {
+		t := 0.0
+		for _, s := range srvs {
+			t += m(s.metrics)
+		}
+		return t
+	}
+	slowDisconnects := func() float64 {
+		return sum(func(m *metrics) float64 { return metricValue(b, m.disconnects.WithLabelValues(reasonSlow)) })
+	}
 
 	hists := make([]latencyHist, n)
 	counts := make([]int, n)
@@ -95,7 +126,7 @@ func runBroadcastBench(b *testing.B, n int, send func(nc net.Conn, lines int) er
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			b.Fatalf("%v (slow disconnects %v)", err, metricValue(b, s.metrics.disconnects.WithLabelValues(reasonSlow)))
+			b.Fatalf("%v (slow disconnects %v)", err, slowDisconnects())
 		}
 	}
 	var total latencyHist
@@ -104,7 +135,7 @@ func runBroadcastBench(b *testing.B, n int, send func(nc net.Conn, lines int) er
 		total.merge(&hists[i])
 		delivered += counts[i]
 	}
-	if slow := metricValue(b, s.metrics.disconnects.WithLabelValues(reasonSlow)); slow != 0 {
+	if slow := slowDisconnects(); slow != 0 {
 		b.Fatalf("%v clients disconnected as slow during the benchmark", slow)
 	}
 	b.ReportMetric(float64(delivered)/elapsed.Seconds(), "lines/s")
@@ -113,9 +144,12 @@ func runBroadcastBench(b *testing.B, n int, send func(nc net.Conn, lines int) er
 	b.ReportMetric(float64(delivered)/cpu.Seconds(), "lines/cpu-s")
 	b.ReportMetric(total.quantile(0.50).Seconds()*1e3, "p50-ms")
 	b.ReportMetric(total.quantile(0.99).Seconds()*1e3, "p99-ms")
-	b.ReportMetric(metricValue(b, s.metrics.stalls)/float64(perClient*n), "stalls/line")
-	b.ReportMetric(metricValue(b, s.metrics.linesOut)/metricValue(b, s.metrics.writes), "lines/write")
-	stop()
+	b.ReportMetric(sum(func(m *metrics) float64 { return metricValue(b, m.stalls) })/float64(perClient*n), "stalls/line")
+	b.ReportMetric(sum(func(m *metrics) float64 { return metricValue(b, m.linesOut) })/
+		sum(func(m *metrics) float64 { return metricValue(b, m.writes) }), "lines/write")
+	if replicas > 1 {
+		b.ReportMetric(sum(func(m *metrics) float64 { return metricValue(b, m.clusterDropped) }), "bus-drops")
+	}
 }
 
 // benchSendPaced sends lines at perSec, in small bursts every few

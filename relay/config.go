@@ -77,6 +77,9 @@ type ServerConfig struct {
 	// DirectedRouting delivers a line whose payload "to" names a learned
 	// client id only to that client.
 	DirectedRouting bool
+	// Cluster joins this relay to its replicas over embedded NATS; the
+	// zero value runs a single relay.
+	Cluster ClusterConfig
 	// Registry receives the relay's metrics; nil means a fresh registry with
 	// the Go and process collectors.
 	Registry *prometheus.Registry

@@ -36,6 +36,7 @@ type conn struct {
 
 	// reader-only state
 	stallTimer *time.Timer
+	busBuf     []byte          // scratch for encoding lines sent to other replicas
 	warned     map[string]bool // drop reasons already logged at warn level
 
 	// writer-only state
@@ -196,8 +197,10 @@ func (c *conn) handle(line []byte) {
 		c.sendSelf(s.warnRelayedLong)
 		return
 	}
+	var toID []byte
 	if s.cfg.DirectedRouting {
-		if to := c.route(line); to != nil {
+		var to *conn
+		if to, toID = c.route(line); to != nil {
 			if to.q.push(f) == pushFull {
 				to.kill()
 			}
@@ -205,23 +208,27 @@ func (c *conn) handle(line []byte) {
 			return
 		}
 	}
+	if s.bus != nil {
+		// Before broadcast, which gives up this reader's reference to f.
+		c.publishRemote(toID, f.b)
+	}
 	c.broadcast(f)
 }
 
 // route learns the sender's id and returns the only recipient of a directed
-// line, or nil to broadcast.
-func (c *conn) route(line []byte) *conn {
+// line, or nil to broadcast, with the "to" id it named (if any).
+func (c *conn) route(line []byte) (*conn, []byte) {
 	rf := scanRoute(line)
 	if rf.from != nil {
 		c.srv.hub.learn(c, rf.from)
 	}
 	if rf.to == nil {
-		return nil
+		return nil, nil
 	}
 	if to := c.srv.hub.lookup(rf.to); to != nil && to != c {
-		return to
+		return to, rf.to
 	}
-	return nil
+	return nil, rf.to
 }
 
 // broadcast hands f to every other client. It owns one reference to f.

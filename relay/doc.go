@@ -64,6 +64,12 @@
 // lines_directed_total. Hot-path counters are added per read or write batch,
 // not per line.
 //
+// # Replicas
+//
+// With ServerConfig.Cluster.Listen set, a relay embeds a NATS server and
+// shares one broadcast domain with its replicas over NATS cluster routes
+// (cluster.go, remote.go, busline.go; docs/relay-ha.md).
+//
 // # Client
 //
 // Client keeps one connection alive: jittered exponential backoff between

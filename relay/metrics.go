@@ -41,6 +41,11 @@ type metrics struct {
 	dropRelayedLong prometheus.Counter
 	dropRecipient   prometheus.Counter
 	disconnects     *prometheus.CounterVec
+
+	clusterPublished prometheus.Counter
+	clusterReceived  prometheus.Counter
+	clusterDropped   prometheus.Counter
+	clusterMalformed prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -69,12 +74,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		dropNotJSON:     drops.WithLabelValues(reasonNotJSONObject),
 		dropRelayedLong: drops.WithLabelValues(reasonRelayedTooLong),
 		dropRecipient:   drops.WithLabelValues(reasonRecipient),
+
+		clusterPublished: counter("cluster_lines_published_total", "Lines sent to other relay replicas over NATS."),
+		clusterReceived:  counter("cluster_lines_received_total", "Lines received from other relay replicas over NATS."),
+		clusterDropped:   counter("cluster_lines_dropped_total", "Lines from other replicas dropped because this replica fell behind (NATS slow consumer)."),
+		clusterMalformed: counter("cluster_lines_malformed_total", "Malformed lines from other replicas, dropped."),
 	}
 	for _, r := range []string{reasonEOF, reasonError, reasonSlow, reasonIdle, reasonShutdown, reasonFull} {
 		m.disconnects.WithLabelValues(r)
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.accepted, m.linesIn, m.bytesIn, m.linesOut,
-		m.bytesOut, m.directed, m.stalls, m.writes, drops, m.disconnects} {
+		m.bytesOut, m.directed, m.stalls, m.writes, drops, m.disconnects,
+		m.clusterPublished, m.clusterReceived, m.clusterDropped, m.clusterMalformed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register relay metrics: %w", err)
 		}

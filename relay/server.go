@@ -42,6 +42,7 @@ type Server struct {
 	metrics  *metrics
 	hub      *hub
 	clock    *coarseClock
+	bus      *bus // nil for a single relay
 
 	ready   atomic.Bool
 	closing atomic.Bool
@@ -79,6 +80,9 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 		warnIdle: staticFrame(WarnIdle), warnShutdown: staticFrame(WarnShutdown), warnFull: staticFrame(WarnServerFull),
 		warnNotJSON: staticFrame(WarnNotJSONObject), warnRelayedLong: staticFrame(WarnRelayedTooLong(cfg.MaxRelayedLine)),
 	}
+	if err := reg.Register(s.clusterRoutesGauge()); err != nil {
+		return nil, fmt.Errorf("register relay metrics: %w", err)
+	}
 	var lc net.ListenConfig
 	if s.ln, err = lc.Listen(context.Background(), "tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("relay listen %s: %w", cfg.Listen, err)
@@ -89,6 +93,16 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("relay metrics listen %s: %w", cfg.MetricsListen, err)
 		}
 		s.http = &http.Server{Handler: s.healthHandler(), ReadHeaderTimeout: 5 * time.Second}
+	}
+	if cfg.Cluster.Listen != "" {
+		// Last, so a failure above never leaves a NATS server running.
+		if s.bus, err = startBus(cfg.Cluster, logger, m, s.deliverRemote); err != nil {
+			s.ln.Close()
+			if s.httpLn != nil {
+				s.httpLn.Close()
+			}
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -249,6 +263,9 @@ func (s *Server) shutdown(acceptExited <-chan struct{}) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = s.http.Shutdown(ctx)
+	}
+	if s.bus != nil {
+		s.bus.close()
 	}
 	s.log.Info("relay stopped")
 }

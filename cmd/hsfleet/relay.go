@@ -34,6 +34,19 @@ func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 	fs.BoolVar(&cfg.AllowPlainText, "allow-plain-text", false, "relay any UTF-8 line; by default only JSON objects a Summoner (Python) client can parse are relayed (turn on for plain-text Summoner apps)")
 	fs.IntVar(&cfg.MaxRelayedLine, "max-relayed-line", relay.DefaultMaxRelayedLine, "longest line sent to a client, wrapper and newline included (the Python client's limit); longer ones are dropped with a warning (negative: no cap)")
 	fs.BoolVar(&cfg.DirectedRouting, "directed-routing", false, "deliver lines whose payload \"to\" names a known client id only to that client")
+	fs.StringVar(&cfg.Cluster.Listen, "cluster-listen", "", "host:port for NATS routes from other relay replicas (empty: single relay, no NATS)")
+	fs.StringVar(&cfg.Cluster.Name, "cluster-name", "hsfleet-relay", "NATS cluster name, the same on every replica")
+	fs.StringVar(&cfg.Cluster.Advertise, "cluster-advertise", "", "host:port other replicas reach this one at (empty: the listen address)")
+	fs.Func("cluster-routes", "comma-separated nats-route://host:port of other replicas (one reachable seed is enough)", func(v string) error {
+		cfg.Cluster.Routes = nil
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				cfg.Cluster.Routes = append(cfg.Cluster.Routes, r)
+			}
+		}
+		return nil
+	})
+	fs.IntVar(&cfg.Cluster.PendingBytes, "cluster-pending-bytes", relay.DefaultClusterPendingBytes, "bound on lines from other replicas not yet queued to clients; past it they are dropped (counted)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "json", "json or text")
 	return cfg, level, format

@@ -1,0 +1,74 @@
+package relay
+
+import (
+	"bytes"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// publishRemote hands a line this replica relayed to the other replicas.
+// to is the directed recipient the line could not be delivered to here.
+// A failed publish (bus closed or buffer full) costs other replicas this
+// line only, so it is counted and logged, never fatal.
+func (c *conn) publishRemote(to []byte, wrapped []byte) {
+	s := c.srv
+	c.busBuf = encodeBusLine(c.busBuf[:0], to, wrapped)
+	if err := s.bus.nc.Publish(busSubject, c.busBuf); err != nil {
+		s.metrics.clusterDropped.Inc()
+		c.logDrop("cluster_publish", "bytes", len(wrapped))
+		return
+	}
+	s.metrics.clusterPublished.Inc()
+}
+
+// deliverRemote queues a line from another replica to this replica's
+// clients: only to the directed recipient when it is connected here,
+// otherwise to all of them (the sender is on another replica). It runs on
+// the bus subscription's goroutine, one line at a time, so per-sender order
+// is kept.
+func (s *Server) deliverRemote(data []byte) {
+	to, wrapped, err := decodeBusLine(data)
+	if err == nil && (bytes.IndexByte(wrapped[:len(wrapped)-1], '\n') >= 0 || !s.fitsClients(wrapped)) {
+		err = errBusLine
+	}
+	if err != nil {
+		s.metrics.clusterMalformed.Inc()
+		s.log.Warn("cluster line dropped", "err", err, "bytes", len(data))
+		return
+	}
+	s.metrics.clusterReceived.Inc()
+	f := getFrame()
+	f.b = append(f.b, wrapped...)
+	if len(to) > 0 && s.cfg.DirectedRouting {
+		if c := s.hub.lookup(to); c != nil {
+			if c.q.push(f) == pushFull {
+				c.kill()
+			}
+			s.metrics.directed.Inc()
+			return
+		}
+	}
+	peers := s.hub.conns()
+	f.retain(int32(len(peers)))
+	for _, p := range peers {
+		switch p.q.push(f) {
+		case pushFull:
+			p.kill()
+		case pushClosed:
+			s.metrics.dropRecipient.Inc()
+		}
+	}
+	f.release()
+}
+
+// clusterRoutesGauge reports live route connections to other replicas.
+func (s *Server) clusterRoutesGauge() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hsfleet", Subsystem: "relay",
+		Name: "cluster_routes", Help: "NATS route connections to other relay replicas."},
+		func() float64 {
+			if s.bus == nil {
+				return 0
+			}
+			return float64(s.bus.routes())
+		})
+}
