@@ -49,7 +49,8 @@ type conv struct {
 
 	// holdsStart (initiator only): this pair counts against the start
 	// gate, from its reconnect (or an accepted confirm) to the cycle's end.
-	holdsStart bool
+	holdsStart   bool
+	waitingStart bool // counted in the gate's waiting pairs
 }
 
 func newConv(e *Engine, role Role, peer string) *conv {
@@ -268,6 +269,7 @@ func (c *conv) syncSlot() {
 
 func (c *conv) dropSlot() {
 	c.endStart()
+	c.setWaitingStart(false)
 	if c.queued {
 		c.e.slots.forget(c)
 		select { // a slot handed over in the meantime goes back

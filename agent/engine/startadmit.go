@@ -20,19 +20,32 @@ func (c *conv) admit(res Result, prevState string, prevMem Mem, outs []Out, now 
 	if prevState == StateInitReady && c.row.State != StateInitReady && !c.holdsStart {
 		c.e.starts.take()
 		c.holdsStart = true
+		c.setWaitingStart(false)
 	}
 	if c.holdsStart || !hasIntent(outs, IntentReconnect) {
 		return outs
 	}
-	if c.e.starts.tryStart() {
+	if !(res.CycleDone && c.e.starts.contended()) && c.e.starts.tryStart() {
 		c.holdsStart = true
+		c.setWaitingStart(false)
 		return outs
 	}
+	c.setWaitingStart(true)
 	c.e.m.StartsDeferred.Inc()
 	c.progressAt = now
 	wait := c.e.cfg.RetryInterval
 	c.retryAt = now.Add(wait/2 + rand.N(wait/2+1))
 	return withoutIntent(outs, IntentReconnect)
+}
+
+func (c *conv) setWaitingStart(w bool) {
+	switch {
+	case w && !c.waitingStart:
+		c.e.starts.wait()
+	case !w && c.waitingStart:
+		c.e.starts.unwait()
+	}
+	c.waitingStart = w
 }
 
 // endStart gives the pair's start back to the gate.

@@ -17,6 +17,7 @@ type startGate struct {
 	limit   int
 	max     int
 	used    int
+	waiting int // pairs whose start was refused and not yet admitted
 	lastCut time.Time
 }
 
@@ -33,6 +34,28 @@ func (g *startGate) tryStart() bool {
 	}
 	g.used++
 	return true
+}
+
+// wait marks one more pair as waiting for a start; unwait undoes it.
+func (g *startGate) wait() {
+	g.mu.Lock()
+	g.waiting++
+	g.mu.Unlock()
+}
+
+func (g *startGate) unwait() {
+	g.mu.Lock()
+	g.waiting = max(0, g.waiting-1)
+	g.mu.Unlock()
+}
+
+// contended reports whether some pair is waiting for a start: a pair that
+// just finished a cycle then queues behind it instead of starting again
+// at once, so every pair gets its turn.
+func (g *startGate) contended() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.waiting > 0
 }
 
 // take counts a start the peer began without asking us (a confirm to our

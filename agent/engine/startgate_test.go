@@ -60,3 +60,19 @@ func TestStartGateAIMDOnFakeClock(t *testing.T) {
 		t.Fatalf("middling cycle changed limit to %d", got)
 	}
 }
+
+func TestStartGateContended(t *testing.T) {
+	g := newStartGate(1)
+	if g.contended() {
+		t.Fatal("fresh gate contended")
+	}
+	g.wait()
+	if !g.contended() {
+		t.Fatal("a waiting pair does not make the gate contended")
+	}
+	g.unwait()
+	g.unwait() // never below zero
+	if g.contended() {
+		t.Fatal("gate still contended after the waiter left")
+	}
+}
