@@ -46,6 +46,11 @@ type conv struct {
 	holdsSlot bool
 	queued    bool
 	pending   *Msg
+
+	// holdsStart (initiator only): this pair counts against the start
+	// gate, from its reconnect (or an accepted confirm) to the cycle's end.
+	holdsStart   bool
+	waitingStart bool // counted in the gate's waiting pairs
 }
 
 func newConv(e *Engine, role Role, peer string) *conv {
@@ -198,6 +203,9 @@ func (c *conv) onTimer() {
 		c.e.m.Timeouts.WithLabelValues(state).Inc()
 		if c.role == Responder {
 			c.e.slots.adapt(-1, c.e.cfg.StateTimeout, now)
+		} else {
+			c.e.starts.adapt(-1, c.e.cfg.StateTimeout, now)
+			c.endStart() // the re-sent reconnect must be admitted again
 		}
 		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
 		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
@@ -260,6 +268,8 @@ func (c *conv) syncSlot() {
 }
 
 func (c *conv) dropSlot() {
+	c.endStart()
+	c.setWaitingStart(false)
 	if c.queued {
 		c.e.slots.forget(c)
 		select { // a slot handed over in the meantime goes back
@@ -390,6 +400,9 @@ func (c *conv) commit(res Result) error {
 		// over, from the retry timer, which also repeats the close.
 		outs, pause = withoutIntent(outs, IntentReconnect), c.e.cfg.CycleInterval
 		c.progressAt = now.Add(pause)
+	}
+	if c.role == Initiator {
+		outs = c.admit(res, prevState, prevMem, outs, now)
 	}
 	if len(outs) > 0 || c.row.State != prevState {
 		c.sendAll(outs)

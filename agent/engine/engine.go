@@ -33,6 +33,7 @@ type Engine struct {
 
 	kick        chan struct{}
 	slots       *cycleSlots
+	starts      *startGate
 	writer      *groupWriter
 	active      atomic.Int64 // conversations mid-cycle (the Active gauge)
 	storeTime   time.Duration
@@ -61,11 +62,12 @@ func New(cfg Config) (*Engine, error) {
 		selfBytes: []byte(cfg.Identity.ID),
 		machine: Machine{ExchangeLimit: cfg.ExchangeLimit,
 			Policy: Policy{Strict: strict, RequireSealed: strict && cfg.Secure}},
-		log:   cfg.Logger.With("self", cfg.Identity.ID),
-		m:     cfg.Metrics,
-		convs: map[convKey]*conv{},
-		kick:  make(chan struct{}, 1),
-		slots: &cycleSlots{limit: cfg.MaxActiveCycles},
+		log:    cfg.Logger.With("self", cfg.Identity.ID),
+		m:      cfg.Metrics,
+		convs:  map[convKey]*conv{},
+		kick:   make(chan struct{}, 1),
+		slots:  &cycleSlots{limit: cfg.MaxActiveCycles},
+		starts: newStartGate(cfg.MaxActiveCycles),
 		// Half the state timeout: a step that cannot be saved fails while
 		// its conversation can still recover.
 		storeTime: min(storeOpTimeout, max(cfg.StateTimeout/2, 100*time.Millisecond)),

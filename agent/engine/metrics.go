@@ -27,6 +27,8 @@ type Metrics struct {
 	// CommitSteps is the steps per group-commit transaction; its count is
 	// the agent's commits.
 	CommitSteps *prometheus.HistogramVec
+	// StartsDeferred counts reconnects the initiator's start gate held back.
+	StartsDeferred prometheus.Counter
 }
 
 // NewMetrics returns unregistered collectors; register them with
@@ -64,13 +66,16 @@ func NewMetrics() *Metrics {
 		CommitSteps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "commit_batch_steps",
 			Help:    "Conversation steps saved per database transaction (group commit), by result (ok, error).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 8)}, []string{"result"}),
+		StartsDeferred: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "cycle_starts_deferred_total",
+			Help: "Initiator cycle starts (reconnects) postponed because the agent's started-cycle limit was reached."}),
 	}
 }
 
 // Collectors lists the metrics for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Handshakes, m.Messages, m.RejectedLines,
-		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.Active, m.Conversations, m.CommitSteps}
+		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.Active, m.Conversations, m.CommitSteps,
+		m.StartsDeferred}
 }
 
 // hsFailureReason names an hs failure for the metric label.

@@ -25,15 +25,7 @@ func (s *cycleSlots) adapt(d, stateTimeout time.Duration, now time.Time) {
 	if s.max == 0 {
 		s.max = s.limit
 	}
-	switch {
-	case d < 0 || d > stateTimeout/slowCycleShare:
-		if now.Sub(s.lastCut) >= stateTimeout/slowCycleShare && s.limit > 1 {
-			s.limit = max(1, s.limit/2)
-			s.lastCut = now
-		}
-	case d < stateTimeout/fastCycleShare && s.limit < s.max:
-		s.limit++
-	}
+	s.limit, s.lastCut = aimd(s.limit, s.max, s.lastCut, d, stateTimeout, now)
 }
 
 // Limit is the current bound on concurrent responder cycles.
