@@ -300,7 +300,7 @@ func cycleWriter(ctx context.Context, b *testing.B, db *sql.DB, ids []string, pe
 
 // summaryCalls counts the operator's status reads from the store's own
 // metrics: Summary (one per agent, a transaction of two queries) or
-// FleetSummary (one statement per database).
+// FleetSummary or FleetRows (one statement per database).
 func summaryCalls(b *testing.B) int64 {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(store.Collectors()...)
@@ -315,7 +315,7 @@ func summaryCalls(b *testing.B) int64 {
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "op" && (l.GetValue() == "summary" || l.GetValue() == "fleet_summary") {
+				if l.GetName() == "op" && (l.GetValue() == "summary" || l.GetValue() == "fleet_summary" || l.GetValue() == "fleet_rows") {
 					n += m.GetCounter().GetValue()
 				}
 			}
