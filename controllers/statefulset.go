@@ -26,6 +26,7 @@ func (r *HSAgentReconciler) reconcileStatefulSet(ctx context.Context, s *agentSc
 		Relay:          agent.Spec.Relay,
 		DatabaseSecret: r.databaseSecretName(agent),
 		Knobs:          r.knobs(agent),
+		PullSecrets:    pullSecrets(agent, r.Config),
 	}
 	if in.Image == "" {
 		in.Image = r.Config.AgentImage
@@ -112,4 +113,17 @@ func applyHash(sts *appsv1ac.StatefulSetApplyConfiguration) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12]), nil
+}
+
+// pullSecrets are the agent pod's image pull secrets: the HSAgent's own
+// list replaces the operator's default, never merges with it.
+func pullSecrets(agent *hsv1.HSAgent, cfg Config) []string {
+	if len(agent.Spec.Pod.ImagePullSecrets) == 0 {
+		return cfg.AgentImagePullSecrets
+	}
+	names := make([]string, 0, len(agent.Spec.Pod.ImagePullSecrets))
+	for _, s := range agent.Spec.Pod.ImagePullSecrets {
+		names = append(names, s.Name)
+	}
+	return names
 }

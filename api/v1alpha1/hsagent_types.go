@@ -136,6 +136,12 @@ type PodOverrides struct {
 	// +optional
 	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
 
+	// ImagePullSecrets of the agent pod; when empty, the operator's
+	// --agent-image-pull-secrets (the chart's imagePullSecrets) apply.
+	// +optional
+	// +listType=atomic
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
 	// Resources of the agent container.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
