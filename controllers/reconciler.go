@@ -47,6 +47,9 @@ type HSAgentReconciler struct {
 type agentScope struct {
 	agent    *hsv1.HSAgent
 	identity *identityInfo
+	// rotated: this pass stored new keys; rotationErr: it failed to.
+	rotated     bool
+	rotationErr error
 }
 
 // phase is one ordered step of a reconcile.
@@ -77,6 +80,8 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		if retErr == nil {
 			agent.Status.ObservedGeneration = agent.Generation
 		}
+		setRotating(agent, s)
+		setReady(agent)
 		if err := r.patchStatus(ctx, before, agent); err != nil {
 			retErr = errors.Join(retErr, err)
 		}

@@ -170,7 +170,9 @@ type HSAgentStatus struct {
 	// +optional
 	Identity *IdentityStatus `json:"identity,omitempty"`
 
-	// Conditions: IdentityReady, Available, Handshaking, PeersCycling.
+	// Conditions: Ready (summary of IdentityReady and Available),
+	// IdentityReady, Available (the updated pod is ready), Rotating,
+	// Handshaking, PeersCycling.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -262,7 +264,7 @@ type PeerStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=hsa,categories=hsfleet
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peerCount`
 // +kubebuilder:printcolumn:name="Cycles",type=integer,JSONPath=`.status.cycles`
 // +kubebuilder:printcolumn:name="Stale",type=integer,JSONPath=`.status.stalePeers`,priority=1
