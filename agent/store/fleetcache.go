@@ -69,8 +69,22 @@ func (c *FleetCache) Poll(ctx context.Context, s *Store, agents []FleetQuery, sa
 		q.CycledSince = c.marks[0].start.Add(-c.ClockSkew)
 		q.AfterID = c.marks[0].maxID
 	}
-	res, err := s.FleetRows(ctx, q)
+	// Rows land in fresh maps for Full agents, swapped in only when the
+	// statement completed: a failed poll leaves the cache as it was.
+	fresh := make(map[string]map[uint32]*fleetPair, len(q.Full))
+	for _, a := range q.Full {
+		fresh[a.SelfID] = map[uint32]*fleetPair{}
+	}
+	res, err := s.FleetRows(ctx, q, func(r FleetRow) {
+		rows, ok := fresh[r.SelfID]
+		if !ok {
+			rows = c.agents[r.SelfID]
+		}
+		c.store(rows, r)
+	})
 	if err != nil {
+		// Delta rows applied before the failure are newer values, not
+		// increments; the window does not move, so the next poll re-reads it.
 		return nil, err
 	}
 	c.polls++
@@ -79,11 +93,8 @@ func (c *FleetCache) Poll(ctx context.Context, s *Store, agents []FleetQuery, sa
 			delete(c.agents, id)
 		}
 	}
-	for _, a := range q.Full {
-		c.agents[a.SelfID] = map[uint32]*fleetPair{}
-	}
-	for _, r := range res.Rows {
-		c.store(r)
+	for id, rows := range fresh {
+		c.agents[id] = rows
 	}
 	c.marks = append(c.marks, fleetMark{start: start, maxID: res.MaxID})
 	if len(c.marks) > 2 {
@@ -108,9 +119,8 @@ func (c *FleetCache) inResyncSlice(selfID string) bool {
 	return uint64(h.Sum32())%uint64(c.ResyncSlices) == c.polls%uint64(c.ResyncSlices)
 }
 
-func (c *FleetCache) store(r FleetRow) {
-	rows, ok := c.agents[r.SelfID]
-	if !ok {
+func (c *FleetCache) store(rows map[uint32]*fleetPair, r FleetRow) {
+	if rows == nil {
 		return
 	}
 	pid, ok := c.peers[r.PeerID]

@@ -28,10 +28,9 @@ type FleetRowsQuery struct {
 	SampleRows  int
 }
 
-// FleetRowsResult is one snapshot: the rows asked for, every asked
-// agent's sample, and the table's highest row id (the next AfterID).
+// FleetRowsResult is one snapshot: every asked agent's sample and the
+// table's highest row id (the next AfterID); rows go to the visitor.
 type FleetRowsResult struct {
-	Rows    []FleetRow
 	Samples map[string][]PeerSummary
 	MaxID   int64
 }
@@ -66,8 +65,9 @@ const fleetRowsQuery = `WITH want AS (
 		(SELECT COALESCE(max(id), 0) FROM role_state)
 	FROM want w`
 
-// FleetRows runs fleetRowsQuery (PostgreSQL only).
-func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery) (out FleetRowsResult, err error) {
+// FleetRows runs fleetRowsQuery (PostgreSQL only) and hands each row to
+// visit as it is read: a full load is millions of rows, never held at once.
+func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery, visit func(FleetRow)) (out FleetRowsResult, err error) {
 	defer s.observe("fleet_rows", time.Now(), &err)
 	if err := s.checkOpen(); err != nil {
 		return out, err
@@ -125,7 +125,7 @@ func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery) (out FleetRowsR
 		}
 		r.Initiator = role == string(Initiator)
 		r.LastCycleAt = last.ptr()
-		out.Rows = append(out.Rows, r)
+		visit(r)
 	}
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("store: fleet rows: %w", err)
