@@ -124,6 +124,7 @@ func BenchmarkFleetStatus(b *testing.B) {
 	elapsed := time.Since(t0)
 	calls1, cpu1, q1, poll1 := calls.snapshot(), processCPU(), summaryCalls(b), pollSeconds(b)
 	pending.Wait()
+	cancel() // stop the writer before the deferred db.Close
 	b.StopTimer()
 
 	slices.Sort(staleness)
