@@ -68,7 +68,7 @@ func (r *HSAgentReconciler) reconcileIdentity(ctx context.Context, s *agentScope
 				s.rotationErr = err
 				return err
 			}
-			info, s.rotated = rotated, true
+			info = rotated
 		}
 		s.identity = &info
 	}

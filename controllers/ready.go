@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -28,21 +30,25 @@ func setReady(agent *hsv1.HSAgent) {
 
 // setRotating: True from a rotation request until the pod with the new
 // keys is available; False with RotationFailed when the keys could not be
-// replaced (the old ones stay in use).
+// replaced (the old ones stay in use). Derived from stored state (the
+// identity Secret's rotation and this condition's own message), so a lost
+// status patch cannot lose it.
 func setRotating(agent *hsv1.HSAgent, s *agentScope) {
 	cur := meta.FindStatusCondition(agent.Status.Conditions, hsv1.ConditionRotating)
+	want := agent.Annotations[hsv1.RotateIdentityAnnotation]
+	done := fmt.Sprintf("rotation %q: the agent pod runs with the rotated keys", want)
 	switch {
 	case s.rotationErr != nil:
 		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonRotationFailed,
 			"keeping the current keys: "+s.rotationErr.Error())
-	case s.rotated || (cur != nil && cur.Status == metav1.ConditionTrue):
-		if meta.IsStatusConditionTrue(agent.Status.Conditions, hsv1.ConditionAvailable) && !s.rotated {
-			setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonRotationComplete,
-				"the agent pod runs with the rotated keys")
+	case want != "" && s.identity != nil && s.identity.RotatedFor == want &&
+		(cur == nil || cur.Reason != ReasonRotationComplete || cur.Message != done):
+		if meta.IsStatusConditionTrue(agent.Status.Conditions, hsv1.ConditionAvailable) {
+			setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonRotationComplete, done)
 			return
 		}
 		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionTrue, ReasonRollingOut,
-			"new keys stored; waiting for the agent pod to roll")
+			fmt.Sprintf("rotation %q: new keys stored; waiting for the agent pod to roll", want))
 	case cur == nil:
 		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonNoRotation, "no rotation in progress")
 	}

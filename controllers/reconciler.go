@@ -47,8 +47,7 @@ type HSAgentReconciler struct {
 type agentScope struct {
 	agent    *hsv1.HSAgent
 	identity *identityInfo
-	// rotated: this pass stored new keys; rotationErr: it failed to.
-	rotated     bool
+	// rotationErr: this pass failed to store rotated keys.
 	rotationErr error
 }
 
