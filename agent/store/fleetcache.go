@@ -23,7 +23,7 @@ type FleetCache struct {
 
 	mu     sync.Mutex
 	peers  map[string]uint32 // interned peer IDs: one string per peer, not per row
-	agents map[string]map[uint32]*fleetPair
+	agents map[string]map[uint32]fleetPair
 	marks  []fleetMark // the last two successful polls, oldest first
 	polls  uint64
 }
@@ -33,18 +33,19 @@ type fleetMark struct {
 	maxID int64
 }
 
-// fleetPair is one peer's two conversations (initiator, responder).
+// fleetPair is one peer's two conversations (initiator, responder),
+// stored by value in compact form: a million of these at 1,000 agents.
 type fleetPair struct {
 	has      [2]bool
-	cycles   [2]int64
 	verified [2]bool
-	last     [2]time.Time // zero: never cycled
+	cycles   [2]int64
+	last     [2]int64 // UnixNano; 0: never cycled
 }
 
 // NewFleetCache returns an empty cache; its first poll reads every asked
 // agent in full.
 func NewFleetCache() *FleetCache {
-	return &FleetCache{ClockSkew: time.Minute, ResyncSlices: 20, peers: map[string]uint32{}, agents: map[string]map[uint32]*fleetPair{}}
+	return &FleetCache{ClockSkew: time.Minute, ResyncSlices: 20, peers: map[string]uint32{}, agents: map[string]map[uint32]fleetPair{}}
 }
 
 // Poll reads what changed for the asked agents with one FleetRows
@@ -71,9 +72,9 @@ func (c *FleetCache) Poll(ctx context.Context, s *Store, agents []FleetQuery, sa
 	}
 	// Rows land in fresh maps for Full agents, swapped in only when the
 	// statement completed: a failed poll leaves the cache as it was.
-	fresh := make(map[string]map[uint32]*fleetPair, len(q.Full))
+	fresh := make(map[string]map[uint32]fleetPair, len(q.Full))
 	for _, a := range q.Full {
-		fresh[a.SelfID] = map[uint32]*fleetPair{}
+		fresh[a.SelfID] = map[uint32]fleetPair{}
 	}
 	res, err := s.FleetRows(ctx, q, func(r FleetRow) {
 		rows, ok := fresh[r.SelfID]
@@ -119,7 +120,7 @@ func (c *FleetCache) inResyncSlice(selfID string) bool {
 	return uint64(h.Sum32())%uint64(c.ResyncSlices) == c.polls%uint64(c.ResyncSlices)
 }
 
-func (c *FleetCache) store(rows map[uint32]*fleetPair, r FleetRow) {
+func (c *FleetCache) store(rows map[uint32]fleetPair, r FleetRow) {
 	if rows == nil {
 		return
 	}
@@ -129,27 +130,25 @@ func (c *FleetCache) store(rows map[uint32]*fleetPair, r FleetRow) {
 		c.peers[r.PeerID] = pid
 	}
 	p := rows[pid]
-	if p == nil {
-		p = &fleetPair{}
-		rows[pid] = p
-	}
 	i := 1
 	if r.Initiator {
 		i = 0
 	}
 	p.has[i], p.cycles[i], p.verified[i] = true, r.Cycles, r.Verified
-	p.last[i] = time.Time{}
+	p.last[i] = 0
 	if r.LastCycleAt != nil {
-		p.last[i] = *r.LastCycleAt
+		p.last[i] = r.LastCycleAt.UnixNano()
 	}
+	rows[pid] = p
 }
 
 // summarize computes what fleetSummaryQuery computes, from the cache.
 func (c *FleetCache) summarize(a FleetQuery) FleetAgentSummary {
 	sum := FleetAgentSummary{SelfID: a.SelfID}
-	var last time.Time
+	var last int64
+	staleBefore := a.StaleBefore.UnixNano()
 	for _, p := range c.agents[a.SelfID] {
-		var peerLast time.Time
+		var peerLast int64
 		for i := range 2 {
 			if !p.has[i] {
 				continue
@@ -158,20 +157,17 @@ func (c *FleetCache) summarize(a FleetQuery) FleetAgentSummary {
 			if p.verified[i] {
 				sum.VerifiedCycles += p.cycles[i]
 			}
-			if p.last[i].After(peerLast) {
-				peerLast = p.last[i]
-			}
+			peerLast = max(peerLast, p.last[i])
 		}
 		sum.PeerCount++
-		if peerLast.IsZero() || peerLast.Before(a.StaleBefore) {
+		if peerLast == 0 || peerLast < staleBefore {
 			sum.StalePeers++
 		}
-		if peerLast.After(last) {
-			last = peerLast
-		}
+		last = max(last, peerLast)
 	}
-	if !last.IsZero() {
-		sum.LastCycleAt = &last
+	if last != 0 {
+		t := time.Unix(0, last).UTC()
+		sum.LastCycleAt = &t
 	}
 	return sum
 }
