@@ -36,6 +36,11 @@ const (
 	ReasonNoPeers                = "NoPeers"
 	ReasonAllPeersCycling        = "AllPeersCycling"
 	ReasonPeersNotCycling        = "PeersNotCycling"
+	ReasonRollingOut             = "RollingOut"
+	ReasonReady                  = "Ready"
+	ReasonRotationFailed         = "RotationFailed"
+	ReasonRotationComplete       = "RotationComplete"
+	ReasonNoRotation             = "NoRotation"
 )
 
 // setCondition records a condition at the agent's current generation; the

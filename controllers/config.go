@@ -12,6 +12,9 @@ import (
 type Config struct {
 	// AgentImage runs in every agent pod unless spec.pod.image overrides it.
 	AgentImage string
+	// AgentImagePullSecrets are the agent pods' pull secrets unless
+	// spec.pod.imagePullSecrets lists its own.
+	AgentImagePullSecrets []string
 	// DefaultRelay is used when spec.relay is empty.
 	DefaultRelay string
 	// DefaultDatabaseSecret names the namespace-local Secret (key "dsn") used

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	dto "github.com/prometheus/client_model/go"
 	"math/big"
 	"net/http"
 	"os"
@@ -95,7 +96,7 @@ func BenchmarkFleetStatus(b *testing.B) {
 	// Steady state: agents keep cycling; one new peer per second.
 	go cycleWriter(ctx, b, db, ids, cyclesPerSecond)
 	time.Sleep(cfg.StatusInterval) // let the writer's first counters settle
-	calls0, cpu0, q0 := calls.snapshot(), processCPU(), summaryCalls(b)
+	calls0, cpu0, q0, poll0 := calls.snapshot(), processCPU(), summaryCalls(b), pollSeconds(b)
 	t0 := time.Now()
 	var staleness []time.Duration
 	var mu sync.Mutex
@@ -121,8 +122,9 @@ func BenchmarkFleetStatus(b *testing.B) {
 		time.Sleep(time.Second)
 	}
 	elapsed := time.Since(t0)
-	calls1, cpu1, q1 := calls.snapshot(), processCPU(), summaryCalls(b)
+	calls1, cpu1, q1, poll1 := calls.snapshot(), processCPU(), summaryCalls(b), pollSeconds(b)
 	pending.Wait()
+	cancel() // stop the writer before the deferred db.Close
 	b.StopTimer()
 
 	slices.Sort(staleness)
@@ -140,6 +142,9 @@ func BenchmarkFleetStatus(b *testing.B) {
 	b.ReportMetric(float64(calls1.reads-calls0.reads)/secs, "api_reads/s")
 	b.ReportMetric(float64(q1-q0)/secs, "summary_calls/s")
 	b.ReportMetric((cpu1-cpu0).Seconds()/secs, "cpu_cores")
+	if n := poll1.GetSampleCount() - poll0.GetSampleCount(); n > 0 {
+		b.ReportMetric((poll1.GetSampleSum()-poll0.GetSampleSum())/float64(n), "poll_mean_s")
+	}
 	b.ReportMetric(float64(peak.Load())/(1<<20), "heap_peak_MiB")
 	b.Logf("%d staleness samples over %s; agents %d; cycles/s written %d", n, elapsed.Round(time.Second), agents, cyclesPerSecond)
 }
@@ -300,7 +305,7 @@ func cycleWriter(ctx context.Context, b *testing.B, db *sql.DB, ids []string, pe
 
 // summaryCalls counts the operator's status reads from the store's own
 // metrics: Summary (one per agent, a transaction of two queries) or
-// FleetSummary (one statement per database).
+// FleetSummary or FleetRows (one statement per database).
 func summaryCalls(b *testing.B) int64 {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(store.Collectors()...)
@@ -315,7 +320,7 @@ func summaryCalls(b *testing.B) int64 {
 		}
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "op" && (l.GetValue() == "summary" || l.GetValue() == "fleet_summary") {
+				if l.GetName() == "op" && (l.GetValue() == "summary" || l.GetValue() == "fleet_summary" || l.GetValue() == "fleet_rows") {
 					n += m.GetCounter().GetValue()
 				}
 			}
@@ -496,4 +501,13 @@ func (w *agentWatch) waitAll(b *testing.B, timeout time.Duration, ok func(*hsv1.
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// pollSeconds snapshots the status hub's poll-duration histogram.
+func pollSeconds(b *testing.B) *dto.Histogram {
+	var m dto.Metric
+	if err := statusPollSeconds.Write(&m); err != nil {
+		b.Fatal(err)
+	}
+	return m.GetHistogram()
 }

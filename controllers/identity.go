@@ -65,6 +65,7 @@ func (r *HSAgentReconciler) reconcileIdentity(ctx context.Context, s *agentScope
 			if err != nil {
 				identityOps.WithLabelValues("rotate", "error").Inc()
 				r.warningEvent(agent, EventIdentityFailed, "Rotate", "rotation %q failed, keeping the current keys: %v", want, err)
+				s.rotationErr = err
 				return err
 			}
 			info = rotated

@@ -47,6 +47,8 @@ type HSAgentReconciler struct {
 type agentScope struct {
 	agent    *hsv1.HSAgent
 	identity *identityInfo
+	// rotationErr: this pass failed to store rotated keys.
+	rotationErr error
 }
 
 // phase is one ordered step of a reconcile.
@@ -77,6 +79,8 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		if retErr == nil {
 			agent.Status.ObservedGeneration = agent.Generation
 		}
+		setRotating(agent, s)
+		setReady(agent)
 		if err := r.patchStatus(ctx, before, agent); err != nil {
 			retErr = errors.Join(retErr, err)
 		}

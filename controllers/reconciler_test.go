@@ -80,18 +80,33 @@ func TestCreateMakesIdentityBundleAndRestrictedStatefulSet(t *testing.T) {
 	if a.Status.ObservedGeneration != a.Generation {
 		t.Errorf("status.observedGeneration %d, generation %d", a.Status.ObservedGeneration, a.Generation)
 	}
-	if err := conditionIs(a, hsv1.ConditionAvailable, metav1.ConditionFalse, ReasonPodNotReady); err != nil {
+	// No StatefulSet controller has observed it yet (envtest runs none).
+	if err := conditionIs(a, hsv1.ConditionAvailable, metav1.ConditionFalse, ReasonRollingOut); err != nil {
+		t.Error(err)
+	}
+	if err := conditionIs(a, hsv1.ConditionReady, metav1.ConditionFalse, ReasonRollingOut); err != nil {
 		t.Error(err)
 	}
 	eventually(t, 10*time.Second, func() error { return hasEvent(t, a, EventIdentityCreated) })
 
-	// A ready pod (reported by the StatefulSet controller) makes it Available.
+	// A ready pod still on the old revision is not Available: the rollout runs.
 	patch := client.MergeFrom(sts.DeepCopy())
+	sts.Status.ObservedGeneration = sts.Generation
 	sts.Status.Replicas, sts.Status.ReadyReplicas, sts.Status.AvailableReplicas = 1, 1, 1
+	sts.Status.CurrentRevision, sts.Status.UpdateRevision = "alice-old", "alice-new"
+	if err := c.Status().Patch(ctx, &sts, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, ns, "alice", hsv1.ConditionAvailable, metav1.ConditionFalse, ReasonRollingOut)
+
+	// The updated pod ready: Available, and Ready summarises it.
+	patch = client.MergeFrom(sts.DeepCopy())
+	sts.Status.UpdatedReplicas, sts.Status.CurrentRevision = 1, "alice-new"
 	if err := c.Status().Patch(ctx, &sts, patch); err != nil {
 		t.Fatal(err)
 	}
 	waitCondition(t, ns, "alice", hsv1.ConditionAvailable, metav1.ConditionTrue, ReasonPodReady)
+	waitCondition(t, ns, "alice", hsv1.ConditionReady, metav1.ConditionTrue, ReasonReady)
 }
 
 func TestIdentityIsNeverRegenerated(t *testing.T) {
@@ -200,6 +215,11 @@ func TestRotationKeepsIDReplacesKeysAndRollsPod(t *testing.T) {
 		}
 		return hasEvent(t, after, EventIdentityRotated)
 	})
+	// Rotating until the pod with the new keys is available.
+	waitCondition(t, ns, "carol", hsv1.ConditionRotating, metav1.ConditionTrue, ReasonRollingOut)
+	setStatefulSetPods(t, ns, "carol", 1)
+	waitCondition(t, ns, "carol", hsv1.ConditionRotating, metav1.ConditionFalse, ReasonRotationComplete)
+	waitCondition(t, ns, "carol", hsv1.ConditionReady, metav1.ConditionTrue, ReasonReady)
 
 	// The same annotation value never rotates twice.
 	rotated := getSecret(t, ns, IdentitySecretName(after))

@@ -26,6 +26,7 @@ func (r *HSAgentReconciler) reconcileStatefulSet(ctx context.Context, s *agentSc
 		Relay:          agent.Spec.Relay,
 		DatabaseSecret: r.databaseSecretName(agent),
 		Knobs:          r.knobs(agent),
+		PullSecrets:    pullSecrets(agent, r.Config),
 	}
 	if in.Image == "" {
 		in.Image = r.Config.AgentImage
@@ -53,7 +54,7 @@ func (r *HSAgentReconciler) reconcileStatefulSet(ctx context.Context, s *agentSc
 	}
 	in.IdentityHash = s.identity.hash()
 
-	ready, err := r.applyStatefulSet(ctx, agent, desiredStatefulSet(agent, in))
+	state, err := r.applyStatefulSet(ctx, agent, desiredStatefulSet(agent, in))
 	if err != nil {
 		err = fmt.Errorf("apply StatefulSet %s/%s: %w", agent.Namespace, agent.Name, err)
 		setCondition(agent, hsv1.ConditionAvailable, metav1.ConditionFalse, ReasonStatefulSetFailed, err.Error())
@@ -63,24 +64,22 @@ func (r *HSAgentReconciler) reconcileStatefulSet(ctx context.Context, s *agentSc
 	switch {
 	case agent.Spec.Paused:
 		setCondition(agent, hsv1.ConditionAvailable, metav1.ConditionFalse, ReasonPaused, "spec.paused is true; the agent runs no pod")
-	case ready >= 1:
-		setCondition(agent, hsv1.ConditionAvailable, metav1.ConditionTrue, ReasonPodReady, "the agent pod is ready")
 	default:
-		setCondition(agent, hsv1.ConditionAvailable, metav1.ConditionFalse, ReasonPodNotReady,
-			"waiting for the agent pod to report ready (relay connected, database reachable)")
+		status, reason, msg := state.availability()
+		setCondition(agent, hsv1.ConditionAvailable, status, reason, msg)
 	}
 	return nil
 }
 
 // applyStatefulSet applies the intent unless the cached StatefulSet carries
-// the same intent hash, and returns its ready replicas. Drift in fields the
+// the same intent hash, and returns its rollout state. Drift in fields the
 // operator sets is corrected whenever the intent changes or the hash
 // annotation is removed, not on every reconcile: at fleet size an apply per
 // agent per pass was most of the operator's API traffic.
-func (r *HSAgentReconciler) applyStatefulSet(ctx context.Context, agent *hsv1.HSAgent, sts *appsv1ac.StatefulSetApplyConfiguration) (int32, error) {
+func (r *HSAgentReconciler) applyStatefulSet(ctx context.Context, agent *hsv1.HSAgent, sts *appsv1ac.StatefulSetApplyConfiguration) (rollout, error) {
 	hash, err := applyHash(sts)
 	if err != nil {
-		return 0, err
+		return rollout{}, err
 	}
 	sts.WithAnnotations(map[string]string{SpecHashAnnotation: hash})
 	var cur appsv1.StatefulSet
@@ -88,19 +87,16 @@ func (r *HSAgentReconciler) applyStatefulSet(ctx context.Context, agent *hsv1.HS
 	switch {
 	case err == nil && cur.Annotations[SpecHashAnnotation] == hash && cur.DeletionTimestamp.IsZero():
 		statefulSetApplies.WithLabelValues("skipped_unchanged").Inc()
-		return cur.Status.ReadyReplicas, nil
+		return rolloutOf(&cur), nil
 	case err != nil && !apierrors.IsNotFound(err):
-		return 0, fmt.Errorf("read cached StatefulSet: %w", err)
+		return rollout{}, fmt.Errorf("read cached StatefulSet: %w", err)
 	}
 	if err := r.Client.Apply(ctx, sts, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
 		statefulSetApplies.WithLabelValues("error").Inc()
-		return 0, err
+		return rollout{}, err
 	}
 	statefulSetApplies.WithLabelValues("applied").Inc()
-	if sts.Status != nil && sts.Status.ReadyReplicas != nil {
-		return *sts.Status.ReadyReplicas, nil
-	}
-	return 0, nil
+	return rolloutOfApplied(sts), nil
 }
 
 // applyHash is a digest of the apply configuration (JSON with sorted map
@@ -112,4 +108,17 @@ func applyHash(sts *appsv1ac.StatefulSetApplyConfiguration) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12]), nil
+}
+
+// pullSecrets are the agent pod's image pull secrets: the HSAgent's own
+// list replaces the operator's default, never merges with it.
+func pullSecrets(agent *hsv1.HSAgent, cfg Config) []string {
+	if len(agent.Spec.Pod.ImagePullSecrets) == 0 {
+		return cfg.AgentImagePullSecrets
+	}
+	names := make([]string, 0, len(agent.Spec.Pod.ImagePullSecrets))
+	for _, s := range agent.Spec.Pod.ImagePullSecrets {
+		names = append(names, s.Name)
+	}
+	return names
 }

@@ -22,6 +22,7 @@ type agentPodInputs struct {
 	DatabaseSecret string
 	IdentityHash   string
 	Knobs          agentKnobs
+	PullSecrets    []string
 }
 
 // revisionHistoryLimit keeps a couple of ControllerRevisions per agent for
@@ -83,6 +84,9 @@ func agentPodSpec(agent *hsv1.HSAgent, in agentPodInputs) *corev1ac.PodSpecApply
 	}
 	for i := range pod.Tolerations {
 		spec.WithTolerations(tolerationApply(pod.Tolerations[i]))
+	}
+	for _, name := range in.PullSecrets {
+		spec.WithImagePullSecrets(corev1ac.LocalObjectReference().WithName(name))
 	}
 	return spec
 }

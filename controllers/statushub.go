@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/hsfleet/hsfleet/agent/store"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
@@ -37,6 +39,9 @@ type statusHub struct {
 	mu      sync.Mutex
 	agents  map[types.NamespacedName]*trackedAgent
 	polling map[[32]byte]bool // databases with a poll in flight
+	// caches hold each database's aggregates so a poll reads only what
+	// changed; one poll per database at a time uses its cache.
+	caches map[[32]byte]*store.FleetCache
 }
 
 // trackedAgent is what the hub knows about one HSAgent.
@@ -63,6 +68,7 @@ func newStatusHub(cfg Config, stores *StorePool, dsns *dsnCache) *statusHub {
 			max(1, int(cfg.StatusCounterRate))),
 		agents:  map[types.NamespacedName]*trackedAgent{},
 		polling: map[[32]byte]bool{},
+		caches:  map[[32]byte]*store.FleetCache{},
 	}
 }
 

@@ -47,31 +47,44 @@ func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
 		byDSN[k] = append(byDSN[k], targets...)
 		dsnOf[k] = dsn
 	}
+	h.mu.Lock()
+	for k := range h.caches {
+		if _, ok := byDSN[k]; !ok && !h.polling[k] {
+			delete(h.caches, k) // no agent uses this database any more
+		}
+	}
+	h.mu.Unlock()
 	for k, targets := range byDSN {
 		h.mu.Lock()
 		busy := h.polling[k]
 		h.polling[k] = true
+		cache := h.caches[k]
+		if cache == nil {
+			cache = store.NewFleetCache()
+			h.caches[k] = cache
+		}
 		h.mu.Unlock()
 		if busy {
 			statusPolls.WithLabelValues("skipped_busy").Inc()
 			continue
 		}
 		wg.Add(1)
-		go func(k [32]byte, dsn string, targets []pollTarget) {
+		go func(k [32]byte, dsn string, targets []pollTarget, cache *store.FleetCache) {
 			defer wg.Done()
 			defer func() {
 				h.mu.Lock()
 				delete(h.polling, k)
 				h.mu.Unlock()
 			}()
-			h.pollDatabase(ctx, dsn, targets)
-		}(k, dsnOf[k], targets)
+			h.pollDatabase(ctx, dsn, targets, cache)
+		}(k, dsnOf[k], targets, cache)
 	}
 }
 
-// pollDatabase runs one FleetSummary for every agent on a database, on a
-// bounded worker, within the poll deadline.
-func (h *statusHub) pollDatabase(ctx context.Context, dsn string, targets []pollTarget) {
+// pollDatabase runs one fleet statement for every agent on a database
+// (through its cache: only changed rows), on a bounded worker, within the
+// poll deadline.
+func (h *statusHub) pollDatabase(ctx context.Context, dsn string, targets []pollTarget, cache *store.FleetCache) {
 	select {
 	case h.workers <- struct{}{}:
 		defer func() { <-h.workers }()
@@ -91,7 +104,7 @@ func (h *statusHub) pollDatabase(ctx context.Context, dsn string, targets []poll
 	for i, t := range targets {
 		queries[i] = store.FleetQuery{SelfID: t.agentID, StaleBefore: start.Add(-t.staleAfter)}
 	}
-	sums, err := st.FleetSummary(pctx, queries, hsv1.StatusPeerSample)
+	sums, err := cache.Poll(pctx, st, queries, hsv1.StatusPeerSample, start)
 	statusPollSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		statusPolls.WithLabelValues("query_failed").Inc()

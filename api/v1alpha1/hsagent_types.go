@@ -136,6 +136,12 @@ type PodOverrides struct {
 	// +optional
 	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
 
+	// ImagePullSecrets of the agent pod; when empty, the operator's
+	// --agent-image-pull-secrets (the chart's imagePullSecrets) apply.
+	// +optional
+	// +listType=atomic
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
 	// Resources of the agent container.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -164,7 +170,9 @@ type HSAgentStatus struct {
 	// +optional
 	Identity *IdentityStatus `json:"identity,omitempty"`
 
-	// Conditions: IdentityReady, Available, Handshaking, PeersCycling.
+	// Conditions: Ready (summary of IdentityReady and Available),
+	// IdentityReady, Available (the updated pod is ready), Rotating,
+	// Handshaking, PeersCycling.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -256,7 +264,7 @@ type PeerStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=hsa,categories=hsfleet
-// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Peers",type=integer,JSONPath=`.status.peerCount`
 // +kubebuilder:printcolumn:name="Cycles",type=integer,JSONPath=`.status.cycles`
 // +kubebuilder:printcolumn:name="Stale",type=integer,JSONPath=`.status.stalePeers`,priority=1

@@ -17,7 +17,12 @@ const (
 	// Condition types.
 	ConditionIdentityReady = "IdentityReady"
 	ConditionAvailable     = "Available"
-	ConditionHandshaking   = "Handshaking"
+	// ConditionReady summarises IdentityReady and Available (kstatus).
+	ConditionReady = "Ready"
+	// ConditionRotating is True from a rotation request until the pod with
+	// the new keys is available.
+	ConditionRotating    = "Rotating"
+	ConditionHandshaking = "Handshaking"
 	// ConditionPeersCycling is True while every known peer completed a
 	// cycle within the stale window.
 	ConditionPeersCycling = "PeersCycling"

@@ -28,6 +28,7 @@ type operatorFlags struct {
 	agentImage                    string
 	defaultRelay, defaultDBSecret string
 	watchNamespaces               string
+	agentPullSecrets              string
 	statusInterval                time.Duration
 	handshakeWindow               time.Duration
 	maxConcurrent                 int
@@ -42,6 +43,7 @@ func (f *operatorFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader so only one replica reconciles")
 	fs.StringVar(&f.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's namespace)")
 	fs.StringVar(&f.agentImage, "agent-image", "", "image of agent pods (required)")
+	fs.StringVar(&f.agentPullSecrets, "agent-image-pull-secrets", "", "comma-separated namespace-local Secrets agent pods pull images with, unless spec.pod.imagePullSecrets is set")
 	fs.StringVar(&f.defaultRelay, "default-relay", "", "relay HOST:PORT for HSAgents without spec.relay")
 	fs.StringVar(&f.defaultDBSecret, "default-database-secret", "", "namespace-local Secret (key \"dsn\") for HSAgents without spec.database")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to manage (empty: all)")
@@ -67,6 +69,7 @@ func runOperator(ctx context.Context, args []string) error {
 
 	cfg := controllers.Config{
 		AgentImage:              f.agentImage,
+		AgentImagePullSecrets:   splitList(f.agentPullSecrets),
 		DefaultRelay:            f.defaultRelay,
 		DefaultDatabaseSecret:   f.defaultDBSecret,
 		StatusInterval:          f.statusInterval,

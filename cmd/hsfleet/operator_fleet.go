@@ -23,6 +23,7 @@ type operatorFleetFlags struct {
 	maxActiveCycles  int
 	dbMaxConns       int
 	agentResources   string
+	cleanupGrace     time.Duration
 }
 
 func (f *operatorFleetFlags) register(fs *flag.FlagSet) {
@@ -39,6 +40,8 @@ func (f *operatorFleetFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.dbMaxConns, "agent-db-max-conns", controllers.DefaultAgentDBMaxConns, "default spec.databaseMaxConns: PostgreSQL connections per agent")
 	fs.StringVar(&f.agentResources, "agent-resources", "",
 		`default agent container resources as JSON, e.g. {"requests":{"cpu":"20m","memory":"48Mi"}} (empty: built-in default)`)
+	fs.DurationVar(&f.cleanupGrace, "state-cleanup-grace", controllers.DefaultStateCleanupGrace,
+		"how long an HSAgent's deletion retries deleting its rows from an unreachable database (or waits for its pod) before removing the finalizer anyway")
 }
 
 // apply validates the flags into cfg.
@@ -56,7 +59,10 @@ func (f *operatorFleetFlags) apply(cfg *controllers.Config) error {
 		return fmt.Errorf("--agent-max-active-cycles must be within 0..1024")
 	case f.dbMaxConns < 1 || f.dbMaxConns > 64:
 		return fmt.Errorf("--agent-db-max-conns must be within 1..64")
+	case f.cleanupGrace <= 0:
+		return fmt.Errorf("--state-cleanup-grace must be positive")
 	}
+	cfg.StateCleanupGrace = f.cleanupGrace
 	cfg.StatusCounterInterval = f.counterInterval
 	cfg.StatusCounterRate = f.counterRate
 	cfg.DatabaseWorkers = f.databaseWorkers

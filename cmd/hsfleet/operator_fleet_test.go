@@ -27,16 +27,17 @@ func TestOperatorFleetFlagsDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Agent.CycleInterval != 10*time.Second || cfg.Agent.DatabaseMaxConns != 2 || cfg.StatusCounterInterval != time.Minute || cfg.DatabaseWorkers != 4 {
+	if cfg.Agent.CycleInterval != 10*time.Second || cfg.Agent.DatabaseMaxConns != 2 || cfg.StatusCounterInterval != time.Minute || cfg.DatabaseWorkers != 4 ||
+		cfg.StateCleanupGrace != controllers.DefaultStateCleanupGrace {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 	cfg, err = parseFleetFlags(t, "--agent-cycle-interval=0s", "--agent-max-active-cycles=16", "--agent-register-interval=2s",
-		`--agent-resources={"limits":{"memory":"1Gi"}}`)
+		`--agent-resources={"limits":{"memory":"1Gi"}}`, "--state-cleanup-grace=90s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Agent.CycleInterval != 0 || cfg.Agent.MaxActiveCycles != 16 || cfg.Agent.RegisterInterval != 2*time.Second ||
-		cfg.Agent.Resources.Limits.Memory().String() != "1Gi" {
+		cfg.Agent.Resources.Limits.Memory().String() != "1Gi" || cfg.StateCleanupGrace != 90*time.Second {
 		t.Fatalf("overrides = %+v", cfg.Agent)
 	}
 	for _, bad := range [][]string{

@@ -80,14 +80,19 @@ func phaseSamples(t *testing.T, cfg config, c *cluster) {
 	checkPrintColumns(t, cfg)
 }
 
-// checkPrintColumns reads `kubectl get hsa` as a person would: READY True
-// and two PEERS on every row (the CRD's printer columns).
+// checkPrintColumns waits as a person would (`kubectl wait
+// --for=condition=Ready`), then reads `kubectl get hsa`: READY True and two
+// PEERS on every row (the CRD's printer columns).
 func checkPrintColumns(t *testing.T, cfg config) {
 	t.Helper()
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
 		t.Log("kubectl not on PATH: `kubectl get hsa` columns not checked")
 		return
+	}
+	// The summary condition works for kubectl wait and GitOps health checks.
+	if out, err := exec.Command(kubectl, "-n", cfg.namespace, "wait", "--for=condition=Ready", "hsa", "--all", "--timeout=60s").CombinedOutput(); err != nil {
+		t.Fatalf("kubectl wait --for=condition=Ready hsa --all: %v\n%s", err, out)
 	}
 	out, err := exec.Command(kubectl, "-n", cfg.namespace, "get", "hsa").CombinedOutput()
 	if err != nil {

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// FleetRow is one role_state row as the fleet cache keeps it: what the
+// aggregates need, nothing else.
+type FleetRow struct {
+	SelfID, PeerID string
+	Initiator      bool
+	Cycles         int64
+	Verified       bool // hs_derived_at is set: these cycles count as verified
+	LastCycleAt    *time.Time
+}
+
+// FleetRowsQuery asks for the rows of Full agents in whole and, of Delta
+// agents, only rows that may have changed: last_cycle_at at or after
+// CycledSince (a cycle bump) or id above AfterID (inserted since).
+type FleetRowsQuery struct {
+	Full, Delta []FleetQuery
+	CycledSince time.Time
+	AfterID     int64
+	SampleRows  int
+}
+
+// FleetRowsResult is one snapshot: every asked agent's sample and the
+// table's highest row id (the next AfterID); rows go to the visitor.
+type FleetRowsResult struct {
+	Samples map[string][]PeerSummary
+	MaxID   int64
+}
+
+// fleetRowsQuery reads, in one statement (one snapshot), Full agents'
+// rows, Delta agents' recently cycled rows (ix_role_state_recent: one
+// short range per agent) and rows inserted after $5 (the primary key),
+// then every agent's sample as in fleetSummaryQuery. Sample rows carry the
+// table's max id. The cost follows the rows asked for, not the table.
+const fleetRowsQuery = `WITH want AS (
+		SELECT w.self_id, w.stale_before FROM unnest($1::text[], $2::timestamptz[]) AS w(self_id, stale_before)
+	), changed AS (
+		SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL AS verified, r.last_cycle_at
+		FROM role_state r WHERE r.self_id = ANY($3::text[])
+		UNION ALL (
+			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.last_cycle_at
+			FROM unnest($4::text[]) AS d(self_id)
+			CROSS JOIN LATERAL (SELECT * FROM role_state x WHERE x.self_id = d.self_id AND x.last_cycle_at >= $5) r
+			UNION
+			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.last_cycle_at
+			FROM role_state r WHERE r.id > $6 AND r.self_id = ANY($4::text[]))
+	)
+	SELECT false, c.self_id, c.peer_id, c.role, c.cycles, c.verified, c.last_cycle_at, NULL::json, 0::bigint FROM changed c
+	UNION ALL
+	SELECT true, w.self_id, '', '', 0, false, NULL,
+		(SELECT COALESCE(json_agg(json_build_array(s.peer_id, COALESCE(a.name, ''), s.role, s.state, s.cycles,
+				s.last_cycle_at, s.hs_derived_at IS NOT NULL AND s.last_secure_at >= w.stale_before)
+				ORDER BY s.peer_id, s.role), '[]')
+			FROM (SELECT peer_id, role, state, cycles, last_cycle_at, hs_derived_at, last_secure_at
+				FROM role_state WHERE self_id = w.self_id ORDER BY peer_id, role LIMIT $7) s
+			LEFT JOIN agents a ON a.self_id = s.peer_id),
+		(SELECT COALESCE(max(id), 0) FROM role_state)
+	FROM want w`
+
+// FleetRows runs fleetRowsQuery (PostgreSQL only) and hands each row to
+// visit as it is read: a full load is millions of rows, never held at once.
+func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery, visit func(FleetRow)) (out FleetRowsResult, err error) {
+	defer s.observe("fleet_rows", time.Now(), &err)
+	if err := s.checkOpen(); err != nil {
+		return out, err
+	}
+	if s.dialect != DialectPostgres {
+		return out, fmt.Errorf("%w: fleet rows need PostgreSQL, not %s", ErrInvalid, s.dialect)
+	}
+	if n := len(q.Full) + len(q.Delta); n > MaxFleetSummaryAgents {
+		return out, fmt.Errorf("%w: %d agents in one fleet query (max %d)", ErrInvalid, n, MaxFleetSummaryAgents)
+	}
+	if q.SampleRows < 0 || q.SampleRows > MaxFleetSampleRows {
+		return out, fmt.Errorf("%w: sample of %d rows (0..%d)", ErrInvalid, q.SampleRows, MaxFleetSampleRows)
+	}
+	var all, full, delta []string
+	var cutoffs []time.Time
+	for i, a := range append(append([]FleetQuery(nil), q.Full...), q.Delta...) {
+		if err := checkText("self_id", a.SelfID, maxIDLen, true); err != nil {
+			return out, err
+		}
+		all, cutoffs = append(all, a.SelfID), append(cutoffs, a.StaleBefore.UTC())
+		if i < len(q.Full) {
+			full = append(full, a.SelfID)
+		} else {
+			delta = append(delta, a.SelfID)
+		}
+	}
+	out.Samples = make(map[string][]PeerSummary, len(all))
+	if len(all) == 0 {
+		return out, nil
+	}
+	rows, err := s.r.QueryContext(ctx, fleetRowsQuery, pq.Array(all), pq.Array(cutoffs), pq.Array(full), pq.Array(delta),
+		q.CycledSince.UTC(), q.AfterID, q.SampleRows)
+	if err != nil {
+		return out, fmt.Errorf("store: fleet rows of %d agents: %w", len(all), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			isSample bool
+			r        FleetRow
+			role     string
+			last     dbTime
+			sample   []byte
+			maxID    int64
+		)
+		if err := rows.Scan(&isSample, &r.SelfID, &r.PeerID, &role, &r.Cycles, &r.Verified, &last, &sample, &maxID); err != nil {
+			return out, fmt.Errorf("store: fleet rows: %w", err)
+		}
+		if isSample {
+			if out.Samples[r.SelfID], err = decodeFleetSample(sample, q.SampleRows); err != nil {
+				return out, fmt.Errorf("store: fleet sample of %s: %w", r.SelfID, err)
+			}
+			out.MaxID = max(out.MaxID, maxID)
+			continue
+		}
+		r.Initiator = role == string(Initiator)
+		r.LastCycleAt = last.ptr()
+		visit(r)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("store: fleet rows: %w", err)
+	}
+	return out, nil
+}
