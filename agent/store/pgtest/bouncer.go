@@ -1,8 +1,6 @@
 package pgtest
 
 import (
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // BouncerOptions tunes a throwaway PgBouncer.
@@ -158,28 +155,7 @@ pidfile =
 }
 
 func (b *Bouncer) waitReady(p *serverProcess) error {
-	db, err := sql.Open("postgres", b.DSN("postgres"))
-	if err != nil {
-		return fmt.Errorf("pgtest: %w", err)
-	}
-	defer db.Close()
-	deadline := time.Now().Add(startTimeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("pgtest: pgbouncer exited during start (%v); log:\n%s", p.err, tail(b.logPath, 4096))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pgtest: pgbouncer not ready after %v: %w; log:\n%s", startTimeout, err, tail(b.logPath, 4096))
-		}
-	}
+	return waitAccepting(p, "pgbouncer", b.DSN("postgres"), b.logPath)
 }
 
 // DSN connects through the bouncer to database db.

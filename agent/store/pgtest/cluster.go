@@ -264,7 +264,13 @@ func startServer(cmd *exec.Cmd, cred *syscall.Credential, deathSig syscall.Signa
 }
 
 func (c *Cluster) waitReady(p *serverProcess) error {
-	db, err := sql.Open("postgres", c.dsn("postgres"))
+	return waitAccepting(p, "postgres", c.dsn("postgres"), c.logPath)
+}
+
+// waitAccepting pings dsn until the server process p (named what in
+// errors) answers, exits, or startTimeout passes; errors carry its log tail.
+func waitAccepting(p *serverProcess, what, dsn, logPath string) error {
+	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return fmt.Errorf("pgtest: %w", err)
 	}
@@ -279,11 +285,11 @@ func (c *Cluster) waitReady(p *serverProcess) error {
 		}
 		select {
 		case <-p.exited:
-			return fmt.Errorf("pgtest: postgres exited during start (%v); log:\n%s", p.err, tail(c.logPath, 4096))
+			return fmt.Errorf("pgtest: %s exited during start (%v); log:\n%s", what, p.err, tail(logPath, 4096))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("pgtest: postgres not ready after %v: %w; log:\n%s", startTimeout, err, tail(c.logPath, 4096))
+			return fmt.Errorf("pgtest: %s not ready after %v: %w; log:\n%s", what, startTimeout, err, tail(logPath, 4096))
 		}
 	}
 }
