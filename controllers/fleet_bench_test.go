@@ -96,6 +96,7 @@ func BenchmarkFleetStatus(b *testing.B) {
 	// Steady state: agents keep cycling; one new peer per second.
 	go cycleWriter(ctx, b, db, ids, cyclesPerSecond)
 	time.Sleep(cfg.StatusInterval) // let the writer's first counters settle
+	stopProfile := startProfiles(b)
 	calls0, cpu0, q0, poll0 := calls.snapshot(), processCPU(), summaryCalls(b), pollSeconds(b)
 	t0 := time.Now()
 	var staleness []time.Duration
@@ -123,6 +124,7 @@ func BenchmarkFleetStatus(b *testing.B) {
 	}
 	elapsed := time.Since(t0)
 	calls1, cpu1, q1, poll1 := calls.snapshot(), processCPU(), summaryCalls(b), pollSeconds(b)
+	stopProfile()
 	pending.Wait()
 	cancel() // stop the writer before the deferred db.Close
 	b.StopTimer()

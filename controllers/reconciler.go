@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -155,7 +154,7 @@ func (r *HSAgentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		))).
 		Owns(&corev1.Secret{}).
 		Owns(&appsv1.StatefulSet{}).
-		WatchesRawSource(source.Channel(r.hub.events, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(source.TypedChannel(r.hub.events, statusEventHandler())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Config.MaxConcurrentReconciles}).
 		Named("hsagent").
 		Complete(r)

@@ -85,34 +85,38 @@ func TestAgentViewSeparatesMeaningfulChangesFromCounters(t *testing.T) {
 	}
 	later := at.Add(time.Second)
 	tests := []struct {
-		name            string
-		change          func(v *agentView)
-		meaning, counts bool // sameMeaning, sameCounters after the change
+		name   string
+		change func(v *agentView)
+		want   statusChange
 	}{
-		{"nothing", func(*agentView) {}, true, true},
-		{"cycles", func(v *agentView) { v.sum.Cycles++; v.sum.VerifiedCycles++; v.sum.LastCycleAt = &later }, true, false},
-		{"sampled state and cycles", func(v *agentView) { v.sum.Sample[0].State = "init_exchange"; v.sum.Sample[0].Cycles++ }, true, false},
-		{"new peer", func(v *agentView) { v.sum.PeerCount++ }, false, false},
-		{"peer went stale", func(v *agentView) { v.sum.StalePeers = 1 }, false, false},
-		{"secure session", func(v *agentView) { v.sum.Sample[0].Secure = true }, false, false},
-		{"handshaking ended", func(v *agentView) { v.polledAt = at.Add(time.Hour) }, false, true},
-		{"database trouble", func(v *agentView) { v.op, v.err = "open", errDatabaseUnreachable }, false, false},
+		{"nothing", func(*agentView) {}, changeNone},
+		{"cycles", func(v *agentView) { v.sum.Cycles++; v.sum.VerifiedCycles++; v.sum.LastCycleAt = &later }, changeCounters},
+		{"sampled state and cycles", func(v *agentView) { v.sum.Sample[0].State = "init_exchange"; v.sum.Sample[0].Cycles++ }, changeCounters},
+		{"new peer", func(v *agentView) { v.sum.PeerCount++ }, changeUrgent},
+		{"peer went stale", func(v *agentView) { v.sum.StalePeers = 1 }, changeDetail},
+		{"secure session", func(v *agentView) { v.sum.Sample[0].Secure = true }, changeDetail},
+		{"handshaking ended", func(v *agentView) { v.polledAt = at.Add(time.Hour) }, changeUrgent},
+		{"database trouble", func(v *agentView) { v.op, v.err = "open", errDatabaseUnreachable }, changeUrgent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := base()
 			v.sum.Sample = append([]store.PeerSummary(nil), v.sum.Sample...)
 			tt.change(v)
-			if got := v.sameMeaning(base()); got != tt.meaning {
-				t.Errorf("sameMeaning = %v, want %v", got, tt.meaning)
-			}
-			if got := v.sameCounters(base()); got != tt.counts {
-				t.Errorf("sameCounters = %v, want %v", got, tt.counts)
+			if got := v.changeFrom(base()); got != tt.want {
+				t.Errorf("changeFrom = %v, want %v", got, tt.want)
 			}
 		})
 	}
 	a, b := troubleView("open", errors.New("dial tcp: refused"), at), troubleView("open", errors.New("dial tcp: refused"), later)
-	if !a.sameMeaning(b) {
-		t.Error("the same trouble twice counts as a change")
+	if c := a.changeFrom(b); c != changeNone {
+		t.Errorf("the same trouble twice is a change: %v", c)
+	}
+	if c := troubleView("summary", errors.New("timeout"), at).changeFrom(a); c != changeUrgent {
+		t.Errorf("other trouble: %v, want urgent", c)
+	}
+	// Urgent changes go before spec-less refreshes in the work queue.
+	if !(changeUrgent.priority() > changeDetail.priority() && changeDetail.priority() > changeCounters.priority()) {
+		t.Error("priorities not ordered urgent > detail > counters")
 	}
 }

@@ -11,8 +11,6 @@ import (
 
 	"github.com/hsfleet/hsfleet/agent/store"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-
-	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
 
 // statusHub keeps database-derived status apart from reconciliation. Every
@@ -28,7 +26,7 @@ type statusHub struct {
 	cfg    Config
 	stores *StorePool
 	dsns   *dsnCache
-	events chan event.GenericEvent
+	events chan event.TypedGenericEvent[statusEvent]
 	now    func() time.Time
 
 	workers chan struct{} // semaphore: polls running at once
@@ -61,7 +59,7 @@ func newStatusHub(cfg Config, stores *StorePool, dsns *dsnCache) *statusHub {
 		cfg:     cfg,
 		stores:  stores,
 		dsns:    dsns,
-		events:  make(chan event.GenericEvent, 1024),
+		events:  make(chan event.TypedGenericEvent[statusEvent], 1024),
 		now:     time.Now,
 		workers: make(chan struct{}, cfg.DatabaseWorkers),
 		counterBudget: flowcontrol.NewTokenBucketRateLimiter(float32(cfg.StatusCounterRate),
@@ -115,13 +113,12 @@ func (h *statusHub) Start(ctx context.Context) error {
 // NeedLeaderElection makes the hub run on the leader only.
 func (h *statusHub) NeedLeaderElection() bool { return true }
 
-// notify enqueues a reconcile of key; it waits for room rather than drop an
-// event, since the controller drains the channel into its work queue at once.
-func (h *statusHub) notify(ctx context.Context, key types.NamespacedName) {
-	obj := &hsv1.HSAgent{}
-	obj.Name, obj.Namespace = key.Name, key.Namespace
+// notify enqueues a reconcile of key at the change's priority; it waits for
+// room rather than drop an event, since the controller drains the channel
+// into its work queue at once.
+func (h *statusHub) notify(ctx context.Context, key types.NamespacedName, c statusChange) {
 	select {
-	case h.events <- event.GenericEvent{Object: obj}:
+	case h.events <- event.TypedGenericEvent[statusEvent]{Object: statusEvent{key: key, change: c}}:
 	case <-ctx.Done():
 		log.FromContext(ctx).V(1).Info("status event dropped at shutdown", "agent", key.String())
 	}

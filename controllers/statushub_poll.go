@@ -130,8 +130,8 @@ func (h *statusHub) recordAll(ctx context.Context, targets []pollTarget, v *agen
 }
 
 // record stores a poll result and enqueues the agent when the view differs
-// from the one last sent meaningfully, or in counters only and the counter
-// cadence has passed.
+// from the one last sent meaningfully (at a priority by what changed), or in
+// counters only and the counter cadence has passed.
 func (h *statusHub) record(ctx context.Context, t pollTarget, v *agentView) {
 	h.mu.Lock()
 	ta, ok := h.agents[t.key]
@@ -141,20 +141,20 @@ func (h *statusHub) record(ctx context.Context, t pollTarget, v *agentView) {
 	}
 	ta.view = v
 	now := h.now()
-	var why string
-	switch {
-	case ta.notified == nil || !v.sameMeaning(ta.notified):
-		why = "changed"
-	case !v.sameCounters(ta.notified) && now.Sub(ta.lastNotified) >= h.cfg.StatusCounterInterval && h.counterBudget.TryAccept():
-		why = "counters"
+	c := changeUrgent
+	if ta.notified != nil {
+		c = v.changeFrom(ta.notified)
 	}
-	if why != "" {
+	if c == changeCounters && (now.Sub(ta.lastNotified) < h.cfg.StatusCounterInterval || !h.counterBudget.TryAccept()) {
+		c = changeNone
+	}
+	if c != changeNone {
 		ta.notified, ta.lastNotified = v, now
 	}
 	h.mu.Unlock()
-	if why != "" {
-		statusEvents.WithLabelValues(why).Inc()
-		h.notify(ctx, t.key)
+	if c != changeNone {
+		statusEvents.WithLabelValues(c.String()).Inc()
+		h.notify(ctx, t.key, c)
 	}
 }
 

@@ -41,33 +41,38 @@ type agentView struct {
 	err error
 }
 
-// sameMeaning reports whether two views differ only in counters (cycle
-// counts, cycle times, the sampled conversations' states), which status
-// follows at the coarse counter cadence; anything else is written at once.
-func (v *agentView) sameMeaning(o *agentView) bool {
+// changeFrom classifies how v differs from o, the view last sent: urgent
+// (database trouble, peer count, the Handshaking state), detail (stale
+// peers, the sampled peers' identity or secure), counters (cycle counts,
+// cycle times, sampled states: followed at the coarse counter cadence) or
+// none.
+func (v *agentView) changeFrom(o *agentView) statusChange {
 	if (v.err == nil) != (o.err == nil) {
-		return false
+		return changeUrgent
 	}
 	if v.err != nil {
-		return v.op == o.op && v.err.Error() == o.err.Error()
+		if v.op == o.op && v.err.Error() == o.err.Error() {
+			return changeNone
+		}
+		return changeUrgent
 	}
 	a, b := v.sum, o.sum
-	if a.PeerCount != b.PeerCount || a.StalePeers != b.StalePeers || len(a.Sample) != len(b.Sample) ||
-		v.handshaking().Status != o.handshaking().Status {
-		return false
+	if a.PeerCount != b.PeerCount || v.handshaking().Status != o.handshaking().Status {
+		return changeUrgent
+	}
+	if a.StalePeers != b.StalePeers || len(a.Sample) != len(b.Sample) {
+		return changeDetail
 	}
 	for i := range a.Sample {
 		pa, pb := a.Sample[i], b.Sample[i]
 		if pa.PeerID != pb.PeerID || pa.Name != pb.Name || pa.Role != pb.Role || pa.Secure != pb.Secure {
-			return false
+			return changeDetail
 		}
 	}
-	return true
-}
-
-// sameCounters reports whether two views would write the same status.
-func (v *agentView) sameCounters(o *agentView) bool {
-	return v.err == nil && o.err == nil && reflect.DeepEqual(v.sum, o.sum)
+	if !reflect.DeepEqual(a, b) {
+		return changeCounters
+	}
+	return changeNone
 }
 
 // handshaking is the Handshaking condition at poll time. Messages are
