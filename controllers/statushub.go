@@ -9,7 +9,6 @@ import (
 	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
-	"github.com/hsfleet/hsfleet/agent/store"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
@@ -39,7 +38,7 @@ type statusHub struct {
 	polling map[[32]byte]bool // databases with a poll in flight
 	// caches hold each database's aggregates so a poll reads only what
 	// changed; one poll per database at a time uses its cache.
-	caches map[[32]byte]*store.FleetCache
+	caches map[[32]byte]*fleetCache
 }
 
 // trackedAgent is what the hub knows about one HSAgent.
@@ -66,7 +65,7 @@ func newStatusHub(cfg Config, stores *StorePool, dsns *dsnCache) *statusHub {
 			max(1, int(cfg.StatusCounterRate))),
 		agents:  map[types.NamespacedName]*trackedAgent{},
 		polling: map[[32]byte]bool{},
-		caches:  map[[32]byte]*store.FleetCache{},
+		caches:  map[[32]byte]*fleetCache{},
 	}
 }
 

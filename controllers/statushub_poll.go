@@ -60,7 +60,7 @@ func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
 		h.polling[k] = true
 		cache := h.caches[k]
 		if cache == nil {
-			cache = store.NewFleetCache()
+			cache = newFleetCache()
 			h.caches[k] = cache
 		}
 		h.mu.Unlock()
@@ -69,7 +69,7 @@ func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
 			continue
 		}
 		wg.Add(1)
-		go func(k [32]byte, dsn string, targets []pollTarget, cache *store.FleetCache) {
+		go func(k [32]byte, dsn string, targets []pollTarget, cache *fleetCache) {
 			defer wg.Done()
 			defer func() {
 				h.mu.Lock()
@@ -84,7 +84,7 @@ func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
 // pollDatabase runs one fleet statement for every agent on a database
 // (through its cache: only changed rows), on a bounded worker, within the
 // poll deadline.
-func (h *statusHub) pollDatabase(ctx context.Context, dsn string, targets []pollTarget, cache *store.FleetCache) {
+func (h *statusHub) pollDatabase(ctx context.Context, dsn string, targets []pollTarget, cache *fleetCache) {
 	select {
 	case h.workers <- struct{}{}:
 		defer func() { <-h.workers }()
