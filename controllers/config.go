@@ -17,9 +17,11 @@ type Config struct {
 	AgentImagePullSecrets []string
 	// DefaultRelay is used when spec.relay is empty.
 	DefaultRelay string
-	// DefaultDatabaseSecret names the namespace-local Secret (key "dsn") used
-	// when spec.database is empty.
-	DefaultDatabaseSecret string
+	// DefaultDatabaseSecret names the namespace-local Secret used when
+	// spec.database is empty; DefaultDatabaseSecretKey is its DSN key
+	// ("dsn" when empty; "uri" for a CNPG application Secret).
+	DefaultDatabaseSecret    string
+	DefaultDatabaseSecretKey string
 	// StatusInterval is how often the status hub reads each database (one
 	// query for all its agents).
 	StatusInterval time.Duration

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -10,15 +11,21 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/hsfleet/hsfleet/agent/store"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
 
-// DatabaseDSNKey is the key of the database Secret holding the DSN.
+// DatabaseDSNKey is the default key of the database Secret holding the
+// DSN (spec.database.secretRef.key, --default-database-secret-key).
 const DatabaseDSNKey = "dsn"
+
+// databaseRef is the Secret key the agent and the operator read the DSN
+// from; the zero value means no database is configured.
+type databaseRef struct {
+	Name, Key string
+}
 
 // maxDSNLength bounds a DSN read from a Secret.
 const maxDSNLength = 4096
@@ -27,7 +34,7 @@ const maxDSNLength = 4096
 var (
 	errNoDatabase            = errors.New("no database configured: set spec.database.secretRef or the operator's --default-database-secret")
 	errDatabaseSecretMissing = errors.New("database Secret not found")
-	errDatabaseSecretInvalid = errors.New("database Secret has no usable \"dsn\" key")
+	errDatabaseSecretInvalid = errors.New("database Secret has no usable DSN key")
 	errDatabaseUnreachable   = errors.New("database unreachable")
 )
 
@@ -37,22 +44,26 @@ type agentStateStore interface {
 	DeleteAgentState(ctx context.Context, agentID string) error
 }
 
-// databaseSecretName is the Secret the agent and the operator read the DSN from.
-func (r *HSAgentReconciler) databaseSecretName(agent *hsv1.HSAgent) string {
-	if agent.Spec.Database != nil && agent.Spec.Database.SecretRef.Name != "" {
-		return agent.Spec.Database.SecretRef.Name
+// databaseSecret is the Secret key the agent and the operator read the DSN
+// from: spec.database.secretRef, else the operator's default Secret and key.
+func (r *HSAgentReconciler) databaseSecret(agent *hsv1.HSAgent) databaseRef {
+	if d := agent.Spec.Database; d != nil && d.SecretRef.Name != "" {
+		return databaseRef{Name: d.SecretRef.Name, Key: cmp.Or(d.SecretRef.Key, DatabaseDSNKey)}
 	}
-	return r.Config.DefaultDatabaseSecret
+	if r.Config.DefaultDatabaseSecret == "" {
+		return databaseRef{}
+	}
+	return databaseRef{Name: r.Config.DefaultDatabaseSecret, Key: cmp.Or(r.Config.DefaultDatabaseSecretKey, DatabaseDSNKey)}
 }
 
 // openAgentStore resolves the agent's database Secret (through the DSN
 // cache) and returns a store for it.
 func (r *HSAgentReconciler) openAgentStore(ctx context.Context, agent *hsv1.HSAgent) (agentStateStore, error) {
-	name := r.databaseSecretName(agent)
-	if name == "" {
+	ref := r.databaseSecret(agent)
+	if ref.Name == "" {
 		return nil, errNoDatabase
 	}
-	dsn, err := r.dsns.resolve(ctx, types.NamespacedName{Namespace: agent.Namespace, Name: name})
+	dsn, err := r.dsns.resolve(ctx, agent.Namespace, ref)
 	if err != nil {
 		return nil, err
 	}

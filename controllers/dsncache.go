@@ -22,7 +22,13 @@ type dsnCache struct {
 	reader client.Reader
 
 	mu      sync.Mutex
-	secrets map[types.NamespacedName]cachedDSN
+	secrets map[secretKey]cachedDSN
+}
+
+// secretKey is one key of one Secret.
+type secretKey struct {
+	types.NamespacedName
+	key string
 }
 
 type cachedDSN struct {
@@ -32,18 +38,20 @@ type cachedDSN struct {
 }
 
 func newDSNCache(reader client.Reader) *dsnCache {
-	return &dsnCache{reader: reader, secrets: map[types.NamespacedName]cachedDSN{}}
+	return &dsnCache{reader: reader, secrets: map[secretKey]cachedDSN{}}
 }
 
-// resolve returns the DSN in Secret key/"dsn"; errors never contain it.
-func (c *dsnCache) resolve(ctx context.Context, key types.NamespacedName) (string, error) {
+// resolve returns the DSN in the ref's Secret key; errors never contain it.
+func (c *dsnCache) resolve(ctx context.Context, namespace string, ref databaseRef) (string, error) {
+	name := types.NamespacedName{Namespace: namespace, Name: ref.Name}
+	key := secretKey{NamespacedName: name, key: ref.Key}
 	var sec corev1.Secret
-	if err := c.reader.Get(ctx, key, &sec); err != nil {
+	if err := c.reader.Get(ctx, name, &sec); err != nil {
 		if apierrors.IsNotFound(err) {
 			c.forget(key)
-			return "", fmt.Errorf("%w: %s", errDatabaseSecretMissing, key)
+			return "", fmt.Errorf("%w: %s", errDatabaseSecretMissing, name)
 		}
-		return "", fmt.Errorf("read database Secret %s: %w", key, err)
+		return "", fmt.Errorf("read database Secret %s: %w", name, err)
 	}
 	c.mu.Lock()
 	cached, ok := c.secrets[key]
@@ -51,26 +59,26 @@ func (c *dsnCache) resolve(ctx context.Context, key types.NamespacedName) (strin
 	if ok && cached.resourceVersion == sec.ResourceVersion && sec.ResourceVersion != "" {
 		return cached.dsn, cached.err
 	}
-	dsn, err := dsnFromSecret(&sec)
+	dsn, err := dsnFromSecret(&sec, ref.Key)
 	c.mu.Lock()
 	c.secrets[key] = cachedDSN{resourceVersion: sec.ResourceVersion, dsn: dsn, err: err}
 	c.mu.Unlock()
 	return dsn, err
 }
 
-func (c *dsnCache) forget(key types.NamespacedName) {
+func (c *dsnCache) forget(key secretKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.secrets, key)
 }
 
-// dsnFromSecret validates the Secret's "dsn" key: bounded, PostgreSQL only.
-func dsnFromSecret(sec *corev1.Secret) (string, error) {
+// dsnFromSecret validates the Secret's DSN key: bounded, PostgreSQL only.
+func dsnFromSecret(sec *corev1.Secret, dataKey string) (string, error) {
 	key := types.NamespacedName{Namespace: sec.Namespace, Name: sec.Name}
-	dsn := strings.TrimSpace(string(sec.Data[DatabaseDSNKey]))
+	dsn := strings.TrimSpace(string(sec.Data[dataKey]))
 	if dsn == "" || len(dsn) > maxDSNLength {
 		invalidObjects.WithLabelValues("database-secret").Inc()
-		return "", fmt.Errorf("%w: %s", errDatabaseSecretInvalid, key)
+		return "", fmt.Errorf("%w: %s key %q is empty, missing or over %d bytes", errDatabaseSecretInvalid, key, dataKey, maxDSNLength)
 	}
 	if err := validateDSN(dsn); err != nil {
 		invalidObjects.WithLabelValues("database-secret").Inc()

@@ -22,11 +22,11 @@ import (
 func (r *HSAgentReconciler) reconcileStatefulSet(ctx context.Context, s *agentScope) error {
 	agent := s.agent
 	in := agentPodInputs{
-		Image:          agent.Spec.Pod.Image,
-		Relay:          agent.Spec.Relay,
-		DatabaseSecret: r.databaseSecretName(agent),
-		Knobs:          r.knobs(agent),
-		PullSecrets:    pullSecrets(agent, r.Config),
+		Image:       agent.Spec.Pod.Image,
+		Relay:       agent.Spec.Relay,
+		Database:    r.databaseSecret(agent),
+		Knobs:       r.knobs(agent),
+		PullSecrets: pullSecrets(agent, r.Config),
 	}
 	if in.Image == "" {
 		in.Image = r.Config.AgentImage
@@ -44,7 +44,7 @@ func (r *HSAgentReconciler) reconcileStatefulSet(ctx context.Context, s *agentSc
 		setCondition(agent, hsv1.ConditionAvailable, metav1.ConditionFalse, ReasonNoRelay,
 			"set spec.relay or the operator's --default-relay")
 		return nil
-	case in.DatabaseSecret == "":
+	case in.Database.Name == "":
 		setCondition(agent, hsv1.ConditionAvailable, metav1.ConditionFalse, ReasonNoDatabase, errNoDatabase.Error())
 		return nil
 	case in.Image == "":

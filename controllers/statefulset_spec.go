@@ -17,12 +17,12 @@ import (
 // agentPodInputs is everything the agent StatefulSet is built from besides
 // the HSAgent itself; resolved by earlier phases.
 type agentPodInputs struct {
-	Image          string
-	Relay          string
-	DatabaseSecret string
-	IdentityHash   string
-	Knobs          agentKnobs
-	PullSecrets    []string
+	Image        string
+	Relay        string
+	Database     databaseRef
+	IdentityHash string
+	Knobs        agentKnobs
+	PullSecrets  []string
 }
 
 // revisionHistoryLimit keeps a couple of ControllerRevisions per agent for
@@ -100,7 +100,7 @@ func agentContainer(agent *hsv1.HSAgent, in agentPodInputs) *corev1ac.ContainerA
 		WithEnv(
 			corev1ac.EnvVar().WithName("TZ").WithValue("UTC"),
 			corev1ac.EnvVar().WithName("HSFLEET_DB").WithValueFrom(corev1ac.EnvVarSource().
-				WithSecretKeyRef(corev1ac.SecretKeySelector().WithName(in.DatabaseSecret).WithKey(DatabaseDSNKey))),
+				WithSecretKeyRef(corev1ac.SecretKeySelector().WithName(in.Database.Name).WithKey(in.Database.Key))),
 		).
 		WithPorts(corev1ac.ContainerPort().WithName("http").WithContainerPort(agentHTTPPort).WithProtocol(corev1.ProtocolTCP)).
 		WithLivenessProbe(httpProbe("/healthz", 10, 3)).

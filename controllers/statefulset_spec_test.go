@@ -60,7 +60,7 @@ func testAgent() *hsv1.HSAgent {
 
 func TestDesiredStatefulSetRunsOneRestrictedPod(t *testing.T) {
 	agent := testAgent()
-	sts := typedStatefulSet(t, agent, agentPodInputs{Image: "hsfleet:dev", Relay: "relay:8888", DatabaseSecret: "db", IdentityHash: "abc"})
+	sts := typedStatefulSet(t, agent, agentPodInputs{Image: "hsfleet:dev", Relay: "relay:8888", Database: databaseRef{Name: "db", Key: "dsn"}, IdentityHash: "abc"})
 
 	if got := ptr.Deref(sts.Spec.Replicas, -1); got != 1 {
 		t.Errorf("replicas = %d, want 1", got)
@@ -180,7 +180,7 @@ func TestDesiredStatefulSetHonoursSpec(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			agent := testAgent()
 			tt.edit(agent)
-			tt.check(t, typedStatefulSet(t, agent, agentPodInputs{Image: "i", Relay: "r:1", DatabaseSecret: "db"}))
+			tt.check(t, typedStatefulSet(t, agent, agentPodInputs{Image: "i", Relay: "r:1", Database: databaseRef{Name: "db", Key: "dsn"}}))
 		})
 	}
 }

@@ -23,8 +23,8 @@ func (r *HSAgentReconciler) reconcileHandshakeStatus(ctx context.Context, s *age
 	if s.identity == nil {
 		return nil
 	}
-	secret := r.databaseSecretName(agent)
-	if secret == "" {
+	secret := r.databaseSecret(agent)
+	if secret.Name == "" {
 		r.hub.Untrack(types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name})
 		r.databaseTrouble(ctx, agent, "open", errNoDatabase)
 		return nil

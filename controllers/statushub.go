@@ -45,7 +45,7 @@ type statusHub struct {
 type trackedAgent struct {
 	key        types.NamespacedName
 	agentID    string
-	secretName string
+	secret     databaseRef
 	staleAfter time.Duration
 
 	view         *agentView // latest poll result; nil before the first
@@ -71,17 +71,17 @@ func newStatusHub(cfg Config, stores *StorePool, dsns *dsnCache) *statusHub {
 
 // Track registers (or updates) an agent for polling and returns its latest
 // view, nil until the first poll of its database.
-func (h *statusHub) Track(key types.NamespacedName, agentID, secretName string, staleAfter time.Duration) *agentView {
+func (h *statusHub) Track(key types.NamespacedName, agentID string, secret databaseRef, staleAfter time.Duration) *agentView {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t, ok := h.agents[key]
-	if !ok || t.agentID != agentID || t.secretName != secretName {
+	if !ok || t.agentID != agentID || t.secret != secret {
 		// A new identity or another database: the old view is not this
 		// agent's any more.
 		t = &trackedAgent{key: key}
 		h.agents[key] = t
 	}
-	t.agentID, t.secretName, t.staleAfter = agentID, secretName, staleAfter
+	t.agentID, t.secret, t.staleAfter = agentID, secret, staleAfter
 	return t.view
 }
 

@@ -25,10 +25,10 @@ type pollTarget struct {
 // pollAll resolves each database Secret once and starts one poll per
 // database (DSN) that has none in flight.
 func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
-	bySecret := map[types.NamespacedName][]pollTarget{}
+	bySecret := map[secretKey][]pollTarget{}
 	h.mu.Lock()
 	for _, t := range h.agents {
-		sk := types.NamespacedName{Namespace: t.key.Namespace, Name: t.secretName}
+		sk := secretKey{NamespacedName: types.NamespacedName{Namespace: t.key.Namespace, Name: t.secret.Name}, key: t.secret.Key}
 		bySecret[sk] = append(bySecret[sk], pollTarget{key: t.key, agentID: t.agentID, staleAfter: t.staleAfter})
 	}
 	h.mu.Unlock()
@@ -37,7 +37,7 @@ func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
 	dsnOf := map[[32]byte]string{}
 	for sk, targets := range bySecret {
 		rctx, cancel := context.WithTimeout(ctx, h.cfg.DatabaseTimeout)
-		dsn, err := h.dsns.resolve(rctx, sk)
+		dsn, err := h.dsns.resolve(rctx, sk.Namespace, databaseRef{Name: sk.Name, Key: sk.key})
 		cancel()
 		if err != nil {
 			h.recordAll(ctx, targets, troubleView("open", err, h.now()))

@@ -23,7 +23,7 @@ func TestStatusHubEnqueuesOnChangeAndCountersAtTheirCadence(t *testing.T) {
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	h.now = func() time.Time { return now }
 	key := types.NamespacedName{Namespace: "fleet", Name: "alice"}
-	if v := h.Track(key, "id-a", "db", time.Minute); v != nil {
+	if v := h.Track(key, "id-a", databaseRef{Name: "db", Key: "dsn"}, time.Minute); v != nil {
 		t.Fatalf("view before the first poll: %+v", v)
 	}
 	target := pollTarget{key: key, agentID: "id-a", staleAfter: time.Minute}
@@ -74,11 +74,11 @@ func TestStatusHubEnqueuesOnChangeAndCountersAtTheirCadence(t *testing.T) {
 			t.Fatalf("%s: change %v, want %v", s.name, last, s.change)
 		}
 	}
-	if v := h.Track(key, "id-a", "db", time.Minute); v == nil || v.err == nil {
+	if v := h.Track(key, "id-a", databaseRef{Name: "db", Key: "dsn"}, time.Minute); v == nil || v.err == nil {
 		t.Fatalf("Track returns the latest view, got %+v", v)
 	}
 	// A result for an agent that was re-identified meanwhile is dropped.
-	h.Track(key, "id-b", "db", time.Minute)
+	h.Track(key, "id-b", databaseRef{Name: "db", Key: "dsn"}, time.Minute)
 	h.record(ctx, target, view(9, 9))
 	if got := events(); got != 0 {
 		t.Fatalf("stale result enqueued %d events", got)

@@ -112,9 +112,28 @@ type HSAgentSpec struct {
 
 // DatabaseSpec points at the PostgreSQL the agent and the operator share.
 type DatabaseSpec struct {
-	// SecretRef names a Secret in the HSAgent's namespace whose key "dsn"
-	// holds a postgres:// connection string.
-	SecretRef corev1.LocalObjectReference `json:"secretRef"`
+	// SecretRef selects the key of a Secret in the HSAgent's namespace that
+	// holds a postgres:// connection string: key "dsn" by default; CNPG's
+	// application Secret (<cluster>-app) carries it as "uri". A change of
+	// the Secret's content rolls the agent pod.
+	SecretRef DatabaseSecretRef `json:"secretRef"`
+}
+
+// DatabaseSecretRef is a SecretKeySelector whose key defaults to "dsn", so
+// a reference written before keys were selectable ({name: x}) still means
+// the same Secret key.
+type DatabaseSecretRef struct {
+	// Name of the Secret. Empty means the operator's
+	// --default-database-secret.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Key of the Secret holding the DSN.
+	// +optional
+	// +kubebuilder:default=dsn
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key,omitempty"`
 }
 
 // IdentitySpec configures how the sealed identity file is protected.

@@ -21,19 +21,19 @@ func init() {
 }
 
 type operatorFlags struct {
-	metricsAddr, probeAddr        string
-	metricsSecure                 bool
-	leaderElect                   bool
-	leaderElectionNamespace       string
-	agentImage                    string
-	defaultRelay, defaultDBSecret string
-	watchNamespaces               string
-	agentPullSecrets              string
-	statusInterval                time.Duration
-	handshakeWindow               time.Duration
-	maxConcurrent                 int
-	logLevel                      string
-	fleet                         operatorFleetFlags
+	metricsAddr, probeAddr                            string
+	metricsSecure                                     bool
+	leaderElect                                       bool
+	leaderElectionNamespace                           string
+	agentImage                                        string
+	defaultRelay, defaultDBSecret, defaultDBSecretKey string
+	watchNamespaces                                   string
+	agentPullSecrets                                  string
+	statusInterval                                    time.Duration
+	handshakeWindow                                   time.Duration
+	maxConcurrent                                     int
+	logLevel                                          string
+	fleet                                             operatorFleetFlags
 }
 
 func (f *operatorFlags) register(fs *flag.FlagSet) {
@@ -45,7 +45,8 @@ func (f *operatorFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.agentImage, "agent-image", "", "image of agent pods (required)")
 	fs.StringVar(&f.agentPullSecrets, "agent-image-pull-secrets", "", "comma-separated namespace-local Secrets agent pods pull images with, unless spec.pod.imagePullSecrets is set")
 	fs.StringVar(&f.defaultRelay, "default-relay", "", "relay HOST:PORT for HSAgents without spec.relay")
-	fs.StringVar(&f.defaultDBSecret, "default-database-secret", "", "namespace-local Secret (key \"dsn\") for HSAgents without spec.database")
+	fs.StringVar(&f.defaultDBSecret, "default-database-secret", "", "namespace-local Secret holding the DSN for HSAgents without spec.database")
+	fs.StringVar(&f.defaultDBSecretKey, "default-database-secret-key", controllers.DatabaseDSNKey, "key of --default-database-secret holding the DSN (\"uri\" for a CNPG <cluster>-app Secret)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to manage (empty: all)")
 	fs.DurationVar(&f.statusInterval, "status-interval", controllers.DefaultStatusInterval, "how often status is refreshed from the database")
 	fs.DurationVar(&f.handshakeWindow, "handshake-window", controllers.DefaultHandshakeWindow, "Handshaking is True when a cycle completed within this window")
@@ -68,13 +69,14 @@ func runOperator(ctx context.Context, args []string) error {
 	ctrl.SetLogger(logr.FromSlogHandler(logger.Handler()))
 
 	cfg := controllers.Config{
-		AgentImage:              f.agentImage,
-		AgentImagePullSecrets:   splitList(f.agentPullSecrets),
-		DefaultRelay:            f.defaultRelay,
-		DefaultDatabaseSecret:   f.defaultDBSecret,
-		StatusInterval:          f.statusInterval,
-		HandshakeWindow:         f.handshakeWindow,
-		MaxConcurrentReconciles: f.maxConcurrent,
+		AgentImage:               f.agentImage,
+		AgentImagePullSecrets:    splitList(f.agentPullSecrets),
+		DefaultRelay:             f.defaultRelay,
+		DefaultDatabaseSecret:    f.defaultDBSecret,
+		DefaultDatabaseSecretKey: f.defaultDBSecretKey,
+		StatusInterval:           f.statusInterval,
+		HandshakeWindow:          f.handshakeWindow,
+		MaxConcurrentReconciles:  f.maxConcurrent,
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w (--agent-image)", err)
