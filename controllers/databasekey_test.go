@@ -58,6 +58,23 @@ func TestDatabaseSecretKeySelector(t *testing.T) {
 		t.Fatalf("agent pod DSN from %+v, want cluster-app/uri", ref)
 	}
 
+	// A new DSN in the Secret (a rotated password) rolls the agent pod:
+	// the status hub sees the content change at its next read.
+	before := getStatefulSet(t, ns, "cnpg").Spec.Template.Annotations[DatabaseHashAnnotation]
+	if before == "" {
+		t.Fatal("pod template has no database Secret hash")
+	}
+	cnpg.StringData = map[string]string{"uri": dsn + "&application_name=rotated"}
+	if err := c.Update(ctx, cnpg); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, func() error {
+		if h := getStatefulSet(t, ns, "cnpg").Spec.Template.Annotations[DatabaseHashAnnotation]; h == before {
+			return fmt.Errorf("pod template hash still %s", h)
+		}
+		return nil
+	})
+
 	l := waitCondition(t, ns, "legacy", hsv1.ConditionHandshaking, metav1.ConditionUnknown, ReasonDatabaseSecretInvalid)
 	if l.Spec.Database.SecretRef.Key != DatabaseDSNKey {
 		t.Errorf("key defaulted to %q, want %q", l.Spec.Database.SecretRef.Key, DatabaseDSNKey)

@@ -2,6 +2,9 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,6 +38,9 @@ type cachedDSN struct {
 	resourceVersion string
 	dsn             string
 	err             error
+	// hash identifies the key's content (hashed into the agent pod
+	// template, so a changed DSN rolls the pod); "" for a missing Secret.
+	hash string
 }
 
 func newDSNCache(reader client.Reader) *dsnCache {
@@ -43,33 +49,74 @@ func newDSNCache(reader client.Reader) *dsnCache {
 
 // resolve returns the DSN in the ref's Secret key; errors never contain it.
 func (c *dsnCache) resolve(ctx context.Context, namespace string, ref databaseRef) (string, error) {
+	dsn, _, err := c.resolveChanged(ctx, namespace, ref)
+	return dsn, err
+}
+
+// resolveChanged is resolve that also reports whether the key's content
+// differs from the one cached before (the agents using it need a new pod).
+func (c *dsnCache) resolveChanged(ctx context.Context, namespace string, ref databaseRef) (dsn string, changed bool, err error) {
 	name := types.NamespacedName{Namespace: namespace, Name: ref.Name}
 	key := secretKey{NamespacedName: name, key: ref.Key}
 	var sec corev1.Secret
 	if err := c.reader.Get(ctx, name, &sec); err != nil {
 		if apierrors.IsNotFound(err) {
-			c.forget(key)
-			return "", fmt.Errorf("%w: %s", errDatabaseSecretMissing, name)
+			changed = c.forget(key)
+			return "", changed, fmt.Errorf("%w: %s", errDatabaseSecretMissing, name)
 		}
-		return "", fmt.Errorf("read database Secret %s: %w", name, err)
+		return "", false, fmt.Errorf("read database Secret %s: %w", name, err)
 	}
 	c.mu.Lock()
 	cached, ok := c.secrets[key]
 	c.mu.Unlock()
 	if ok && cached.resourceVersion == sec.ResourceVersion && sec.ResourceVersion != "" {
-		return cached.dsn, cached.err
+		return cached.dsn, false, cached.err
 	}
-	dsn, err := dsnFromSecret(&sec, ref.Key)
+	next := cachedDSN{resourceVersion: sec.ResourceVersion, hash: contentHash(sec.Data[ref.Key])}
+	next.dsn, next.err = dsnFromSecret(&sec, ref.Key)
 	c.mu.Lock()
-	c.secrets[key] = cachedDSN{resourceVersion: sec.ResourceVersion, dsn: dsn, err: err}
+	c.secrets[key] = next
 	c.mu.Unlock()
-	return dsn, err
+	return next.dsn, ok && cached.hash != next.hash, next.err
 }
 
-func (c *dsnCache) forget(key secretKey) {
+// contentHash is what the agent pod template records of its DSN key: a
+// change rolls the pod (the kubelet reads env Secrets only at start).
+func contentHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// hash is the content hash of the ref's key, from the cache when the status
+// hub (or a reconcile) read the Secret before, else from one API read; ""
+// when the Secret does not exist. The hub re-reads every Secret each status
+// interval and enqueues the agents of a Secret whose content changed.
+func (c *dsnCache) hash(ctx context.Context, namespace string, ref databaseRef) (string, error) {
+	key := secretKey{NamespacedName: types.NamespacedName{Namespace: namespace, Name: ref.Name}, key: ref.Key}
+	c.mu.Lock()
+	cached, ok := c.secrets[key]
+	c.mu.Unlock()
+	if ok {
+		return cached.hash, nil
+	}
+	_, _, err := c.resolveChanged(ctx, namespace, ref)
+	if err != nil && !errors.Is(err, errDatabaseSecretMissing) && !errors.Is(err, errDatabaseSecretInvalid) &&
+		!errors.Is(err, errDatabaseDSNUnsupported) {
+		return "", err // the API, not the Secret: do not roll the pod on a blip
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.secrets[key].hash, nil
+}
+
+// forget drops a deleted Secret; true when it was cached (its agents'
+// pods referenced content that is gone).
+func (c *dsnCache) forget(key secretKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.secrets[key]
 	delete(c.secrets, key)
+	return ok
 }
 
 // dsnFromSecret validates the Secret's DSN key: bounded, PostgreSQL only.

@@ -29,6 +29,9 @@ const (
 	RotatedForAnnotation = "hsfleet.io/rotated-for"
 	// IdentityHashAnnotation on the pod template rolls the pod when keys change.
 	IdentityHashAnnotation = "hsfleet.io/identity-hash"
+	// DatabaseHashAnnotation on the pod template rolls the pod when the
+	// content of its database Secret key (the DSN) changes.
+	DatabaseHashAnnotation = "hsfleet.io/database-secret-hash"
 	// SpecHashAnnotation on the StatefulSet is the hash of the last applied
 	// intent; an unchanged intent is not applied again.
 	SpecHashAnnotation = "hsfleet.io/spec-hash"

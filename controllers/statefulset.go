@@ -53,6 +53,11 @@ func (r *HSAgentReconciler) reconcileStatefulSet(ctx context.Context, s *agentSc
 		return nil
 	}
 	in.IdentityHash = s.identity.hash()
+	hash, err := r.dsns.hash(ctx, agent.Namespace, in.Database)
+	if err != nil {
+		return fmt.Errorf("database Secret of %s/%s: %w", agent.Namespace, agent.Name, err)
+	}
+	in.DatabaseHash = hash
 
 	state, err := r.applyStatefulSet(ctx, agent, desiredStatefulSet(agent, in))
 	if err != nil {

@@ -21,6 +21,8 @@ type agentPodInputs struct {
 	Relay        string
 	Database     databaseRef
 	IdentityHash string
+	// DatabaseHash is the content hash of the DSN key (dsnCache.hash).
+	DatabaseHash string
 	Knobs        agentKnobs
 	PullSecrets  []string
 }
@@ -61,7 +63,7 @@ func desiredStatefulSet(agent *hsv1.HSAgent, in agentPodInputs) *appsv1ac.Statef
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector)).
 			WithTemplate(corev1ac.PodTemplateSpec().
 				WithLabels(labels).
-				WithAnnotations(map[string]string{IdentityHashAnnotation: in.IdentityHash}).
+				WithAnnotations(map[string]string{IdentityHashAnnotation: in.IdentityHash, DatabaseHashAnnotation: in.DatabaseHash}).
 				WithSpec(agentPodSpec(agent, in))))
 }
 

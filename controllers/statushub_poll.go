@@ -37,8 +37,16 @@ func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
 	dsnOf := map[[32]byte]string{}
 	for sk, targets := range bySecret {
 		rctx, cancel := context.WithTimeout(ctx, h.cfg.DatabaseTimeout)
-		dsn, err := h.dsns.resolve(rctx, sk.Namespace, databaseRef{Name: sk.Name, Key: sk.key})
+		dsn, changed, err := h.dsns.resolveChanged(rctx, sk.Namespace, databaseRef{Name: sk.Name, Key: sk.key})
 		cancel()
+		if changed {
+			// The agents' pods were started with other content: reconcile
+			// them now so the pod template's hash rolls them.
+			for _, t := range targets {
+				statusEvents.WithLabelValues("secret").Inc()
+				h.notify(ctx, t.key, changeUrgent)
+			}
+		}
 		if err != nil {
 			h.recordAll(ctx, targets, troubleView("open", err, h.now()))
 			continue
