@@ -4,19 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// trustBundleAttempts bounds optimistic-locking retries. Every agent in a
-// namespace writes the same ConfigMap, so conflicts are expected under a
-// burst of creations; past this the reconcile fails and is retried later.
-const trustBundleAttempts = 8
+// trustBundleBackoff bounds optimistic-locking retries (client-go's
+// retry.OnError). Every agent in a namespace writes the same ConfigMap, so
+// conflicts are expected under a burst of creations; the jittered backoff
+// spreads the writers out, and past its steps (~2.5 s) the reconcile fails
+// and is retried later by the work queue.
+var trustBundleBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: time.Second}
 
 // updateTrustBundle applies mutate to the namespace trust bundle with
 // optimistic locking. Each agent only ever adds, changes or removes its own
@@ -25,7 +30,7 @@ func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace str
 	logger := log.FromContext(ctx)
 	var reader client.Reader = r.Client // the cache first; the API server after a conflict
 	key := types.NamespacedName{Namespace: namespace, Name: TrustBundleName}
-	for attempt := 0; attempt < trustBundleAttempts; attempt++ {
+	attempt := func() error {
 		var cm corev1.ConfigMap
 		err := reader.Get(ctx, key, &cm)
 		if apierrors.IsNotFound(err) {
@@ -36,7 +41,6 @@ func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace str
 			err = r.createTrustBundle(ctx, namespace, bundle)
 			if apierrors.IsAlreadyExists(err) {
 				reader = r.APIReader
-				continue
 			}
 			return err
 		}
@@ -89,12 +93,18 @@ func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace str
 		case apierrors.IsConflict(err):
 			trustBundleWrites.WithLabelValues("conflict").Inc()
 			reader = r.APIReader
+			return err
 		default:
 			trustBundleWrites.WithLabelValues("error").Inc()
 			return fmt.Errorf("write trust bundle %s: %w", key, err)
 		}
 	}
-	return fmt.Errorf("write trust bundle %s: %w", key, errTrustBundleContended)
+	contended := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
+	err := retry.OnError(trustBundleBackoff, contended, attempt)
+	if contended(err) {
+		return fmt.Errorf("write trust bundle %s: %w", key, errTrustBundleContended)
+	}
+	return err
 }
 
 var errTrustBundleContended = errors.New("too many concurrent updates, will retry")
