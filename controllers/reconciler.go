@@ -35,8 +35,9 @@ type HSAgentReconciler struct {
 	Stores    *StorePool
 	Config    Config
 
-	dsns *dsnCache
-	hub  *statusHub
+	dsns    *dsnCache
+	hub     *statusHub
+	bundles bundleMemo
 
 	// now is the clock; tests may replace it.
 	now func() time.Time

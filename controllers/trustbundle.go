@@ -48,7 +48,7 @@ func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace str
 			return fmt.Errorf("read trust bundle %s: %w", key, err)
 		}
 
-		bundle, dropped, perr := parseTrustBundle(cm.Data[TrustBundleKey])
+		bundle, dropped, perr := r.bundles.parse(namespace, cm.ResourceVersion, cm.Data[TrustBundleKey])
 		if perr != nil {
 			invalidObjects.WithLabelValues("trust-bundle").Inc()
 			logger.Error(perr, "trust bundle unreadable, rebuilding it from the namespace's agents", "configmap", key.String())

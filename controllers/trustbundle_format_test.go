@@ -112,3 +112,27 @@ func FuzzParseTrustBundle(f *testing.F) {
 		}
 	})
 }
+
+// The memo returns the parsed bundle for an unchanged resourceVersion as a
+// copy the caller may change, and parses again when it moves.
+func TestBundleMemoReparsesOnlyOnANewResourceVersion(t *testing.T) {
+	var m bundleMemo
+	one := trustBundle{}
+	one.set("a-1", testKey)
+	data, err := one.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, dropped, err := m.parse("fleet", "1", data)
+	if err != nil || dropped != 0 || len(b) != 1 {
+		t.Fatalf("parse: %v %d %v", b, dropped, err)
+	}
+	b.set("a-caller-change", "x")
+	again, _, _ := m.parse("fleet", "1", "not parsed: same resourceVersion")
+	if len(again) != 1 {
+		t.Fatalf("memo shared the caller's copy: %v", again)
+	}
+	if _, _, err := m.parse("fleet", "2", "{not a bundle"); err == nil {
+		t.Fatal("a new resourceVersion was not parsed again")
+	}
+}
