@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,11 +41,23 @@ func (c *cluster) relayPods(ctx context.Context, cfg config) ([]corev1.Pod, erro
 	return out, nil
 }
 
-// relayMetrics reads one relay pod's /metrics through the API server's pod proxy.
-func (c *cluster) relayMetrics(ctx context.Context, cfg config, pod string) (map[string]float64, error) {
-	body, err := c.core.CoreV1().Pods(cfg.namespace).ProxyGet("http", pod, "metrics", "/metrics", nil).DoRaw(ctx)
+// relayMetrics reads one relay pod's /metrics through the API server's pod
+// proxy (which takes a port number, not a name).
+func (c *cluster) relayMetrics(ctx context.Context, cfg config, pod corev1.Pod) (map[string]float64, error) {
+	port := ""
+	for _, ctr := range pod.Spec.Containers {
+		for _, p := range ctr.Ports {
+			if p.Name == "metrics" {
+				port = strconv.Itoa(int(p.ContainerPort))
+			}
+		}
+	}
+	if port == "" {
+		return nil, fmt.Errorf("relay pod %s declares no metrics port", pod.Name)
+	}
+	body, err := c.core.CoreV1().Pods(cfg.namespace).ProxyGet("http", pod.Name, port, "/metrics", nil).DoRaw(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s/metrics through the API server proxy: %w", pod, err)
+		return nil, fmt.Errorf("GET %s:%s/metrics through the API server proxy: %w", pod.Name, port, err)
 	}
 	return parseMetrics(string(body)), nil
 }
@@ -80,7 +93,7 @@ func phaseRelayReplicas(t *testing.T, cfg config, c *cluster) {
 			return fmt.Errorf("%d relay pods running, want %d", len(pods), want)
 		}
 		for _, p := range pods {
-			m, err := c.relayMetrics(ctx, cfg, p.Name)
+			m, err := c.relayMetrics(ctx, cfg, p)
 			if err != nil {
 				return err
 			}
@@ -124,7 +137,7 @@ func relayCounters(t *testing.T, cfg config, c *cluster) map[string]map[string]f
 	}
 	out := map[string]map[string]float64{}
 	for _, p := range pods {
-		m, err := c.relayMetrics(ctx, cfg, p.Name)
+		m, err := c.relayMetrics(ctx, cfg, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +154,7 @@ func connectionsByRelay(ctx context.Context, cfg config, c *cluster) (map[string
 	}
 	out := map[string]int{}
 	for _, p := range pods {
-		m, err := c.relayMetrics(ctx, cfg, p.Name)
+		m, err := c.relayMetrics(ctx, cfg, p)
 		if err != nil {
 			return nil, err
 		}
@@ -286,7 +299,7 @@ func checkRelayMetrics(t *testing.T, cfg config, c *cluster) {
 		}
 		sum := map[string]float64{}
 		for _, p := range pods {
-			m, err := c.relayMetrics(ctx, cfg, p.Name)
+			m, err := c.relayMetrics(ctx, cfg, p)
 			if err != nil {
 				return err
 			}
