@@ -41,6 +41,7 @@ ip netns exec "$NETNS" env \
   E2E_DATABASE_DSN="$dsn" \
   E2E_ARTIFACTS="$artifacts" \
   E2E_TIMEOUT="${E2E_TIMEOUT:-5m}" \
+  E2E_RELAY_RECOVERY="${E2E_RELAY_RECOVERY:-}" \
   E2E_HELM_ARGS="-f charts/hsfleet/ci/e2e-values.yaml --set image.repository=hsfleet --set image.tag=dev --set image.pullPolicy=Never --set database.dsn=$dsn" \
   bin/e2e.test -test.v -test.count=1 -test.timeout "${E2E_GO_TIMEOUT:-30m}"
 lap "suite passed"

@@ -1,8 +1,9 @@
 // Package e2e is the end-to-end suite (build tag e2e): it helm-installs the
 // chart into the cluster of $KUBECONFIG, applies the alice/bob/carol samples,
 // waits for every agent to complete handshake cycles with every other, then
-// injects faults (agent pod deleted, relay restarted, identity rotated,
-// HSAgent deleted) and checks the fleet heals. On failure it dumps pod logs,
+// checks the relay replicas share the fleet, injects faults (agent pod
+// deleted, relay replica deleted, chart upgraded with a changed CRD,
+// identity rotated, HSAgent deleted) and checks the fleet heals. On failure it dumps pod logs,
 // `kubectl describe` output and events into $E2E_ARTIFACTS.
 //
 // Run it through hack/e2e-local.sh (local cluster built from source) or
@@ -19,4 +20,6 @@
 //	E2E_DATABASE_DSN   when set, deleted agents' rows are checked in PostgreSQL
 //	E2E_ARTIFACTS      diagnostics directory (default a temp dir, printed)
 //	E2E_TIMEOUT        overall wait per phase (default 5m)
+//	E2E_RELAY_RECOVERY bound on every pair cycling again after a relay pod
+//	                   is deleted (default 20s)
 package e2e

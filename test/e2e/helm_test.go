@@ -49,7 +49,13 @@ func runHelm(t *testing.T, cfg config, timeout time.Duration, args ...string) st
 // and relay to be ready.
 func installChart(t *testing.T, cfg config) {
 	t.Helper()
-	args := []string{"upgrade", "--install", cfg.release, "charts/hsfleet",
+	installChartFrom(t, cfg, "charts/hsfleet")
+}
+
+// installChartFrom installs or upgrades the release from a chart directory.
+func installChartFrom(t *testing.T, cfg config, chart string) {
+	t.Helper()
+	args := []string{"upgrade", "--install", cfg.release, chart,
 		"--namespace", cfg.namespace, "--create-namespace", "--wait", "--timeout", cfg.timeout.String()}
 	args = append(args, cfg.helmArgs...)
 	start := time.Now()

@@ -88,7 +88,7 @@ func startAPIServer(t testing.TB) *apiServer {
 			return // no way to get kube-apiserver here: skipped below
 		}
 		crdDirs := []string{filepath.Join(root, "test", "helmcheck", "testdata", "crds")}
-		chartCRDs := filepath.Join(root, "charts", "hsfleet", "crds")
+		chartCRDs := filepath.Join(root, "charts", "hsfleet", "files", "crds")
 		hasCRD := fileExists(filepath.Join(chartCRDs, "hsfleet.io_hsagents.yaml"))
 		if hasCRD {
 			crdDirs = append(crdDirs, chartCRDs)

@@ -27,9 +27,14 @@ func TestValuesSchemaRejectsTyposAndBadValues(t *testing.T) {
 	}{
 		{"misspelled top-level key", "databse.dsn=x", "databse"},
 		{"misspelled nested key", "operator.replica=2", "replica"},
-		{"unknown relay field", "relay.maxConnections=5", "maxConnections"},
+		{"unknown relay field", "relay.maxConnection=5", "maxConnection"},
 		{"unknown postgres field", "database.postgres.enable=true", "enable"},
-		{"two relays would split the fleet", "relay.replicas=2", "replicas"},
+		{"more relay replicas than the schema allows", "relay.replicas=17", "replicas"},
+		{"anti-affinity preset outside the enum", "relay.antiAffinity=sometimes", "antiAffinity"},
+		{"misspelled crds switch", "crds.enable=false", "enable"},
+		{"cluster domain with a scheme", "clusterDomain=https://x", "clusterDomain"},
+		{"route buffer below 1 MiB", "relay.cluster.pendingBytes=10", "pendingBytes"},
+		{"idle timeout that is not a duration", "relay.idleTimeout=forever", "idleTimeout"},
 		{"pull policy outside the enum", "image.pullPolicy=Sometimes", "pullPolicy"},
 		{"dsn that is not postgres", "database.dsn=mysql://x", "dsn"},
 		{"status interval that is not a duration", "operator.statusInterval=soon", "statusInterval"},
@@ -60,13 +65,13 @@ func TestDefaultInstallIsLeastPrivilegeAndRestricted(t *testing.T) {
 		"operator", "--leader-elect=true", "--health-probe-bind-address=:8081",
 		"--default-relay=hsfleet-relay.hsfleet-system.svc.cluster.local:8888",
 		"--default-database-secret=hsfleet-database", "--watch-namespaces=" + releaseNS,
-		"--agent-image=hsfleet:dev",
+		"--agent-image=ghcr.io/hsfleet/hsfleet:" + chartAppVersion(t),
 	} {
 		if !hasArg(args, want) {
 			t.Errorf("operator args %q lack %q", args, want)
 		}
 	}
-	relay := mustFind(t, objs, "Deployment", releaseNS, "hsfleet-relay")
+	relay := mustFind(t, objs, "StatefulSet", releaseNS, "hsfleet-relay")
 	if got := containerArgs(t, relay, "relay"); !hasArg(got, "--listen=:8888") || !hasArg(got, "--metrics-listen=:9090") {
 		t.Errorf("relay args = %q", got)
 	}
@@ -76,7 +81,7 @@ func TestDefaultInstallIsLeastPrivilegeAndRestricted(t *testing.T) {
 		t.Errorf("relay Service ports = %v, want relay and metrics", ports)
 	}
 
-	for _, w := range ofKind(objs, "Deployment") {
+	for _, w := range append(ofKind(objs, "Deployment"), ofKind(objs, "StatefulSet")...) {
 		assertRestricted(t, w)
 	}
 	for _, cr := range ofKind(objs, "ClusterRole") {
@@ -91,7 +96,7 @@ func TestDefaultInstallIsLeastPrivilegeAndRestricted(t *testing.T) {
 	if find(objs, "Secret", "*", "hsfleet-database") != nil {
 		t.Error("no database configured, yet the chart rendered a database Secret")
 	}
-	if len(ofKind(objs, "StatefulSet")) != 0 || len(ofKind(objs, "ServiceMonitor")) != 0 ||
+	if find(objs, "StatefulSet", "*", "hsfleet-postgres") != nil || len(ofKind(objs, "ServiceMonitor")) != 0 ||
 		len(ofKind(objs, "PodMonitor")) != 0 || len(ofKind(objs, "PrometheusRule")) != 0 {
 		t.Error("bundled PostgreSQL and ServiceMonitors must be off by default")
 	}
@@ -152,8 +157,10 @@ func TestProductionValuesScopeRBACToAgentNamespaces(t *testing.T) {
 			t.Errorf("ClusterRole %s grants Secrets cluster-wide", cr.GetName())
 		}
 	}
-	if len(ofKind(objs, "Secret")) != 0 {
-		t.Error("existingSecret is set: the chart must not render its own database Secret")
+	for _, s := range ofKind(objs, "Secret") {
+		if _, ok, _ := unstructured.NestedString(s.Object, "stringData", "dsn"); ok || s.GetName() == "hsfleet-database" {
+			t.Errorf("existingSecret is set: the chart must not render its own database Secret (%s/%s)", s.GetNamespace(), s.GetName())
+		}
 	}
 	if n := len(ofKind(objs, "ServiceMonitor")); n != 2 {
 		t.Errorf("ServiceMonitors = %d, want operator + relay", n)
@@ -198,7 +205,7 @@ func TestDatabaseSecretCarriesTheDSNIntoEveryAgentNamespace(t *testing.T) {
 			t.Errorf("Secret in %s: dsn = %q, want %q", ns, got, dsn)
 		}
 	}
-	if len(ofKind(objs, "StatefulSet")) != 0 {
+	if find(objs, "StatefulSet", "*", "hsfleet-postgres") != nil {
 		t.Error("an external DSN must not start the bundled PostgreSQL")
 	}
 }

@@ -27,7 +27,7 @@ func TestRenderedChartPassesServerSideDryRun(t *testing.T) {
 func TestSamplesValidateAgainstTheCRD(t *testing.T) {
 	s := startAPIServer(t)
 	if !s.hasHSAgentCRD {
-		t.Skip("charts/hsfleet/crds/hsfleet.io_hsagents.yaml is not generated yet (make manifests)")
+		t.Skip("charts/hsfleet/files/crds/hsfleet.io_hsagents.yaml is not generated yet (make manifests)")
 	}
 	var names []string
 	for _, f := range []string{"alice", "bob", "carol"} {

@@ -68,11 +68,16 @@ func helm(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	return o.String(), e.String(), err
 }
 
+// kubeVersion is the Kubernetes version charts are rendered for: the one
+// envtest and the local cluster run. Without a cluster helm assumes 1.20,
+// which the chart's kubeVersion refuses.
+const kubeVersion = "1.37.2"
+
 // renderChart runs `helm template` into the given namespace and fails the
 // test when rendering fails.
 func renderChart(t testing.TB, namespace string, extra ...string) string {
 	t.Helper()
-	args := append([]string{"template", "hsfleet", "charts/hsfleet", "--namespace", namespace}, extra...)
+	args := append([]string{"template", "hsfleet", "charts/hsfleet", "--namespace", namespace, "--kube-version", kubeVersion}, extra...)
 	out, errOut, err := helm(t, args...)
 	if err != nil {
 		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, errOut)

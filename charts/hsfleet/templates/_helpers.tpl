@@ -57,10 +57,26 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.relay.address }}
 {{- .Values.relay.address }}
 {{- else if .Values.relay.enabled }}
-{{- printf "%s-relay.%s.svc.cluster.local:%d" (include "hsfleet.fullname" .) .Release.Namespace (int .Values.relay.port) }}
+{{- printf "%s-relay.%s.svc.%s:%d" (include "hsfleet.fullname" .) .Release.Namespace .Values.clusterDomain (int .Values.relay.port) }}
 {{- else }}
 {{- fail "relay.address is required when relay.enabled is false" }}
 {{- end }}
+{{- end }}
+
+{{/* The relay's headless Service: stable per-pod DNS names for NATS routes. */}}
+{{- define "hsfleet.relayRoutesService" -}}
+{{- printf "%s-relay-routes" (include "hsfleet.fullname" .) }}
+{{- end }}
+
+{{/* NATS routes to every relay replica (a replica skips the route to itself). */}}
+{{- define "hsfleet.relayRoutes" -}}
+{{- $fullname := include "hsfleet.fullname" . }}
+{{- $svc := include "hsfleet.relayRoutesService" . }}
+{{- $routes := list }}
+{{- range $i := until (int .Values.relay.replicas) }}
+{{- $routes = append $routes (printf "nats-route://%s-relay-%d.%s.%s.svc.%s:%d" $fullname $i $svc $.Release.Namespace $.Values.clusterDomain (int $.Values.relay.cluster.port)) }}
+{{- end }}
+{{- join "," $routes }}
 {{- end }}
 
 {{/* The Secret (key "dsn") the operator and the agents read. */}}
