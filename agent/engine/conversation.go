@@ -507,12 +507,12 @@ func (s *storeEnv) hsSeen(ctx context.Context, nonce string) (bool, error) {
 	return s.lookup(flowReceived)(ctx, nonce)
 }
 
-func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string) (*Session, error) {
+func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *LazyKey, pinned string) (*Session, error) {
 	var notBefore time.Time
 	if start := s.c.mem.CycleStart; !start.IsZero() {
 		notBefore = start.UTC().Add(-hsCycleSkew)
 	}
-	sess, err := verifyHS(context.Background(), raw, typ, nonce, kx, pinned, s.c.key.PeerID,
+	sess, err := verifyHSLazy(context.Background(), raw, typ, nonce, kx, pinned, s.c.key.PeerID,
 		s.c.e.cfg.Policy, s.hsSeen, s.c.e.cfg.Now().UTC(), notBefore)
 	if err != nil {
 		s.c.e.m.Handshakes.WithLabelValues("failed", hsFailureReason(err)).Inc()

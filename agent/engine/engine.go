@@ -179,9 +179,13 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 	}
 	msg, err := ParseMsg(in.Payload, in.RemoteAddr, e.self)
 	if err != nil {
-		if errors.Is(err, ErrNotForUs) {
+		switch {
+		case errors.Is(err, ErrNotForUs):
 			e.m.RejectedLines.WithLabelValues("not_for_us").Inc()
-		} else {
+		case errors.Is(err, ErrBadFrom):
+			e.m.RejectedLines.WithLabelValues("bad_from").Inc()
+			e.log.Debug("payload dropped: from is not an agent ID", "error", err, "remote_addr", in.RemoteAddr)
+		default:
 			e.m.RejectedLines.WithLabelValues("not_hsagent").Inc()
 			e.log.Debug("payload dropped by the receive hook", "error", err, "remote_addr", in.RemoteAddr)
 		}

@@ -77,7 +77,7 @@ func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
 		res.ignore(ReasonReplay)
 		return nil
 	}
-	s, ok := m.verifyHS(res, msg, "init", res.Mem.Ephemeral, env)
+	s, ok := m.verifyHS(res, msg, "init", &LazyKey{Key: res.Mem.Ephemeral}, env)
 	if !ok {
 		return nil
 	}
