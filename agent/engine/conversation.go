@@ -43,6 +43,7 @@ type conv struct {
 	wake      chan struct{}
 	holdsSlot bool
 	queued    bool
+	queuedAt  time.Time // when queued became true (see expireQueue)
 	pending   *Msg
 
 	// holdsStart (initiator only): this pair counts against the start
@@ -107,6 +108,7 @@ func (c *conv) run(ctx context.Context) {
 				return c.e.machine.Retry(row, mem, env), nil
 			})
 		case <-timer.C:
+			c.expireQueue(c.e.cfg.Now())
 			if !WaitsForPeer(c.row) {
 				if c.evictIfIdle() {
 					return
@@ -175,13 +177,47 @@ func (c *conv) arm(t *time.Timer) {
 		default:
 		}
 	}
-	if !WaitsForPeer(c.row) {
-		if c.evictable() {
-			t.Reset(max(c.dl.idleSince().Add(c.idleEvictAfter()).Sub(c.e.cfg.Now()), 0))
+	now := c.e.cfg.Now()
+	var next time.Time
+	switch {
+	case WaitsForPeer(c.row):
+		next = c.dl.next(c.e.cfg.StateTimeout)
+	case c.evictable():
+		next = c.dl.idleSince().Add(c.idleEvictAfter())
+	}
+	if c.queued {
+		if q := c.queuedAt.Add(c.e.cfg.StateTimeout); next.IsZero() || q.Before(next) {
+			next = q
 		}
+	}
+	if !next.IsZero() {
+		t.Reset(max(next.Sub(now), 0))
+	}
+}
+
+// expireQueue gives up a wait for a cycle slot that lasted a state timeout
+// (issue 12 item 5): invented IDs cannot hold queue places forever. An
+// honest peer re-sends its register or reconnect and queues again.
+func (c *conv) expireQueue(now time.Time) {
+	if !c.queued || now.Before(c.queuedAt.Add(c.e.cfg.StateTimeout)) {
 		return
 	}
-	t.Reset(max(c.dl.next(c.e.cfg.StateTimeout).Sub(c.e.cfg.Now()), 0))
+	c.leaveQueue()
+	c.pending = nil
+	c.e.m.Ignored.WithLabelValues(ReasonSlotWaitExpired).Inc()
+	c.log.Debug("cycle slot wait expired", "state", c.row.State)
+}
+
+// leaveQueue drops c from the slot queue; a slot handed over in the
+// meantime is kept (syncSlot or dropSlot gives it back).
+func (c *conv) leaveQueue() {
+	c.e.slots.forget(c)
+	c.queued = false
+	select {
+	case <-c.wake:
+		c.holdsSlot = true
+	default:
+	}
 }
 
 func (c *conv) onTimer() {
@@ -238,6 +274,9 @@ func (c *conv) handle(msg Msg) {
 	}
 	if c.startsCycle(msg) && !c.holdsSlot {
 		if c.queued || !c.e.slots.acquire(c) {
+			if !c.queued {
+				c.queuedAt = c.e.cfg.Now()
+			}
 			c.queued, c.pending = true, &msg
 			return
 		}
@@ -265,12 +304,7 @@ func (c *conv) dropSlot() {
 	c.endStart()
 	c.setWaitingStart(false)
 	if c.queued {
-		c.e.slots.forget(c)
-		select { // a slot handed over in the meantime goes back
-		case <-c.wake:
-			c.holdsSlot = true
-		default:
-		}
+		c.leaveQueue()
 	}
 	if c.holdsSlot {
 		c.holdsSlot = false
@@ -454,7 +488,8 @@ func (c *conv) logNotes(notes []Note) {
 		switch n.Msg {
 		case "CLOSE SUCCESS":
 			level = slog.LevelInfo
-		case "handshake verify failed", "decrypt/verify failed", "finalize gave up":
+		case "handshake verify failed", "decrypt/verify failed", "finalize gave up",
+			"exchange cap reached; cycle given up":
 			level = slog.LevelWarn
 		}
 		c.log.Log(context.Background(), level, n.Msg, n.Attrs...)
