@@ -28,6 +28,27 @@ type HandshakeResult struct {
 // session key and records the nonce. Timestamps are read as UTC and refused
 // when more than HandshakeTTL old or in the future.
 func ValidateHandshake(ctx context.Context, h Handshake, expectedType, expectedNonce string, store NonceStore, kxPriv *ecdh.PrivateKey, now time.Time) (HandshakeResult, error) {
+	peer, err := CheckHandshake(ctx, h, expectedType, expectedNonce, store, now)
+	if err != nil {
+		return HandshakeResult{}, err
+	}
+	key, err := SessionKey(kxPriv, peer.PeerKxPub)
+	if err != nil {
+		return HandshakeResult{}, err
+	}
+	if err := store.Add(ctx, h.Nonce); err != nil {
+		return HandshakeResult{}, fmt.Errorf("hs: nonce store add: %w", err)
+	}
+	peer.SessionKey = key
+	return peer, nil
+}
+
+// CheckHandshake is ValidateHandshake without the key exchange and without
+// recording the nonce: every check up to and including the signature, and
+// the decoded kx_pub. A caller draws its X25519 key only after this passed,
+// so a forged hs costs it no key generation (issue 12 item 6). The result's
+// SessionKey is nil.
+func CheckHandshake(ctx context.Context, h Handshake, expectedType, expectedNonce string, store NonceStore, now time.Time) (HandshakeResult, error) {
 	if h.Type != expectedType {
 		return HandshakeResult{}, fmt.Errorf("%w: got %.20q, want %q", ErrWrongType, h.Type, expectedType)
 	}
@@ -65,14 +86,13 @@ func ValidateHandshake(ctx context.Context, h Handshake, expectedType, expectedN
 	if err != nil {
 		return HandshakeResult{}, err
 	}
-	key, err := SessionKey(kxPriv, kxPub)
-	if err != nil {
-		return HandshakeResult{}, err
-	}
-	if err := store.Add(ctx, h.Nonce); err != nil {
-		return HandshakeResult{}, fmt.Errorf("hs: nonce store add: %w", err)
-	}
-	return HandshakeResult{SessionKey: key, PeerSignPub: ed25519.PublicKey(signPub), PeerKxPub: kxPub}, nil
+	return HandshakeResult{PeerSignPub: ed25519.PublicKey(signPub), PeerKxPub: kxPub}, nil
+}
+
+// SignPubOf decodes h's sign_pub, so a caller can check it against its
+// trust policy before any other work.
+func SignPubOf(h Handshake) (ed25519.PublicKey, error) {
+	return decodeKey(h.SignPub, "sign_pub", ed25519.PublicKeySize)
 }
 
 // ParseTimestamp reads an hs or envelope timestamp as UTC. Like Python's

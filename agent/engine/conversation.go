@@ -27,15 +27,13 @@ type conv struct {
 	inbox chan Msg
 	kick  chan struct{}
 
-	stored     store.RoleState // last row read or written, with its Version
-	row        Row
-	mem        Mem
-	progressAt time.Time // last progress: the state timeout runs from here
-	inputAt    time.Time // last message from the peer (idle eviction)
-	retryAt    time.Time // next re-send
-	retries    int       // re-sends since the last progress, for backoff
-	active     bool      // counted in the active gauge
-	nonces     *nonceCache
+	stored  store.RoleState // last row read or written, with its Version
+	row     Row
+	mem     Mem
+	dl      deadlines
+	retries int  // re-sends since the last progress, for backoff
+	active  bool // counted in the active gauge
+	nonces  *nonceCache
 	// gone: the pair's row was deleted (the operator removed the peer);
 	// the conversation ends and the next message re-creates it.
 	gone bool
@@ -45,6 +43,7 @@ type conv struct {
 	wake      chan struct{}
 	holdsSlot bool
 	queued    bool
+	queuedAt  time.Time // when queued became true (see expireQueue)
 	pending   *Msg
 
 	// holdsStart (initiator only): this pair counts against the start
@@ -58,7 +57,7 @@ func newConv(e *Engine, role Role, peer string) *conv {
 		e:      e,
 		key:    store.Key{SelfID: e.self, Role: store.Role(role), PeerID: peer},
 		role:   role,
-		log:    e.log.With("role", string(role), "peer", peer),
+		log:    e.log.With("role", string(role), "peer_id", peer),
 		inbox:  make(chan Msg, e.cfg.InboxSize),
 		kick:   make(chan struct{}, 1),
 		wake:   make(chan struct{}, 1),
@@ -88,7 +87,7 @@ func (c *conv) run(ctx context.Context) {
 			if c.stale(msg, now) {
 				break
 			}
-			if WaitsForPeer(c.row) && !now.Before(c.progressAt.Add(c.e.cfg.StateTimeout)) {
+			if WaitsForPeer(c.row) && c.dl.stateDue(now, c.e.cfg.StateTimeout) {
 				// The state already timed out (the timer lost the race
 				// with the inbox): recover first, so no work continues a
 				// conversation the peer has given up on.
@@ -109,6 +108,7 @@ func (c *conv) run(ctx context.Context) {
 				return c.e.machine.Retry(row, mem, env), nil
 			})
 		case <-timer.C:
+			c.expireQueue(c.e.cfg.Now())
 			if !WaitsForPeer(c.row) {
 				if c.evictIfIdle() {
 					return
@@ -151,14 +151,14 @@ func (c *conv) load(ctx context.Context) bool {
 		backoff = min(2*backoff, 5*time.Second)
 	}
 	now := c.e.cfg.Now()
-	c.progressAt, c.retryAt = now, now
+	c.dl.progress, c.dl.retry = now, now
 	res := c.e.machine.Resume(c.role, c.row)
 	if res.Write {
 		c.log.Info("conversation resumed after restart", "state", c.row.State, "to", res.Row.State)
 		c.commit(res)
 	}
 	// Whatever was in flight died with the previous process: re-send now.
-	c.retryAt = now
+	c.dl.retry = now
 	c.setActive(WaitsForPeer(c.row))
 	if c.role == Responder && c.row.State != StateRespReady {
 		c.e.slots.take()
@@ -168,7 +168,8 @@ func (c *conv) load(ctx context.Context) bool {
 }
 
 // arm sets the timer to the next retry or the state deadline, whichever
-// comes first; idle states have no timer.
+// comes first, measured on the injected clock; idle states have only the
+// idle-eviction timer.
 func (c *conv) arm(t *time.Timer) {
 	if !t.Stop() {
 		select {
@@ -176,27 +177,56 @@ func (c *conv) arm(t *time.Timer) {
 		default:
 		}
 	}
-	if !WaitsForPeer(c.row) {
-		if c.evictable() {
-			t.Reset(max(time.Until(c.idleSince().Add(c.idleEvictAfter())), 0))
+	now := c.e.cfg.Now()
+	var next time.Time
+	switch {
+	case WaitsForPeer(c.row):
+		next = c.dl.next(c.e.cfg.StateTimeout)
+	case c.evictable():
+		next = c.dl.idleSince().Add(c.idleEvictAfter())
+	}
+	if c.queued {
+		if q := c.queuedAt.Add(c.e.cfg.StateTimeout); next.IsZero() || q.Before(next) {
+			next = q
 		}
+	}
+	if !next.IsZero() {
+		t.Reset(max(next.Sub(now), 0))
+	}
+}
+
+// expireQueue gives up a wait for a cycle slot that lasted a state timeout
+// (issue 12 item 5): invented IDs cannot hold queue places forever. An
+// honest peer re-sends its register or reconnect and queues again.
+func (c *conv) expireQueue(now time.Time) {
+	if !c.queued || now.Before(c.queuedAt.Add(c.e.cfg.StateTimeout)) {
 		return
 	}
-	deadline := c.progressAt.Add(c.e.cfg.StateTimeout)
-	next := c.retryAt
-	if deadline.Before(next) {
-		next = deadline
+	c.leaveQueue()
+	c.pending = nil
+	c.e.m.Ignored.WithLabelValues(ReasonSlotWaitExpired).Inc()
+	c.log.Debug("cycle slot wait expired", "state", c.row.State)
+}
+
+// leaveQueue drops c from the slot queue; a slot handed over in the
+// meantime is kept (syncSlot or dropSlot gives it back).
+func (c *conv) leaveQueue() {
+	c.e.slots.forget(c)
+	c.queued = false
+	select {
+	case <-c.wake:
+		c.holdsSlot = true
+	default:
 	}
-	t.Reset(max(time.Until(next), 0))
 }
 
 func (c *conv) onTimer() {
 	now := c.e.cfg.Now()
-	if !now.Before(c.progressAt.Add(c.e.cfg.StateTimeout)) {
+	if c.dl.stateDue(now, c.e.cfg.StateTimeout) {
 		if c.queued {
 			// The wait is ours (for a cycle slot), not the peer's: keep
 			// the reconnect reference the queued start will need.
-			c.progressAt = now
+			c.dl.progress = now
 			return
 		}
 		state := c.row.State
@@ -214,18 +244,18 @@ func (c *conv) onTimer() {
 		switch {
 		case err != nil && !c.gone:
 			c.backOff(now)
-		case !now.Before(c.progressAt.Add(c.e.cfg.StateTimeout)):
+		case c.dl.stateDue(now, c.e.cfg.StateTimeout):
 			// A timeout that keeps the state (an unanswered reconnect)
 			// starts a new wait; the retry backoff is left to grow.
-			c.progressAt = now
+			c.dl.progress = now
 		}
 		return
 	}
-	if !now.Before(c.retryAt) {
+	if !now.Before(c.dl.retry) {
 		// Next retry from now, even when this one sends nothing, so an
 		// idle wait cannot spin.
 		c.retries++
-		c.retryAt = now.Add(c.retryDelay())
+		c.dl.retry = now.Add(c.retryDelay())
 		c.step("retry", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Retry(row, mem, env), nil
 		})
@@ -233,7 +263,7 @@ func (c *conv) onTimer() {
 }
 
 func (c *conv) handle(msg Msg) {
-	c.inputAt = c.e.cfg.Now()
+	c.dl.input = c.e.cfg.Now()
 	if c.queued && c.row.State == StateRespReady && (msg.Intent == IntentRegister || msg.Intent == IntentReconnect) {
 		// Still waiting for a slot: keep the latest start, but never let
 		// a periodic register displace the reconnect that resumes a pair.
@@ -244,6 +274,9 @@ func (c *conv) handle(msg Msg) {
 	}
 	if c.startsCycle(msg) && !c.holdsSlot {
 		if c.queued || !c.e.slots.acquire(c) {
+			if !c.queued {
+				c.queuedAt = c.e.cfg.Now()
+			}
 			c.queued, c.pending = true, &msg
 			return
 		}
@@ -271,12 +304,7 @@ func (c *conv) dropSlot() {
 	c.endStart()
 	c.setWaitingStart(false)
 	if c.queued {
-		c.e.slots.forget(c)
-		select { // a slot handed over in the meantime goes back
-		case <-c.wake:
-			c.holdsSlot = true
-		default:
-		}
+		c.leaveQueue()
 	}
 	if c.holdsSlot {
 		c.holdsSlot = false
@@ -291,8 +319,8 @@ func (c *conv) dropSlot() {
 func (c *conv) backOff(now time.Time) {
 	c.retries++
 	wait := min(c.retryDelay(), c.e.cfg.StateTimeout)
-	c.progressAt = now.Add(wait - c.e.cfg.StateTimeout)
-	c.retryAt = now.Add(wait)
+	c.dl.progress = now.Add(wait - c.e.cfg.StateTimeout)
+	c.dl.retry = now.Add(wait)
 }
 
 // step evaluates one input and commits its result. A lost compare-and-set
@@ -340,7 +368,7 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 			return err
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt >= maxConflictRetries {
-			c.log.Warn("state change not saved; the peer's retry will redo it", "input", what, "error", err)
+			c.log.Warn("state change not saved; the peer's retry will redo it", "input", what, "state", c.row.State, "error", err)
 			return err
 		}
 		if err := c.reload(); err != nil {
@@ -375,7 +403,7 @@ func (c *conv) commit(res Result) error {
 	prevMem := c.mem
 	c.row, c.mem = res.Row, res.Mem
 	if res.Progress || c.row.State != prevState {
-		c.progressAt = now
+		c.dl.progress = now
 		c.retries = 0
 	}
 	if res.DeletePairNonces {
@@ -399,14 +427,14 @@ func (c *conv) commit(res Result) error {
 		// Close now; reconnect (the next cycle) once the interval is
 		// over, from the retry timer, which also repeats the close.
 		outs, pause = withoutIntent(outs, IntentReconnect), c.e.cfg.CycleInterval
-		c.progressAt = now.Add(pause)
+		c.dl.progress = now.Add(pause)
 	}
 	if c.role == Initiator {
 		outs = c.admit(res, prevState, prevMem, outs, now)
 	}
 	if len(outs) > 0 || c.row.State != prevState {
 		c.sendAll(outs)
-		c.retryAt = now.Add(max(c.retryDelay(), pause))
+		c.dl.retry = now.Add(max(c.retryDelay(), pause))
 	}
 	c.setActive(WaitsForPeer(c.row))
 	return nil
@@ -460,7 +488,8 @@ func (c *conv) logNotes(notes []Note) {
 		switch n.Msg {
 		case "CLOSE SUCCESS":
 			level = slog.LevelInfo
-		case "handshake verify failed", "decrypt/verify failed", "finalize gave up":
+		case "handshake verify failed", "decrypt/verify failed", "finalize gave up",
+			"exchange cap reached; cycle given up":
 			level = slog.LevelWarn
 		}
 		c.log.Log(context.Background(), level, n.Msg, n.Attrs...)
@@ -513,12 +542,12 @@ func (s *storeEnv) hsSeen(ctx context.Context, nonce string) (bool, error) {
 	return s.lookup(flowReceived)(ctx, nonce)
 }
 
-func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string) (*Session, error) {
+func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *LazyKey, pinned string) (*Session, error) {
 	var notBefore time.Time
 	if start := s.c.mem.CycleStart; !start.IsZero() {
 		notBefore = start.UTC().Add(-hsCycleSkew)
 	}
-	sess, err := verifyHS(context.Background(), raw, typ, nonce, kx, pinned, s.c.key.PeerID,
+	sess, err := verifyHSLazy(context.Background(), raw, typ, nonce, kx, pinned, s.c.key.PeerID,
 		s.c.e.cfg.Policy, s.hsSeen, s.c.e.cfg.Now().UTC(), notBefore)
 	if err != nil {
 		s.c.e.m.Handshakes.WithLabelValues("failed", hsFailureReason(err)).Inc()

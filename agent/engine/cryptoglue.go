@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
 // SignKeyChecker is the trust policy's check of a peer's hs key
@@ -34,6 +35,32 @@ const hsCycleSkew = 10 * time.Second
 // ErrNoMessage: a sec opened but held no "message" string.
 var ErrNoMessage = errors.New("sec plaintext has no message string")
 
+// LazyKey is our X25519 key for a cycle, drawn on first use: the
+// initiator hands VerifyHS one with only New set, so an hs that fails any
+// check costs no key generation (issue 12 item 6).
+type LazyKey struct {
+	Key *ecdh.PrivateKey
+	New func() (*ecdh.PrivateKey, error)
+}
+
+// Get returns the key, drawing it if needed.
+func (l *LazyKey) Get() (*ecdh.PrivateKey, error) {
+	if l == nil {
+		return nil, ErrNoEphemeral
+	}
+	if l.Key == nil && l.New != nil {
+		k, err := l.New()
+		if err != nil {
+			return nil, err
+		}
+		l.Key = k
+	}
+	if l.Key == nil {
+		return nil, ErrNoEphemeral
+	}
+	return l.Key, nil
+}
+
 // verifyHS validates a peer's hs, checks its key against the trust policy and
 // derives the session key. nonces answers whether the hs nonce was already
 // received; recording it is left to the machine, which logs the same nonce
@@ -41,22 +68,25 @@ var ErrNoMessage = errors.New("sec plaintext has no message string")
 // notBefore rejects an hs whose timestamp is older.
 func verifyHS(ctx context.Context, raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string,
 	peer string, policy SignKeyChecker, nonces func(context.Context, string) (bool, error), now, notBefore time.Time) (*Session, error) {
-	if kx == nil {
+	return verifyHSLazy(ctx, raw, typ, nonce, &LazyKey{Key: kx}, pinned, peer, policy, nonces, now, notBefore)
+}
+
+// verifyHSLazy is verifyHS with the checks cheapest first: parse, the
+// sign_pub against the bundle or pin (a comparison), then the nonce log
+// and the signature (crypto.CheckHandshake), the cycle bound, and only then
+// our key (drawn now if kx has none) and the ECDH.
+func verifyHSLazy(ctx context.Context, raw any, typ, nonce string, kx *LazyKey, pinned string,
+	peer string, policy SignKeyChecker, nonces func(context.Context, string) (bool, error), now, notBefore time.Time) (*Session, error) {
+	if kx == nil || (kx.Key == nil && kx.New == nil) {
 		return nil, ErrNoEphemeral
 	}
 	h, err := crypto.HandshakeFromPayload(raw)
 	if err != nil {
 		return nil, err
 	}
-	res, err := crypto.ValidateHandshake(ctx, h, typ, nonce, lookupOnly(nonces), kx, now)
+	signPub, err := crypto.SignPubOf(h)
 	if err != nil {
 		return nil, err
-	}
-	if !notBefore.IsZero() {
-		// ValidateHandshake parsed this timestamp already.
-		if ts, err := time.Parse(crypto.TimestampLayout, h.Timestamp); err != nil || ts.Before(notBefore.Truncate(time.Second)) {
-			return nil, fmt.Errorf("%w: hs at %s, cycle started after %s", ErrHSBeforeCycle, h.Timestamp, notBefore.Format(crypto.TimestampLayout))
-		}
 	}
 	var pin ed25519.PublicKey
 	if pinned != "" {
@@ -64,12 +94,49 @@ func verifyHS(ctx context.Context, raw any, typ, nonce string, kx *ecdh.PrivateK
 			pin = p
 		}
 	}
-	if policy != nil {
-		if err := policy.CheckSignPub(peer, res.PeerSignPub, pin); err != nil {
+	// Before the signature only checks without side effects: the row's
+	// pin and the fleet bundle. A TOFU policy pins the first key it sees,
+	// so it must see only signed ones.
+	early := policy != nil && checksWithoutPinning(policy)
+	switch {
+	case early:
+		if err := policy.CheckSignPub(peer, signPub, pin); err != nil {
+			return nil, err
+		}
+	case len(pin) > 0 && !pin.Equal(signPub):
+		return nil, trust.ErrKeyChanged
+	}
+	res, err := crypto.CheckHandshake(ctx, h, typ, nonce, lookupOnly(nonces), now)
+	if err != nil {
+		return nil, err
+	}
+	if policy != nil && !early {
+		if err := policy.CheckSignPub(peer, signPub, pin); err != nil {
 			return nil, err
 		}
 	}
-	return &Session{Key: res.SessionKey, PeerSignPub: res.PeerSignPub, PeerKxPub: res.PeerKxPub}, nil
+	if !notBefore.IsZero() {
+		// CheckHandshake parsed this timestamp already.
+		if ts, err := time.Parse(crypto.TimestampLayout, h.Timestamp); err != nil || ts.Before(notBefore.Truncate(time.Second)) {
+			return nil, fmt.Errorf("%w: hs at %s, cycle started after %s", ErrHSBeforeCycle, h.Timestamp, notBefore.Format(crypto.TimestampLayout))
+		}
+	}
+	priv, err := kx.Get()
+	if err != nil {
+		return nil, err
+	}
+	key, err := crypto.SessionKey(priv, res.PeerKxPub)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Key: key, PeerSignPub: res.PeerSignPub, PeerKxPub: res.PeerKxPub}, nil
+}
+
+// checksWithoutPinning reports whether policy's CheckSignPub has no side
+// effects (fleet mode compares against the bundle; tofu pins).
+func checksWithoutPinning(policy SignKeyChecker) bool {
+	p, ok := policy.(interface{ Mode() trust.Mode })
+	return ok && p.Mode() == trust.Fleet
 }
 
 // lookupOnly adapts a nonce lookup to crypto.NonceStore with a no-op Add.

@@ -62,7 +62,7 @@ func New(cfg Config) (*Engine, error) {
 		selfBytes: []byte(cfg.Identity.ID),
 		machine: Machine{ExchangeLimit: cfg.ExchangeLimit,
 			Policy: Policy{Strict: strict, RequireSealed: strict && cfg.Secure}},
-		log:    cfg.Logger.With("self", cfg.Identity.ID),
+		log:    cfg.Logger.With("agent_id", cfg.Identity.ID),
 		m:      cfg.Metrics,
 		convs:  map[convKey]*conv{},
 		kick:   make(chan struct{}, 1),
@@ -179,9 +179,13 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 	}
 	msg, err := ParseMsg(in.Payload, in.RemoteAddr, e.self)
 	if err != nil {
-		if errors.Is(err, ErrNotForUs) {
+		switch {
+		case errors.Is(err, ErrNotForUs):
 			e.m.RejectedLines.WithLabelValues("not_for_us").Inc()
-		} else {
+		case errors.Is(err, ErrBadFrom):
+			e.m.RejectedLines.WithLabelValues("bad_from").Inc()
+			e.log.Debug("payload dropped: from is not an agent ID", "error", err, "remote_addr", in.RemoteAddr)
+		default:
 			e.m.RejectedLines.WithLabelValues("not_hsagent").Inc()
 			e.log.Debug("payload dropped by the receive hook", "error", err, "remote_addr", in.RemoteAddr)
 		}
@@ -338,17 +342,21 @@ func (e *Engine) storeResult(op string, err error) {
 	if err == nil || errors.Is(err, store.ErrNotFound) {
 		// A missing row (the operator deleted a peer) is an answer from a
 		// working database, not an outage: readiness stays up.
-		e.storeFailed.Store(false)
+		if e.storeFailed.Swap(false) {
+			e.log.Info("store available again", "op", op)
+		}
 		e.lastStoreOK.Store(e.cfg.Now().UnixNano())
 		if err != nil {
 			e.m.StoreErrors.WithLabelValues(op).Inc()
-			e.log.Info("store row not found", "op", op, "error", err)
 		}
 		return
 	}
-	e.storeFailed.Store(true)
+	// Counted every time, logged on the change only: the conversation
+	// whose step failed logs its own line (one owner per log line).
 	e.m.StoreErrors.WithLabelValues(op).Inc()
-	e.log.Warn("store operation failed", "op", op, "error", err)
+	if !e.storeFailed.Swap(true) {
+		e.log.Warn("store unavailable", "op", op, "error", err)
+	}
 }
 
 func jitter(d time.Duration) time.Duration {

@@ -13,12 +13,7 @@ func (c *conv) idleEvictAfter() time.Duration {
 }
 
 // idleSince is the later of the last progress and the last message.
-func (c *conv) idleSince() time.Time {
-	if c.inputAt.After(c.progressAt) {
-		return c.inputAt
-	}
-	return c.progressAt
-}
+func (c *conv) idleSince() time.Time { return c.dl.idleSince() }
 
 // evictable: nothing in this conversation needs its goroutine. A ready
 // state with no reference to resume (WaitsForPeer false) has no timer

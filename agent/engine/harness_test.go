@@ -25,9 +25,9 @@ func newMemEnv(peer string, policy SignKeyChecker) *memEnv {
 
 func (e *memEnv) ReceivedBefore(n string) (bool, error) { return e.received[n], nil }
 func (e *memEnv) SentBefore(n string) (bool, error)     { return e.sent[n], nil }
-func (e *memEnv) VerifyHS(raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string) (*Session, error) {
+func (e *memEnv) VerifyHS(raw any, typ, nonce string, kx *LazyKey, pinned string) (*Session, error) {
 	lookup := func(_ context.Context, n string) (bool, error) { return e.received[n], nil }
-	return verifyHS(context.Background(), raw, typ, nonce, kx, pinned, e.peer, e.policy, lookup, e.now, time.Time{})
+	return verifyHSLazy(context.Background(), raw, typ, nonce, kx, pinned, e.peer, e.policy, lookup, e.now, time.Time{})
 }
 func (e *memEnv) OpenSec(raw any, s *Session) (string, error) { return openSec(raw, s) }
 func (e *memEnv) NewNonce() string                            { return crypto.NewNonce() }

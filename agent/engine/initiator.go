@@ -17,13 +17,15 @@ func (m Machine) initReady(res *Result, msg Msg, env Env) error {
 
 // acceptConfirm starts a cycle on a confirm.
 func (m Machine) acceptConfirm(res *Result, msg Msg, env Env) error {
-	kx, err := env.NewEphemeral()
-	if err != nil {
-		return err
-	}
-	s, ok := m.verifyHS(res, msg, "response", kx, env)
+	// Our key is drawn only after the confirm's hs passed every check.
+	lazy := &LazyKey{New: env.NewEphemeral}
+	s, ok := m.verifyHS(res, msg, "response", lazy, env)
 	if !ok {
 		return nil
+	}
+	kx, err := lazy.Get()
+	if err != nil {
+		return err
 	}
 	res.Row.wipe()
 	res.Row.PeerNonce = msg.MyNonce

@@ -16,8 +16,9 @@ type Env interface {
 	// VerifyHS validates a peer's hs (spec §4.2) against expectedType and
 	// expectedNonce, checks its sign_pub against the trust policy (pinned
 	// is the row's stored key, used in TOFU mode), and derives the session
-	// key with our ephemeral kx key.
-	VerifyHS(raw any, expectedType, expectedNonce string, kx *ecdh.PrivateKey, pinned string) (*Session, error)
+	// key with our ephemeral kx key, drawn from kx only once every other
+	// check passed.
+	VerifyHS(raw any, expectedType, expectedNonce string, kx *LazyKey, pinned string) (*Session, error)
 	// OpenSec verifies and decrypts a sec envelope; it returns the message
 	// text.
 	OpenSec(raw any, s *Session) (string, error)
@@ -125,14 +126,15 @@ func (m Machine) checkSec(res *Result, msg Msg, s *Session, env Env) bool {
 	}
 	now := env.Now().UTC()
 	res.Row.LastSecureAt = &now
-	res.note("opened message", "message", text)
+	// The plaintext itself is never logged (issue 12 item 6).
+	res.note("opened message", "bytes", len(text))
 	return true
 }
 
 // verifyHS runs the hs rule of handle_request / handle_confirm. It returns
 // the session (nil when there is none) and false when the message must be
 // rejected.
-func (m Machine) verifyHS(res *Result, msg Msg, typ string, kx *ecdh.PrivateKey, env Env) (*Session, bool) {
+func (m Machine) verifyHS(res *Result, msg Msg, typ string, kx *LazyKey, env Env) (*Session, bool) {
 	if msg.HS == nil {
 		if m.Policy.Strict {
 			res.reject(ReasonHSMissing)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Msg is an inbound HSAgent payload after the receive hook (spec §3.5).
@@ -37,7 +38,30 @@ var (
 	ErrNoTo        = errors.New("payload has no to")
 	ErrNotForUs    = errors.New("payload is addressed to another agent")
 	ErrFromOurself = errors.New("payload claims to come from this agent")
+	// ErrBadFrom: from is not an agent ID we could ever store or answer
+	// (issue 12 item 4); checked before any table lookup.
+	ErrBadFrom = errors.New("payload from is not a valid agent ID")
 )
+
+// MaxAgentIDLen bounds from (bytes). Agent IDs are UUIDs (36 bytes); the
+// store accepts up to 255.
+const MaxAgentIDLen = 128
+
+// ValidAgentID reports whether id has the shape of an agent ID: 1 to
+// MaxAgentIDLen bytes of valid UTF-8 without control characters (C0, DEL,
+// C1). It is the first check on every inbound from, so a line the store
+// would refuse never reaches a conversation.
+func ValidAgentID(id string) bool {
+	if id == "" || len(id) > MaxAgentIDLen || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseMsg applies the reference receive hook to a payload: it needs from,
 // to and intent; to must be null or selfID; from must be a non-empty string.
@@ -49,6 +73,9 @@ func ParseMsg(p map[string]any, remoteAddr, selfID string) (Msg, error) {
 	}
 	if m.From, ok = p["from"].(string); !ok || m.From == "" {
 		return Msg{}, ErrNoFrom
+	}
+	if !ValidAgentID(m.From) {
+		return Msg{}, fmt.Errorf("%w: %d bytes", ErrBadFrom, len(m.From))
 	}
 	to, present := p["to"]
 	if !present {

@@ -34,6 +34,9 @@ const (
 	ReasonSecInvalid    = "sec_invalid"
 	ReasonPlaintext     = "plaintext_with_key"
 	ReasonSecWithoutKey = "sec_without_key"
+	// ReasonSlotWaitExpired: a start queued for a cycle slot waited a
+	// state timeout and was dropped.
+	ReasonSlotWaitExpired = "slot_wait_expired"
 )
 
 // Result is the outcome of one step.

@@ -77,7 +77,7 @@ func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
 		res.ignore(ReasonReplay)
 		return nil
 	}
-	s, ok := m.verifyHS(res, msg, "init", res.Mem.Ephemeral, env)
+	s, ok := m.verifyHS(res, msg, "init", &LazyKey{Key: res.Mem.Ephemeral}, env)
 	if !ok {
 		return nil
 	}
@@ -113,8 +113,22 @@ func (m Machine) respExchange(res *Result, msg Msg, env Env) error {
 		return nil
 	}
 	if res.Row.LocalNonce != msg.YourNonce {
-		res.ignore(ReasonEchoMismatch)
-		return nil
+		// A conclude may echo any nonce we sent this cycle: a Python
+		// initiator that decided to conclude while its sender emitted one
+		// more request echoes the nonce before our last rotation, and
+		// would wait for finish forever (issue 12 item 7, stall A).
+		late := false
+		if msg.Intent == IntentConclude {
+			sent, err := env.SentBefore(msg.YourNonce)
+			if err != nil {
+				return err
+			}
+			late = sent
+		}
+		if !late {
+			res.ignore(ReasonEchoMismatch)
+			return nil
+		}
 	}
 	if msg.Intent == IntentConclude {
 		res.Row.PeerRef = msg.MyRef
@@ -131,6 +145,19 @@ func (m Machine) respExchange(res *Result, msg Msg, env Env) error {
 		return nil
 	}
 	if !m.checkSec(res, msg, res.Mem.Session, env) {
+		return nil
+	}
+	if res.Row.ExchangeCount >= RespMaxExchanges {
+		// An honest initiator cuts after a few exchanges (re-sends
+		// included); one that never concludes would hold a cycle slot
+		// forever, since every request is progress (issue 12 item 5).
+		res.Row.wipe()
+		res.Row.State = StateRespReady
+		res.Write, res.Progress = true, true
+		res.DeletePairNonces = true
+		res.Mem.endCycle()
+		res.note("exchange cap reached; cycle given up", "transition", "resp_exchange -> resp_ready",
+			"exchange_count", RespMaxExchanges)
 		return nil
 	}
 	res.Row.PeerNonce = msg.MyNonce

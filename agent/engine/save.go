@@ -51,8 +51,7 @@ func (c *conv) save(res Result, now time.Time) (cycles int64, err error) {
 		return 0, r.Err
 	case errors.Is(r.Err, store.ErrInvalid):
 		// Input the store refuses (a peer ID it cannot hold): the database
-		// is fine, and retrying cannot help.
-		c.log.Warn("state change refused by the store", "error", r.Err)
+		// is fine, and retrying cannot help. step logs it.
 		return 0, r.Err
 	case r.Err != nil: // conflict or missing row: the caller decides
 		return 0, r.Err

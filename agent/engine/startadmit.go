@@ -32,9 +32,9 @@ func (c *conv) admit(res Result, prevState string, prevMem Mem, outs []Out, now 
 	}
 	c.setWaitingStart(true)
 	c.e.m.StartsDeferred.Inc()
-	c.progressAt = now
+	c.dl.progress = now
 	wait := c.e.cfg.RetryInterval
-	c.retryAt = now.Add(wait/2 + rand.N(wait/2+1))
+	c.dl.retry = now.Add(wait/2 + rand.N(wait/2+1))
 	return withoutIntent(outs, IntentReconnect)
 }
 

@@ -44,6 +44,11 @@ const (
 	DefaultExchangeLimit = 3 // EXCHANGE_LIMIT
 	InitFinalLimit       = 3 // INIT_FINAL_LIMIT: closes are sent while the retry count is at most this
 	RespFinalLimit       = 5 // RESP_FINAL_LIMIT: unrelated messages tolerated in resp_finalize
+	// RespMaxExchanges caps the requests a responder accepts in one cycle
+	// (not in the reference). An honest initiator cuts once its count,
+	// re-sends included, passes the exchange limit; 16 leaves room for
+	// loss and for a peer with a higher limit.
+	RespMaxExchanges = 16
 )
 
 // DefaultState is the state a new row starts in.

@@ -26,8 +26,9 @@ type Step struct {
 	// recorded the step is a replay (ErrReplay). Without Write it is only
 	// logged.
 	Received string
-	// HSNonce is a verified hs nonce: if it is already logged under FlowHS
-	// the step is a replay (ErrReplay); otherwise it is logged.
+	// HSNonce is a verified hs nonce: if this agent already logged it
+	// under FlowHS, for any role and peer, the step is a replay
+	// (ErrReplay); otherwise it is logged under Key.
 	HSNonce string
 	// ClearPairNonces deletes the pair's sent and received log (the end of
 	// a cycle) after the row is written; Received is logged again after.
@@ -168,7 +169,7 @@ func (st Step) validate() error {
 func (s *Store) applyStep(ctx context.Context, tx *sqlx.Tx, st Step) (StepResult, error) {
 	k := st.Key
 	if st.HSNonce != "" {
-		seen, err := s.nonceLogged(ctx, tx, k, FlowHS, st.HSNonce)
+		seen, err := s.hsNonceSeen(ctx, tx, k.SelfID, st.HSNonce)
 		if err != nil || seen {
 			return replayResult(k, FlowHS, st.HSNonce), err
 		}
@@ -278,6 +279,17 @@ func (s *Store) casOutcome(ctx context.Context, tx *sqlx.Tx, st Step) (outcome, 
 func (s *Store) nonceLogged(ctx context.Context, tx *sqlx.Tx, k Key, flow, nonce string) (bool, error) {
 	var n int
 	err := tx.GetContext(ctx, &n, s.q.nonceExists, k.SelfID, string(k.Role), k.PeerID, flow, nonce)
+	return n > 0, err
+}
+
+// hsNonceSeenSQL: an hs nonce counts once per agent, whichever role and
+// peer it was logged under, so an hs lifted from one pair and re-addressed
+// to another is a replay (issue 12 item 1; index ix_nonce_event_hs_self).
+const hsNonceSeenSQL = `SELECT count(*) FROM nonce_event WHERE self_id = ? AND flow = 'hs' AND nonce = ?`
+
+func (s *Store) hsNonceSeen(ctx context.Context, tx *sqlx.Tx, selfID, nonce string) (bool, error) {
+	var n int
+	err := tx.GetContext(ctx, &n, tx.Rebind(hsNonceSeenSQL), selfID, nonce)
 	return n > 0, err
 }
 

@@ -20,7 +20,8 @@ import (
 //     whether a writing step's row is still at its version (a concurrent
 //     writer is waited for, then re-checked); go joins lk, so no row is
 //     written before the batch holds all its locks;
-//   - a step whose hs nonce is already logged does nothing;
+//   - a step whose hs nonce is already logged for this agent (any role,
+//     any peer: hsNonceSeenSQL) does nothing;
 //   - n records each writing step's received nonce, and the row moves
 //     only if that insert was new (record-once, as UpdateRecordingNonce);
 //   - the pair log is cleared and the other nonces logged only for steps
@@ -46,7 +47,7 @@ const applyStepsPGQuery = `WITH inp AS (
 ), chk AS (
 	SELECT i.idx,
 		(i.hs_nonce IS NOT NULL AND EXISTS (SELECT 1 FROM nonce_event e WHERE e.self_id = i.self_id
-			AND e.role = i.role AND e.peer_id = i.peer_id AND e.flow = 'hs' AND e.nonce = i.hs_nonce)) AS hs_seen,
+			AND e.flow = 'hs' AND e.nonce = i.hs_nonce)) AS hs_seen,
 		(i.received IS NOT NULL AND EXISTS (SELECT 1 FROM nonce_event e WHERE e.self_id = i.self_id
 			AND e.role = i.role AND e.peer_id = i.peer_id AND e.flow = 'received' AND e.nonce = i.received)) AS rcv_seen,
 		(SELECT r.version FROM role_state r WHERE r.self_id = i.self_id AND r.role = i.role AND r.peer_id = i.peer_id) AS cur_version

@@ -22,7 +22,7 @@ func schemaObjects(t *testing.T, s *Store) []string {
 }
 
 var wantSchema = []string{
-	"agents", "ix_nonce_event_created", "ix_nonce_event_peer", "ix_role_state_peer", "ix_role_state_recent",
+	"agents", "ix_nonce_event_created", "ix_nonce_event_hs_self", "ix_nonce_event_peer", "ix_role_state_peer", "ix_role_state_recent",
 	"nonce_event", "role_state", "schema_version", "uq_nonce_event", "uq_role_peer",
 }
 

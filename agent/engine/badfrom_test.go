@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/hsfleet/hsfleet/agent/trust"
+	"github.com/hsfleet/hsfleet/agent/wire"
+)
+
+func TestParseMsgRejectsFromsNoAgentHas(t *testing.T) {
+	tests := []struct {
+		name string
+		from string
+		ok   bool
+	}{
+		{"a UUID", "0b1f0c2e-6f4e-4e3a-9d2b-3f3c1a2b4c5d", true},
+		{"128 bytes", strings.Repeat("a", MaxAgentIDLen), true},
+		{"non-ASCII letters", "agent-é", true},
+		{"129 bytes", strings.Repeat("a", MaxAgentIDLen+1), false},
+		{"300 bytes", strings.Repeat("x", 300), false},
+		{"a NUL byte", "agent\x00b", false},
+		{"a newline", "agent\nb", false},
+		{"DEL", "agent\x7f", false},
+		{"a C1 control", "agent\u0085", false},
+		{"invalid UTF-8", "agent\xff", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseMsg(map[string]any{"to": nil, "intent": IntentRegister, "from": tc.from}, "", "self")
+			if tc.ok && err != nil {
+				t.Fatalf("rejected: %v", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrBadFrom) {
+				t.Fatalf("err = %v, want ErrBadFrom", err)
+			}
+		})
+	}
+}
+
+// In open mode every sender is admitted, so from is the only guard: a line
+// with a from the store cannot hold is counted and creates no conversation.
+func TestHandleLineDropsBadFromBeforeAnyConversation(t *testing.T) {
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := New(Config{Identity: mustIdentity(t, "a"), Store: st, Transport: chanTransport{}, Policy: trust.NewPolicy(trust.Open, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ctx = context.Background() // conversations may start, as under Run
+	froms := []string{"a\x00b", strings.Repeat("z", 300), "tab\there", "bell\a"}
+	before := metricValue(e.m.RejectedLines.WithLabelValues("bad_from"))
+	for _, from := range froms {
+		line, err := wire.Encode(wire.Payload{"to": nil, "intent": IntentRegister, "from": from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrapped, err := json.Marshal(map[string]string{"remote_addr": "127.0.0.1:1", "content": string(line)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.handleLine(wrapped, wire.Limits{})
+	}
+	if got := metricValue(e.m.RejectedLines.WithLabelValues("bad_from")) - before; got != float64(len(froms)) {
+		t.Fatalf("bad_from counted %v, want %d", got, len(froms))
+	}
+	e.mu.Lock()
+	n := len(e.convs)
+	e.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d conversations started for invalid froms", n)
+	}
+}
+
+// FuzzParseMsgFrom: whatever from a payload carries, an accepted message
+// has a from that ValidAgentID accepts, and ParseMsg never panics.
+func FuzzParseMsgFrom(f *testing.F) {
+	for _, s := range []string{"peer", "a\x00b", strings.Repeat("x", 300), "é", "\xff", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, from string) {
+		m, err := ParseMsg(map[string]any{"to": nil, "intent": IntentRegister, "from": from}, "", "self")
+		if err == nil && !ValidAgentID(m.From) {
+			t.Fatalf("accepted from %q", m.From)
+		}
+		if err == nil && len(m.From) > MaxAgentIDLen {
+			t.Fatalf("accepted %d-byte from", len(m.From))
+		}
+	})
+}
