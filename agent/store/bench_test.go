@@ -22,7 +22,7 @@ import (
 //
 //	make bench   or   go test -run '^$' -bench . ./agent/store/
 //
-// The "-prepared" targets turn on hsfleet_prepare (prepared.go).
+// The "-unprepared" targets turn hsfleet_prepare off (prepared.go).
 // HSFLEET_BENCH_PQ_TWO_ROUND_TRIPS=1 turns lib/pq's binary_parameters off
 // (the store's default is on) to measure what it saves.
 func BenchmarkStore(b *testing.B) {
@@ -35,15 +35,15 @@ func BenchmarkStore(b *testing.B) {
 		pqParams = "&binary_parameters=no"
 	}
 	var targets []target
-	prepared := "&" + PrepareParam + "=on"
+	unprepared := "&" + PrepareParam + "=off"
 	if os.Getenv(pgtest.EnvDSN) != "" {
 		targets = append(targets, target{"postgres", pgtest.DSN(b) + pqParams, false},
-			target{"postgres-prepared", pgtest.DSN(b) + pqParams + prepared, false})
+			target{"postgres-unprepared", pgtest.DSN(b) + pqParams + unprepared, false})
 	} else {
 		cluster := pgtest.NewCluster(b, pgtest.ClusterOptions{Durable: true})
 		targets = append(targets,
 			target{"postgres-sync-commit", cluster.NewDatabase(b) + pqParams, false},
-			target{"postgres-sync-commit-prepared", cluster.NewDatabase(b) + pqParams + prepared, false},
+			target{"postgres-sync-commit-unprepared", cluster.NewDatabase(b) + pqParams + unprepared, false},
 			target{"postgres-async-commit", cluster.NewDatabase(b) + pqParams, true})
 	}
 	targets = append(targets, target{"sqlite", "sqlite:" + filepath.Join(b.TempDir(), "bench.db"), false})
