@@ -22,7 +22,7 @@ import (
 //
 //	make bench   or   go test -run '^$' -bench . ./agent/store/
 //
-// The "-prepared" targets turn on hsfleet_prepare (prepared.go).
+// The "-unprepared" targets turn hsfleet_prepare off (prepared.go).
 // HSFLEET_BENCH_PQ_TWO_ROUND_TRIPS=1 turns lib/pq's binary_parameters off
 // (the store's default is on) to measure what it saves.
 func BenchmarkStore(b *testing.B) {
@@ -35,20 +35,23 @@ func BenchmarkStore(b *testing.B) {
 		pqParams = "&binary_parameters=no"
 	}
 	var targets []target
-	prepared := "&" + PrepareParam + "=on"
+	unprepared := "&" + PrepareParam + "=off"
 	if os.Getenv(pgtest.EnvDSN) != "" {
 		targets = append(targets, target{"postgres", pgtest.DSN(b) + pqParams, false},
-			target{"postgres-prepared", pgtest.DSN(b) + pqParams + prepared, false})
+			target{"postgres-unprepared", pgtest.DSN(b) + pqParams + unprepared, false})
 	} else {
 		cluster := pgtest.NewCluster(b, pgtest.ClusterOptions{Durable: true})
 		targets = append(targets,
 			target{"postgres-sync-commit", cluster.NewDatabase(b) + pqParams, false},
-			target{"postgres-sync-commit-prepared", cluster.NewDatabase(b) + pqParams + prepared, false},
+			target{"postgres-sync-commit-unprepared", cluster.NewDatabase(b) + pqParams + unprepared, false},
 			target{"postgres-async-commit", cluster.NewDatabase(b) + pqParams, true})
 	}
 	targets = append(targets, target{"sqlite", "sqlite:" + filepath.Join(b.TempDir(), "bench.db"), false})
 	for _, tg := range targets {
 		s := openBenchStore(b, tg.dsn, tg.async)
+		if s.dialect == DialectPostgres {
+			b.Run("pgbench-update-8-clients/"+tg.name, func(b *testing.B) { benchPgbench(b, s, tg.dsn, 8) })
+		}
 		b.Run("transition-8-writers/"+tg.name, func(b *testing.B) { benchTransitions(b, s, 8) })
 		b.Run("record-nonce-once-8-writers/"+tg.name, func(b *testing.B) { benchRecordNonce(b, s, 8) })
 		b.Run("update-recording-nonce-8-writers/"+tg.name, func(b *testing.B) { benchUpdateRecordingNonce(b, s, 8) })
@@ -65,11 +68,13 @@ func openBenchStore(b *testing.B, dsn string, async bool) *Store {
 	return s
 }
 
-// parallel splits b.N operations over writers goroutines and reports ops/s.
-func parallel(b *testing.B, writers int, op func(w, i int) error) {
+// parallel splits b.N operations over writers goroutines and reports
+// ops/s and CPU per operation (cpumeter_test.go).
+func parallel(b *testing.B, s *Store, writers int, op func(w, i int) error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var failed atomic.Pointer[error]
+	m := startCPUMeter(s.backendPID())
 	b.ResetTimer()
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
@@ -89,6 +94,16 @@ func parallel(b *testing.B, writers int, op func(w, i int) error) {
 		b.Fatal(*err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	m.report(b, b.N)
+}
+
+// backendPID is the server process of one pooled connection, 0 on SQLite.
+func (s *Store) backendPID() int {
+	var pid int
+	if s.dialect != DialectPostgres || s.w.Get(&pid, `SELECT pg_backend_pid()`) != nil {
+		return 0
+	}
+	return pid
 }
 
 // benchTransitions: each writer owns one pair and moves it through the
@@ -105,7 +120,7 @@ func benchTransitions(b *testing.B, s *Store, writers int) {
 			b.Fatal(err)
 		}
 	}
-	parallel(b, writers, func(w, i int) error {
+	parallel(b, s, writers, func(w, i int) error {
 		next := rows[w]
 		next.State = states[i%len(states)]
 		next.ExchangeCount = i % 5
@@ -131,7 +146,7 @@ func benchUpdateRecordingNonce(b *testing.B, s *Store, writers int) {
 			b.Fatal(err)
 		}
 	}
-	parallel(b, writers, func(w, i int) error {
+	parallel(b, s, writers, func(w, i int) error {
 		next := rows[w]
 		nonce := fmt.Sprintf("%d-%032x", run, i)
 		next.State, next.ExchangeCount, next.PeerNonce = "resp_exchange", i%5, &nonce
@@ -146,7 +161,7 @@ func benchUpdateRecordingNonce(b *testing.B, s *Store, writers int) {
 
 func benchRecordNonce(b *testing.B, s *Store, writers int) {
 	run := time.Now().UnixNano()
-	parallel(b, writers, func(w, i int) error {
+	parallel(b, s, writers, func(w, i int) error {
 		k := Key{SelfID: "bench-self", Role: Responder, PeerID: fmt.Sprintf("peer-%d", w)}
 		isNew, err := s.RecordNonceOnce(ctx, k, FlowReceived, fmt.Sprintf("%d-%d", run, i))
 		if err == nil && !isNew {

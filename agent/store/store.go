@@ -49,9 +49,9 @@ type Store struct {
 	now     func() time.Time
 	closed  atomic.Bool
 
-	prepared  map[string]*sqlx.Stmt // by query; nil unless hsfleet_prepare=on
-	maxIdle   int                   // PostgreSQL pool size, restored after a flush
-	lastFlush atomic.Int64          // unix ns of the last idle-connection flush
+	prepared  map[string]*hotStatement // by query; nil with hsfleet_prepare=off and on SQLite
+	maxIdle   int                      // PostgreSQL pool size, restored after a flush
+	lastFlush atomic.Int64             // unix ns of the last idle-connection flush
 }
 
 // Open connects to the DSN's database and migrates its schema.
@@ -102,10 +102,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 		s.warnIfSyncCommit(ctx)
 	}
 	if prepare {
-		if err := s.prepareHot(ctx); err != nil {
-			s.Close()
-			return nil, err
-		}
+		s.prepareHot()
 	}
 	return s, nil
 }
@@ -119,7 +116,6 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
-	s.closePrepared()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

@@ -72,7 +72,11 @@ func run(ctx context.Context, o *options) (bool, error) {
 	}
 	fmt.Printf("fleetbench: %d identities and a trust bundle in %.1fs\n", o.n, time.Since(t0).Seconds())
 
-	cluster, err := pgtest.StartCluster(pgtest.ClusterOptions{Durable: true, MaxConnections: o.maxConnections})
+	copts := pgtest.ClusterOptions{Durable: true, MaxConnections: o.maxConnections}
+	if o.statements {
+		copts.Settings = statementsSettings
+	}
+	cluster, err := pgtest.StartCluster(copts)
 	if err != nil {
 		return false, err
 	}
@@ -90,6 +94,11 @@ func run(ctx context.Context, o *options) (bool, error) {
 		return false, err
 	}
 	defer mon.close()
+	if o.statements {
+		if err := mon.enableStatements(ctx); err != nil {
+			return false, err
+		}
+	}
 
 	sp := newSpawner()
 	logs := newLogCounter()
@@ -152,6 +161,9 @@ func run(ctx context.Context, o *options) (bool, error) {
 	fmt.Printf("fleetbench: %d agents started in %.1fs\n", o.n, time.Since(r.start).Seconds())
 	converged := r.watch(ctx)
 	r.report(context.WithoutCancel(ctx))
+	if o.statements {
+		r.printStatements(context.WithoutCancel(ctx), 15)
+	}
 	return converged, nil
 }
 

@@ -20,6 +20,7 @@ type options struct {
 	agentArgs        []string
 	keepDir          bool
 	dbParams         string
+	statements       bool
 }
 
 // multiFlag is a repeatable string flag.
@@ -52,7 +53,8 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.trustMode, "trust-mode", "fleet", "fleet (identities and a trust bundle made up front) or open")
 	fs.IntVar(&o.maxConnections, "max-connections", 1000, "PostgreSQL max_connections")
 	fs.Var(&o.relayArgs, "relay-arg", "extra relay flag (repeatable), e.g. -relay-arg=--queue-bytes=8388608")
-	fs.StringVar(&o.dbParams, "db-params", "", "extra agent DSN query parameters, e.g. hsfleet_prepare=on")
+	fs.StringVar(&o.dbParams, "db-params", "", "extra agent DSN query parameters, e.g. hsfleet_prepare=off")
+	fs.BoolVar(&o.statements, "statements", false, "load pg_stat_statements and print the fleet's statements per cycle at the end")
 	fs.BoolVar(&o.keepDir, "keep-dir", false, "keep the temp dir with identities and bundle")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

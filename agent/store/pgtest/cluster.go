@@ -38,6 +38,9 @@ type ClusterOptions struct {
 	Durable bool
 	// MaxConnections is the server's max_connections; 0 means 200.
 	MaxConnections int
+	// Settings are extra server settings, "name=value" each (passed as -c),
+	// e.g. shared_preload_libraries=pg_stat_statements for a benchmark.
+	Settings []string
 }
 
 // Cluster is a throwaway PostgreSQL cluster in a temp dir, listening on
@@ -189,6 +192,9 @@ func (c *Cluster) serverArgs() []string {
 	}
 	if !c.opts.Durable {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	for _, s := range c.opts.Settings {
+		args = append(args, "-c", s)
 	}
 	return args
 }
