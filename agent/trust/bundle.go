@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -14,46 +15,121 @@ import (
 // ConfigMap cannot hold more anyway.
 const MaxBundleSize = 1 << 20
 
-// ErrBadBundle: the bundle file is not a JSON object of agent ID → base64
-// raw 32-byte Ed25519 public key.
+// ErrBadBundle: the bundle file is not a JSON object of agent ID → entry,
+// where an entry is a base64 raw 32-byte Ed25519 public key (string form)
+// or {"key": "<base64>", "caps": ["bind1", ...]} (object form).
 var ErrBadBundle = errors.New("trust: malformed bundle")
 
 // Bundle maps agent IDs to their Ed25519 public keys.
 type Bundle map[string]ed25519.PublicKey
 
-// ParseBundle reads the bundle format {"<agentID>": "<base64 key>", ...}.
-// One bad entry fails the whole bundle: a half-read bundle would silently
-// drop peers.
+// ParseBundle reads a bundle in either entry form and returns its keys;
+// ParseBundleCaps also returns the caps.
 func ParseBundle(data []byte) (Bundle, error) {
-	if len(data) > MaxBundleSize {
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadBundle, len(data), MaxBundleSize)
-	}
-	var raw map[string]string
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadBundle, err)
-	}
-	if raw == nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrBadBundle)
-	}
-	b := make(Bundle, len(raw))
-	for id, k := range raw {
-		if id == "" {
-			return nil, fmt.Errorf("%w: empty agent ID", ErrBadBundle)
-		}
-		pub, err := base64.StdEncoding.DecodeString(k)
-		if err != nil || len(pub) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("%w: key of %.64q is not a base64 32-byte Ed25519 key", ErrBadBundle, id)
-		}
-		b[id] = ed25519.PublicKey(pub)
-	}
-	return b, nil
+	b, _, err := ParseBundleCaps(data)
+	return b, err
 }
 
-// Marshal renders the bundle in its file format.
+// ParseBundleCaps reads the bundle format
+//
+//	{"<agentID>": "<base64 key>", "<agentID>": {"key": "<base64 key>", "caps": ["bind1"]}, ...}
+//
+// Both entry forms may be mixed: the operator writes the object form for
+// the agents it runs, Python agents added by hand stay strings (no caps).
+// In the object form "key" is required, "caps" optional (absent or null
+// means none) and other keys are ignored, so later fields do not break
+// older agents. One bad entry fails the whole bundle: a half-read bundle
+// would silently drop peers.
+func ParseBundleCaps(data []byte) (Bundle, Caps, error) {
+	if len(data) > MaxBundleSize {
+		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadBundle, len(data), MaxBundleSize)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrBadBundle, err)
+	}
+	if raw == nil {
+		return nil, nil, fmt.Errorf("%w: not a JSON object", ErrBadBundle)
+	}
+	b, caps := make(Bundle, len(raw)), Caps{}
+	for id, entry := range raw {
+		if id == "" {
+			return nil, nil, fmt.Errorf("%w: empty agent ID", ErrBadBundle)
+		}
+		key, cs, err := parseEntry(id, entry)
+		if err != nil {
+			return nil, nil, err
+		}
+		b[id] = key
+		if len(cs) > 0 {
+			caps[id] = cs
+		}
+	}
+	return b, caps, nil
+}
+
+// parseEntry reads one value: a key string or an object with "key" and
+// optional "caps". Object keys match exactly (encoding/json's struct
+// decoding would also take "Key" or "KEY").
+func parseEntry(id string, entry json.RawMessage) (ed25519.PublicKey, []Cap, error) {
+	var keyB64 string
+	var rawCaps []string
+	switch entry = bytes.TrimLeft(entry, " \t\r\n"); {
+	case len(entry) > 0 && entry[0] == '"':
+		if err := json.Unmarshal(entry, &keyB64); err != nil {
+			return nil, nil, fmt.Errorf("%w: key of %.64q: %w", ErrBadBundle, id, err)
+		}
+	case len(entry) > 0 && entry[0] == '{':
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(entry, &obj); err != nil {
+			return nil, nil, fmt.Errorf("%w: entry of %.64q: %w", ErrBadBundle, id, err)
+		}
+		k, ok := obj["key"]
+		if !ok || json.Unmarshal(k, &keyB64) != nil {
+			return nil, nil, fmt.Errorf("%w: entry of %.64q has no \"key\" string", ErrBadBundle, id)
+		}
+		if c, ok := obj["caps"]; ok {
+			if err := json.Unmarshal(c, &rawCaps); err != nil {
+				return nil, nil, fmt.Errorf("%w: caps of %.64q is not a list of strings", ErrBadBundle, id)
+			}
+		}
+	default:
+		return nil, nil, fmt.Errorf("%w: entry of %.64q is neither a key string nor an object", ErrBadBundle, id)
+	}
+	pub, err := base64.StdEncoding.DecodeString(keyB64)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return nil, nil, fmt.Errorf("%w: key of %.64q is not a base64 32-byte Ed25519 key", ErrBadBundle, id)
+	}
+	caps, err := parseCaps(id, rawCaps)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ed25519.PublicKey(pub), caps, nil
+}
+
+// bundleEntry is the object form of one entry.
+type bundleEntry struct {
+	Key  string `json:"key"`
+	Caps []Cap  `json:"caps"`
+}
+
+// Marshal renders the bundle in the string form (no caps).
 func (b Bundle) Marshal() ([]byte, error) {
-	raw := make(map[string]string, len(b))
+	return b.MarshalCaps(nil)
+}
+
+// MarshalCaps renders the bundle: agents with caps in the object form,
+// the others in the string form. Keys are sorted (encoding/json sorts map
+// keys), so equal bundles give equal bytes.
+func (b Bundle) MarshalCaps(caps Caps) ([]byte, error) {
+	raw := make(map[string]any, len(b))
 	for id, k := range b {
-		raw[id] = base64.StdEncoding.EncodeToString(k)
+		key := base64.StdEncoding.EncodeToString(k)
+		if cs := caps[id]; len(cs) > 0 {
+			raw[id] = bundleEntry{Key: key, Caps: cs}
+		} else {
+			raw[id] = key
+		}
 	}
 	return json.Marshal(raw)
 }

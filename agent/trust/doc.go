@@ -1,5 +1,8 @@
 // Package trust decides whose handshake keys an agent accepts: open (the
 // reference behaviour: anyone), tofu (pin a peer's Ed25519 key on first
 // sight, refuse a change) or fleet (a bundle of agent ID → Ed25519 public
-// key, reloaded when its file changes on disk).
+// key, reloaded when its file changes on disk). Bundle entries may carry
+// caps (`{"<id>": {"key": "<b64>", "caps": ["bind1"]}}`); CapBind1 makes
+// the transcript binding mandatory for that agent. TOFU pins live in a
+// bounded LRU map (SetMaxPins) that the engine prunes with PrunePins.
 package trust

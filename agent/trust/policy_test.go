@@ -73,20 +73,7 @@ func TestWatchFileReloadsChangedBundleAndKeepsLastGoodOne(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "trust-bundle.json")
 	a, b := newKey(t), newKey(t)
-	write := func(bundle Bundle) {
-		data, err := bundle.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Swap by rename, as a ConfigMap volume swaps its symlink.
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(bundle Bundle) { writeBundle(t, path, bundle, nil) }
 	write(Bundle{"a": a})
 	p := NewPolicy(Fleet, nil)
 	if err := p.LoadFile(path); err != nil {
@@ -123,5 +110,22 @@ func waitReload(t *testing.T, ch <-chan error) error {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no reload within 5s")
 		return nil
+	}
+}
+
+// writeBundle writes a bundle file by rename, as a ConfigMap volume swaps
+// its symlink.
+func writeBundle(t *testing.T, path string, b Bundle, caps Caps) {
+	t.Helper()
+	data, err := b.MarshalCaps(caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,11 +20,11 @@ func (p *Policy) LoadFile(path string) error {
 	if err != nil {
 		return err
 	}
-	b, err := ParseBundle(data)
+	b, caps, err := ParseBundleCaps(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	p.SetBundle(b)
+	p.SetBundleCaps(b, caps)
 	p.mu.Lock()
 	p.loaded = data
 	p.mu.Unlock()
@@ -59,8 +59,9 @@ func (p *Policy) WatchFile(ctx context.Context, path string, interval time.Durat
 			continue
 		}
 		var b Bundle
+		var caps Caps
 		if err == nil {
-			b, err = ParseBundle(data)
+			b, caps, err = ParseBundleCaps(data)
 		}
 		if err != nil {
 			// Log and count each distinct failure once, not every poll.
@@ -78,8 +79,8 @@ func (p *Policy) WatchFile(ctx context.Context, path string, interval time.Durat
 			continue
 		}
 		last, lastErr = data, ""
-		p.SetBundle(b)
-		logger.Info("trust bundle reloaded", "path", path, "agents", len(b))
+		p.SetBundleCaps(b, caps)
+		logger.Info("trust bundle reloaded", "path", path, "agents", len(b), "agents_with_caps", len(caps))
 		if onReload != nil {
 			onReload(len(b), nil)
 		}
