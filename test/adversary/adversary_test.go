@@ -1,8 +1,12 @@
 package adversary
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // forgery is one forging attack of TestForgery.
@@ -25,14 +29,22 @@ var forgeries = []forgery{
 	// Control: the attacker only watches (plus prodX); every oracle must
 	// hold, or the oracles themselves are wrong.
 	{name: "Control", defended: true, install: func(*world) {}},
-	{name: "ReaddressConfirm", install: readdressConfirm},
-	{name: "ReplayHSAcrossPairs", install: replayHSAcrossPairs},
-	{name: "ForgedFinish", install: forgedFinish},
-	{name: "ForgedConcludeClose", install: forgedConcludeClose},
-	{name: "AbortResponderFinalize", install: abortFinalize},
-	{name: "ForgedReconnect", install: forgedReconnect, opts: worldOptions{cycleEvery: 600 * time.Millisecond},
+	{name: "ReaddressConfirm", install: readdressConfirm,
+		seen: "every initiator followed re-addressed confirms: 118 requests echoed nonces offered to another agent, 37 initiator rows held them, all 6 pairs stalled ~4 s"},
+	{name: "ReplayHSAcrossPairs", defended: true, install: replayHSAcrossPairs},
+	{name: "ForgedFinish", install: forgedFinish,
+		seen: "every initiator counted forged finishes (3 cycles vs responder 1 per pair) and echoed the forged ref in 8 closes + 8 reconnects per pair; responders stalled 4 s"},
+	{name: "ForgedClose", install: forgedClose, opts: worldOptions{cycleEvery: 300 * time.Millisecond},
+		seen: "every responder accepted forged closes: each responder row held 11 forged peer_reference values in 4 s"},
+	{name: "ForgedConcludeClose", install: forgedConcludeClose,
+		seen: "responders counted cycles their initiators never ran (responder 3-4 vs initiator 1-2 per pair), finishes echoed forged refs, initiators stalled 4 s"},
+	{name: "AbortResponderFinalize", install: abortFinalize,
+		seen: "10 junk lines per finish aborted every responder: initiators counted 21-22 cycles, responders 1, per pair"},
+	{name: "ForgedReconnect", install: forgedReconnect,
+		seen: "responders started 44-56 cycles per pair from forged reconnects (initiators never reconnected)", opts: worldOptions{cycleEvery: 600 * time.Millisecond},
 		oracles: []func(*world) []string{(*world).reconnectsGenuine}},
-	{name: "MoveSec", install: moveSec},
+	{name: "MoveSec", install: moveSec,
+		seen: "every responder opened lifted secs: ~1,100 responds per pair echoed the attacker's nonces, 41 forged peer_nonce values per row, all pairs stalled 4 s"},
 }
 
 // slack is added to "within one state timeout" for scheduling on a loaded
@@ -52,6 +64,7 @@ func TestForgery(t *testing.T) {
 			start := time.Now()
 			f.install(w)
 			prodX(w, stop)
+			w.watchRows(stop)
 			time.Sleep(2 * w.opts.stateTimeout)
 			end := time.Now()
 			close(stop)
@@ -63,6 +76,7 @@ func TestForgery(t *testing.T) {
 			v = append(v, w.noForgedCounts()...)
 			v = append(v, w.countsAgree()...)
 			v = append(v, w.echoesGenuine()...)
+			v = append(v, w.rowsGenuine()...)
 			v = append(v, w.keptCycling(w.ids(), start, end, w.opts.stateTimeout+slack)...)
 			v = append(v, w.ready.violations()...)
 			for _, o := range f.oracles {
@@ -85,7 +99,39 @@ func report(t *testing.T, w *world, v []string) {
 	t.Helper()
 	t.Logf("attacker sent %d forged lines (%d not queued), saw %d genuine lines",
 		w.att.sent.Load(), w.att.sendFailed.Load(), len(w.att.recorded()))
+	logMetrics(t, w)
 	for _, s := range v {
 		t.Error(s)
+	}
+}
+
+// logMetrics logs each agent's non-zero drop, ignore and store-error
+// counters: the evidence of which check stopped (or missed) an attack.
+func logMetrics(t *testing.T, w *world) {
+	t.Helper()
+	for _, a := range w.agentsNow() {
+		reg := prometheus.NewRegistry()
+		m := a.eng.Metrics()
+		reg.MustRegister(m.RejectedLines, m.Ignored, m.StoreErrors, m.Handshakes, m.Timeouts)
+		fams, err := reg.Gather()
+		if err != nil {
+			t.Logf("gather metrics of %s: %v", short(a.id.ID), err)
+			continue
+		}
+		var parts []string
+		for _, f := range fams {
+			for _, mt := range f.GetMetric() {
+				if mt.GetCounter().GetValue() == 0 {
+					continue
+				}
+				var labels []string
+				for _, l := range mt.GetLabel() {
+					labels = append(labels, l.GetValue())
+				}
+				parts = append(parts, fmt.Sprintf("%s{%s}=%g", strings.TrimPrefix(f.GetName(), "hsfleet_agent_"),
+					strings.Join(labels, ","), mt.GetCounter().GetValue()))
+			}
+		}
+		t.Logf("agent %s: %s", short(a.id.ID), strings.Join(parts, " "))
 	}
 }

@@ -116,6 +116,17 @@ func forgedFinish(w *world) {
 	})
 }
 
+// forgedClose (item 2): on every finish B sends A, a close from A that
+// echoes the finish's my_ref (racing A's own close) with a my_ref of ours.
+func forgedClose(w *world) {
+	w.att.onLine(func(s seen) {
+		if s.intent == engine.IntentFinish {
+			w.att.send(wire.Payload{"intent": engine.IntentClose, "from": s.to, "to": s.from,
+				"your_ref": s.myRef, "my_ref": crypto.NewReference()})
+		}
+	})
+}
+
 // forgedConcludeClose (item 2): on every respond B sends A, a conclude from
 // A echoing it; when B answers that conclude with finish, a close from A.
 // B then counts a cycle A never finished.

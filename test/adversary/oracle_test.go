@@ -135,19 +135,22 @@ func maxGap(ts []time.Time, start, end time.Time) (time.Duration, time.Time) {
 }
 
 // readiness samples every agent's readiness (what /readyz reports) every
-// 10 ms once armed, and remembers each time it was false.
+// 10 ms once armed, and remembers each time it was false. An agent counts
+// only once it has been ready (a newcomer is not ready before it connects).
 type readiness struct {
 	mu       sync.Mutex
 	armed    bool
+	wasReady map[string]bool
 	downs    map[string]int
-	first    time.Time
+	first    map[string]time.Time
 	stopOnce sync.Once
 	quit     chan struct{}
 	done     chan struct{}
 }
 
 func (r *readiness) start(w *world) {
-	r.downs, r.quit, r.done = map[string]int{}, make(chan struct{}), make(chan struct{})
+	r.downs, r.first, r.wasReady = map[string]int{}, map[string]time.Time{}, map[string]bool{}
+	r.quit, r.done = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(r.done)
 		tick := time.NewTicker(10 * time.Millisecond)
@@ -165,17 +168,27 @@ func (r *readiness) start(w *world) {
 				continue
 			}
 			for _, a := range w.agentsNow() {
-				if !a.ready() {
-					r.mu.Lock()
-					if len(r.downs) == 0 {
-						r.first = time.Now()
-					}
-					r.downs[short(a.id.ID)]++
-					r.mu.Unlock()
-				}
+				r.sample(short(a.id.ID), a.ready())
 			}
 		}
 	}()
+}
+
+// sample records one reading; it re-checks armed, so a reading taken while
+// the test stops the agents (after disarming) does not count.
+func (r *readiness) sample(id string, ready bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case !r.armed:
+	case ready:
+		r.wasReady[id] = true
+	case r.wasReady[id]:
+		if r.downs[id] == 0 {
+			r.first[id] = time.Now()
+		}
+		r.downs[id]++
+	}
 }
 
 func (r *readiness) arm(on bool) {
@@ -200,7 +213,95 @@ func (r *readiness) violations() []string {
 	var out []string
 	for id, n := range r.downs {
 		out = append(out, fmt.Sprintf("agent %s was not ready in %d samples (10 ms apart), first at %s",
-			id, n, r.first.Format("15:04:05.000")))
+			id, n, r.first[id].Format("15:04:05.000")))
+	}
+	return out
+}
+
+// rowToken is a peer token one honest agent's row held.
+type rowToken struct{ self, role, peer, col, tok string }
+
+// watchRows reads role_state between honest agents every 100 ms until stop
+// closes, so rowsGenuine also sees tokens a later cycle overwrote.
+func (w *world) watchRows(stop <-chan struct{}) {
+	done := make(chan struct{})
+	w.rowsDone = done
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			w.readRowTokens()
+		}
+	}()
+}
+
+// readRowTokens adds the peer tokens in role_state rows between honest
+// agents to w.rowTokens.
+func (w *world) readRowTokens() {
+	rows, err := w.db.QueryContext(context.Background(),
+		`SELECT self_id, role, peer_id, coalesce(peer_nonce, ''), coalesce(peer_reference, '')
+		   FROM role_state WHERE self_id = ANY($1) AND peer_id = ANY($1)`, pqArray(w.ids()))
+	if err != nil {
+		w.t.Errorf("read role_state: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var self, role, peer, nonce, ref string
+		if err := rows.Scan(&self, &role, &peer, &nonce, &ref); err != nil {
+			w.t.Errorf("scan role_state: %v", err)
+			return
+		}
+		w.mu.Lock()
+		for _, c := range []struct{ col, v string }{{"peer_nonce", nonce}, {"peer_reference", ref}} {
+			if c.v != "" {
+				w.rowTokens[rowToken{self, role, peer, c.col, c.v}] = true
+			}
+		}
+		w.mu.Unlock()
+	}
+	if err := rows.Err(); err != nil {
+		w.t.Errorf("read role_state: %v", err)
+	}
+}
+
+// rowsGenuine: every peer_nonce and peer_reference a row between honest
+// agents held (sampled during the attack and read once more after the
+// agents stopped) is a token the peer offered in a genuine line (its
+// my_nonce or my_ref to this agent). Anything else was taken from a forged
+// line, even one that raced a genuine one and so left the counts alone (a
+// forged close).
+func (w *world) rowsGenuine() []string {
+	if w.rowsDone != nil {
+		<-w.rowsDone
+	}
+	w.readRowTokens()
+	offered := map[[3]string]bool{}
+	for _, l := range w.att.recorded() {
+		for _, tok := range []string{l.myNonce, l.myRef} {
+			if tok != "" && l.to != "" {
+				offered[[3]string{l.from, l.to, tok}] = true
+			}
+		}
+	}
+	bad := map[string]int{}
+	w.mu.Lock()
+	for rt := range w.rowTokens {
+		if !offered[[3]string{rt.peer, rt.self, rt.tok}] {
+			bad[fmt.Sprintf("%s's %s row for %s held %%d %s values %s never sent it",
+				short(rt.self), rt.role, short(rt.peer), rt.col, short(rt.peer))]++
+		}
+	}
+	w.mu.Unlock()
+	var out []string
+	for f, n := range bad {
+		out = append(out, fmt.Sprintf(f, n))
 	}
 	return out
 }

@@ -51,9 +51,11 @@ type world struct {
 	// agent counts with x was forged.
 	x *crypto.Identity
 
-	mu     sync.Mutex
-	cycles map[cycleKey][]time.Time
-	ready  readiness
+	mu        sync.Mutex
+	cycles    map[cycleKey][]time.Time
+	rowTokens map[rowToken]bool
+	rowsDone  chan struct{}
+	ready     readiness
 }
 
 type cycleKey struct {
@@ -94,7 +96,8 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, opts: opts, st: st, db: db, bundle: trust.Bundle{}, cycles: map[cycleKey][]time.Time{}}
+	w := &world{t: t, opts: opts, st: st, db: db, bundle: trust.Bundle{}, cycles: map[cycleKey][]time.Time{},
+		rowTokens: map[rowToken]bool{}}
 	srv, err := relay.NewServer(relay.ServerConfig{Listen: "127.0.0.1:0"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
