@@ -261,24 +261,15 @@ func prodX(w *world, stop <-chan struct{}) {
 				"your_ref": s.myRef, "my_ref": crypto.NewReference()})
 		}
 	})
-	go func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			w.att.send(wire.Payload{"intent": engine.IntentRegister, "from": x, "to": nil})
-			for _, a := range w.ids() {
-				w.att.send(wire.Payload{"intent": engine.IntentConfirm, "from": x, "to": a,
-					"my_nonce": crypto.NewNonce()})
-				w.att.send(wire.Payload{"intent": engine.IntentFinish, "from": x, "to": a,
-					"your_ref": crypto.NewReference(), "my_ref": crypto.NewReference()})
-			}
+	every(100*time.Millisecond, stop, func() {
+		w.att.send(wire.Payload{"intent": engine.IntentRegister, "from": x, "to": nil})
+		for _, a := range w.ids() {
+			w.att.send(wire.Payload{"intent": engine.IntentConfirm, "from": x, "to": a,
+				"my_nonce": crypto.NewNonce()})
+			w.att.send(wire.Payload{"intent": engine.IntentFinish, "from": x, "to": a,
+				"your_ref": crypto.NewReference(), "my_ref": crypto.NewReference()})
 		}
-	}()
+	})
 }
 
 // runUndefended runs the attacks this base does not defend yet instead of

@@ -150,28 +150,17 @@ type readiness struct {
 
 func (r *readiness) start(w *world) {
 	r.downs, r.first, r.wasReady = map[string]int{}, map[string]time.Time{}, map[string]bool{}
-	r.quit, r.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(r.done)
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-r.quit:
-				return
-			case <-tick.C:
-			}
-			r.mu.Lock()
-			armed := r.armed
-			r.mu.Unlock()
-			if !armed {
-				continue
-			}
+	r.quit = make(chan struct{})
+	r.done = every(10*time.Millisecond, r.quit, func() {
+		r.mu.Lock()
+		armed := r.armed
+		r.mu.Unlock()
+		if armed {
 			for _, a := range w.agentsNow() {
 				r.sample(short(a.id.ID), a.ready())
 			}
 		}
-	}()
+	})
 }
 
 // sample records one reading; it re-checks armed, so a reading taken while
@@ -224,21 +213,7 @@ type rowToken struct{ self, role, peer, col, tok string }
 // watchRows reads role_state between honest agents every 100 ms until stop
 // closes, so rowsGenuine also sees tokens a later cycle overwrote.
 func (w *world) watchRows(stop <-chan struct{}) {
-	done := make(chan struct{})
-	w.rowsDone = done
-	go func() {
-		defer close(done)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			w.readRowTokens()
-		}
-	}()
+	w.rowsDone = every(100*time.Millisecond, stop, w.readRowTokens)
 }
 
 // readRowTokens adds the peer tokens in role_state rows between honest

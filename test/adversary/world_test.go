@@ -288,3 +288,23 @@ func goAll(fns ...func(context.Context)) (context.CancelFunc, chan struct{}) {
 	go func() { wg.Wait(); close(done) }()
 	return cancel, done
 }
+
+// every runs f every d on its own goroutine until stop closes; the
+// returned channel closes when it has returned.
+func every(d time.Duration, stop <-chan struct{}, f func()) chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			f()
+		}
+	}()
+	return done
+}
