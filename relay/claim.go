@@ -1,6 +1,8 @@
 package relay
 
-import "bytes"
+import (
+	"encoding/json"
+)
 
 // With a trust bundle the relay must know which agent ID a line claims as
 // its sender, the way receivers will read it: the Python client and
@@ -18,8 +20,14 @@ type claim struct {
 	ambiguous bool   // a receiver might read a "from" the scan cannot vouch for
 }
 
+// maxClaimStringDepth bounds how many JSON-string layers scanClaim peels
+// off a line the way the Python client's fully_recover_json does.
+const maxClaimStringDepth = 4
+
 // scanClaim reads the sender claim (and the directed recipient) of line.
-func scanClaim(line []byte) claim {
+func scanClaim(line []byte) claim { return scanClaimDepth(line, 0) }
+
+func scanClaimDepth(line []byte, depth int) claim {
 	i := skipWS(line, 0)
 	if i >= len(line) {
 		return claim{}
@@ -27,9 +35,16 @@ func scanClaim(line []byte) claim {
 	switch line[i] {
 	case '{':
 	case '"':
-		// A JSON string the Python client would decode, possibly into
-		// an object.
-		return claim{ambiguous: true}
+		// A JSON string: the Python client decodes it and, if the text
+		// is JSON again, decodes that. Rare, so decoded for real.
+		s, ok := decodeJSONString(line)
+		if !ok {
+			return claim{} // stays plain text for every receiver
+		}
+		if depth >= maxClaimStringDepth {
+			return claim{ambiguous: true}
+		}
+		return scanClaimDepth([]byte(s), depth+1)
 	default:
 		return claim{} // plain text: no receiver reads a "from"
 	}
@@ -49,9 +64,9 @@ func scanClaim(line []byte) claim {
 				return scanClaimPayload(line, v, &payload)
 			}
 			if v < len(line) && line[v] == '"' {
-				s, e, next, escaped, ok := scanString(line, v)
-				if ok && (escaped || bytes.IndexByte(line[s:e], '{') >= 0) {
-					payload.ambiguous = true // a string that may decode to an object
+				_, _, next, _, ok := scanString(line, v)
+				if ok && stringMayHoldObject(line[v:next]) {
+					payload.ambiguous = true // the Python client would decode it
 				}
 				return next, ok
 			}
@@ -68,7 +83,12 @@ func scanClaim(line []byte) claim {
 		return skipValue(line, v, 1)
 	})
 	if !ok || skipWS(line, end) != len(line) {
-		return claim{ambiguous: true}
+		// Not JSON for the scan. Python agrees unless the line nests
+		// deeper than the scan goes; then no verdict is possible.
+		if pySafeObject(line) {
+			return claim{ambiguous: true}
+		}
+		return claim{}
 	}
 	if nFrom > 1 || nPayload > 1 || nVersion > 1 || nType > 1 {
 		return claim{ambiguous: true}
@@ -126,4 +146,35 @@ func takeClaimString(b []byte, v int, out *claim) (int, bool) {
 	}
 	out.from = nil
 	return skipValue(b, v, 1)
+}
+
+// decodeJSONString decodes the JSON string that is all of b.
+func decodeJSONString(b []byte) (string, bool) {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// stringMayHoldObject reports whether the JSON string literal lit decodes
+// to text that the Python client would decode again into something that
+// may carry a "from" (an object, or another JSON string).
+func stringMayHoldObject(lit []byte) bool {
+	suspect := false
+	for _, c := range lit {
+		if c == '\\' || c == '{' {
+			suspect = true
+			break
+		}
+	}
+	if !suspect {
+		return false // no brace anywhere: cannot become an object
+	}
+	s, ok := decodeJSONString(lit)
+	if !ok {
+		return true
+	}
+	i := skipWS([]byte(s), 0)
+	return i < len(s) && (s[i] == '{' || s[i] == '"')
 }
