@@ -1,13 +1,17 @@
 package relay
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,4 +122,24 @@ func (c *rawClient) authenticate(a testAgent) {
 	if got := c.respond(signAuth(a.priv, ch.nonce(c.t), a.id)); got.Type != authOK || got.ID != a.id {
 		c.t.Fatalf("auth as %s: got %+v", a.id, got)
 	}
+}
+
+func newTestReader(nc net.Conn) *bufio.Reader { return bufio.NewReaderSize(nc, 1<<20) }
+
+// lockedBuffer collects a subprocess's output safely.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
