@@ -31,7 +31,7 @@ type conn struct {
 	q       *outQueue
 	log     *slog.Logger
 	limiter *fixedWindow
-	routeID string // the id this connection claims (hub.learn, hub.bind); hub.routeMu
+	routeID string // the id it claims; written by its reader goroutine under hub.routeMu
 	proof   atomic.Pointer[authProof]
 	ending  atomic.Bool // endConn: stop reading
 

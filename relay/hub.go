@@ -72,14 +72,15 @@ func (h *hub) remove(c *conn) {
 	h.unclaim(c)
 }
 
-// unclaim drops c's claim on its routing id.
+// unclaim drops c's claim on its routing id. Called on c's reader
+// goroutine, the only writer of c.routeID.
 func (h *hub) unclaim(c *conn) {
-	h.routeMu.Lock()
-	defer h.routeMu.Unlock()
 	id := c.routeID
 	if id == "" {
 		return
 	}
+	h.routeMu.Lock()
+	defer h.routeMu.Unlock()
 	c.routeID = ""
 	r := h.byID[id]
 	if r == nil {
