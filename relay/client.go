@@ -61,11 +61,20 @@ type ClientConfig struct {
 	// WriteTimeout bounds one flush to the relay; a relay that stops
 	// reading for longer is treated as gone and redialled.
 	WriteTimeout time.Duration
+	// Auth, when set, proves the agent ID on every connection before any
+	// queued line is written or OnConnect runs (clientauth.go).
+	Auth *ClientAuth
+	// OnAuth, if set, runs after each handshake with its outcome, on
+	// Run's goroutine, before OnConnect. It must not block for long.
+	OnAuth func(AuthOutcome)
 }
 
 // ClientStats are cumulative counters, for the embedding process's metrics.
 type ClientStats struct {
 	Connects, LinesSent, LinesReceived, LinesTooLong uint64
+	// AuthOK and AuthFailed count handshakes that proved the agent ID and
+	// those that did not (refused, unavailable or unanswered).
+	AuthOK, AuthFailed uint64
 }
 
 // Client keeps one connection to a relay alive: it dials with backoff,
@@ -82,6 +91,7 @@ type Client struct {
 	closeMu sync.RWMutex // Send holds it shared; Run's exit holds it to flip closed
 
 	connects, sent, received, tooLong atomic.Uint64
+	authOK, authFailed                atomic.Uint64
 }
 
 // NewClient returns a client; nothing happens until Run.
@@ -146,7 +156,8 @@ func (c *Client) Lines() <-chan []byte { return c.lines }
 // Stats returns the client's counters.
 func (c *Client) Stats() ClientStats {
 	return ClientStats{Connects: c.connects.Load(), LinesSent: c.sent.Load(),
-		LinesReceived: c.received.Load(), LinesTooLong: c.tooLong.Load()}
+		LinesReceived: c.received.Load(), LinesTooLong: c.tooLong.Load(),
+		AuthOK: c.authOK.Load(), AuthFailed: c.authFailed.Load()}
 }
 
 // Run connects and reconnects until ctx is done, then returns nil. It may
@@ -154,6 +165,11 @@ func (c *Client) Stats() ClientStats {
 func (c *Client) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("relay client: Run called twice")
+	}
+	if c.cfg.Auth != nil {
+		if err := c.cfg.Auth.check(); err != nil {
+			return err
+		}
 	}
 	defer func() {
 		c.closeMu.Lock()
@@ -168,8 +184,9 @@ func (c *Client) Run(ctx context.Context) error {
 		if err == nil {
 			c.connects.Add(1)
 			start := time.Now()
-			err = c.session(ctx, nc)
-			if c.cfg.OnDisconnect != nil {
+			var announced bool
+			announced, err = c.session(ctx, nc)
+			if announced && c.cfg.OnDisconnect != nil {
 				c.cfg.OnDisconnect(err)
 			}
 			if time.Since(start) >= c.cfg.MaxBackoff {
@@ -192,11 +209,21 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
-// session runs one connection until it breaks or ctx ends.
-func (c *Client) session(ctx context.Context, nc net.Conn) error {
+// session runs one connection until it breaks or ctx ends. announced
+// reports whether it got as far as OnConnect (past authentication).
+func (c *Client) session(ctx context.Context, nc net.Conn) (announced bool, _ error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c.log.Info("connected to relay", "local_addr", nc.LocalAddr().String())
+	lr := NewLineReader(nc, c.cfg.MaxLine)
+	var early [][]byte
+	if c.cfg.Auth != nil {
+		var err error
+		if early, err = c.authenticate(nc, lr); err != nil {
+			nc.Close()
+			return false, err
+		}
+	}
 	var wg sync.WaitGroup
 	writeErr := make(chan error, 1)
 	wg.Add(2)
@@ -214,13 +241,13 @@ func (c *Client) session(ctx context.Context, nc net.Conn) error {
 	if c.cfg.OnConnect != nil {
 		c.cfg.OnConnect()
 	}
-	err := c.readLoop(sctx, nc)
+	err := c.readLoop(sctx, lr, early)
 	cancel()
 	wg.Wait()
 	if werr := <-writeErr; werr != nil && err == nil {
 		err = werr
 	}
-	return err
+	return true, err
 }
 
 // writeLoop writes queued lines, flushing once the queue is momentarily
@@ -255,8 +282,15 @@ func (c *Client) writeLoop(ctx context.Context, nc net.Conn) error {
 }
 
 // readLoop hands every received line to Lines until the connection ends.
-func (c *Client) readLoop(ctx context.Context, nc net.Conn) error {
-	lr := NewLineReader(nc, c.cfg.MaxLine)
+func (c *Client) readLoop(ctx context.Context, lr *LineReader, early [][]byte) error {
+	for _, line := range early {
+		c.received.Add(1)
+		select {
+		case c.lines <- line:
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	for {
 		line, err := lr.ReadLine()
 		if errors.Is(err, ErrLineTooLong) {

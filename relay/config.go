@@ -18,6 +18,7 @@ const (
 	DefaultStallTimeout    = 20 * time.Millisecond
 	DefaultStuckTimeout    = 250 * time.Millisecond
 	DefaultShutdownTimeout = 5 * time.Second
+	DefaultAuthTimeout     = 10 * time.Second
 )
 
 // ServerConfig configures a relay Server. The zero value (plus Listen)
@@ -77,6 +78,21 @@ type ServerConfig struct {
 	// DirectedRouting delivers a line whose payload "to" names a learned
 	// client id only to that client.
 	DirectedRouting bool
+	// TrustBundle is the path of the fleet trust bundle (agent ID -> base64
+	// Ed25519 key, the agents' --trust-bundle file), polled for changes.
+	// Set, it turns on authenticated registration: directed routing and
+	// sender checks trust only IDs a client proved (docs/relay-auth.md).
+	TrustBundle string
+	// RequireAuth refuses clients that do not authenticate (Python
+	// clients cannot). Off, they are served as broadcast clients that may
+	// not claim a bundle ID. Needs TrustBundle.
+	RequireAuth bool
+	// TrustBundlePoll is how often the bundle file is checked for changes
+	// (0: trust.DefaultWatchInterval).
+	TrustBundlePoll time.Duration
+	// AuthTimeout bounds the handshake, and with RequireAuth the wait for
+	// a client's first line.
+	AuthTimeout time.Duration
 	// Cluster joins this relay to its replicas over embedded NATS; the
 	// zero value runs a single relay.
 	Cluster ClusterConfig
@@ -118,6 +134,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if c.AuthTimeout == 0 {
+		c.AuthTimeout = DefaultAuthTimeout
+	}
 	return c
 }
 
@@ -132,7 +151,10 @@ func (c ServerConfig) validate() error {
 	if c.StallBytes < 1 {
 		errs = append(errs, fmt.Errorf("stall bytes %d: must be positive", c.StallBytes))
 	}
-	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 || c.StuckTimeout < 0 {
+	if c.RequireAuth && c.TrustBundle == "" {
+		errs = append(errs, errors.New("requiring authentication needs a trust bundle"))
+	}
+	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 || c.StuckTimeout < 0 || c.AuthTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	if c.RateLimitPerMinute < 0 || c.MaxConnections < 0 || c.SocketSendBuffer < 0 {

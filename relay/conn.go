@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,7 +16,10 @@ import (
 // whose socket may already be full.
 const warnGrace = 200 * time.Millisecond
 
-var errShuttingDown = errors.New("relay shutting down")
+var (
+	errShuttingDown = errors.New("relay shutting down")
+	errEnding       = errors.New("connection ended by the relay")
+)
 
 // conn is one client: a reader goroutine that wraps and fans out its lines,
 // and a writer goroutine that drains its outbound queue in batches.
@@ -27,7 +31,9 @@ type conn struct {
 	q       *outQueue
 	log     *slog.Logger
 	limiter *fixedWindow
-	routeID string // written only by the reader goroutine (hub.learn)
+	routeID string // the id it claims; written by its reader goroutine under hub.routeMu
+	proof   atomic.Pointer[authProof]
+	ending  atomic.Bool // endConn: stop reading
 
 	writerDone chan struct{}
 
@@ -38,6 +44,11 @@ type conn struct {
 	stallTimer *time.Timer
 	busBuf     []byte          // scratch for encoding lines sent to other replicas
 	warned     map[string]bool // drop reasons already logged at warn level
+	greeted    bool            // the first line was seen (authconn.go greet)
+	pending    *authPending    // a challenge awaiting its response
+	authID     string          // the agent ID this client proved
+	helloID    string          // an ID it asked for that was not in the bundle
+	authUntil  time.Time       // handshake deadline, zero when none
 
 	// writer-only state
 	iov        [][]byte
@@ -49,7 +60,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	addr := FormatAddr(nc.RemoteAddr())
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &conn{
+	c := &conn{
 		srv:        s,
 		nc:         nc,
 		addr:       addr,
@@ -60,6 +71,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 		writerDone: make(chan struct{}),
 		stallTimer: t,
 	}
+	if s.cfg.RequireAuth {
+		c.authUntil = time.Now().Add(s.cfg.AuthTimeout)
+	}
+	return c
 }
 
 func (c *conn) setReason(r string) {
@@ -94,8 +109,18 @@ func (c *conn) Read(p []byte) (int, error) {
 	if c.srv.closing.Load() {
 		return 0, errShuttingDown
 	}
+	if c.ending.Load() {
+		return 0, errEnding
+	}
+	var deadline time.Time
 	if d := c.srv.cfg.IdleTimeout; d > 0 {
-		if err := c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		deadline = time.Now().Add(d)
+	}
+	if !c.authUntil.IsZero() && (deadline.IsZero() || c.authUntil.Before(deadline)) {
+		deadline = c.authUntil
+	}
+	if !deadline.IsZero() {
+		if err := c.nc.SetReadDeadline(deadline); err != nil {
 			return 0, err
 		}
 	}
@@ -121,6 +146,10 @@ func (c *conn) readLoop() {
 			lines++
 			nbytes += len(line) + 1
 			c.handle(line)
+			if c.ending.Load() {
+				flush()
+				break
+			}
 			if lr.Buffered() == 0 {
 				flush()
 			}
@@ -137,6 +166,9 @@ func (c *conn) readLoop() {
 		break
 	}
 	c.srv.hub.remove(c)
+	if c.authID != "" {
+		c.srv.metrics.authenticated.Dec()
+	}
 	c.q.close(final)
 	<-c.writerDone
 	c.stallTimer.Stop()
@@ -152,6 +184,12 @@ func (c *conn) classifyReadError(err error) *frame {
 	case c.srv.closing.Load():
 		c.setReason(reasonShutdown)
 		return c.srv.warnShutdown
+	case c.ending.Load():
+		return nil // endConn set the reason and the last line
+	case errors.Is(err, os.ErrDeadlineExceeded) && !c.authUntil.IsZero() && !time.Now().Before(c.authUntil):
+		c.setReason(reasonAuthTimeout)
+		c.srv.metrics.authAttempts.WithLabelValues(authResultTimeout).Inc()
+		return c.srv.warnAuthTimeout
 	case errors.Is(err, io.EOF):
 		c.setReason(reasonEOF)
 	case errors.Is(err, os.ErrDeadlineExceeded) && c.srv.cfg.IdleTimeout > 0:
@@ -169,6 +207,27 @@ func (c *conn) classifyReadError(err error) *frame {
 // handle relays one received line: rate limit, wrap once, fan out.
 func (c *conn) handle(line []byte) {
 	s := c.srv
+	if !c.greeted {
+		c.greeted = true
+		if c.greet(line) {
+			return
+		}
+	}
+	if len(line) > 0 && line[0] == '{' && isAuthLine(line) {
+		if c.pending != nil {
+			c.finishAuth(line)
+			return
+		}
+		s.metrics.dropAuthLine.Inc()
+		c.logDrop(reasonAuthLine, "bytes", len(line))
+		return
+	}
+	if c.pending != nil {
+		// Anything but the response ends the handshake.
+		c.pending = nil
+		c.refuse(authResultMalformed, true)
+		return
+	}
 	if c.limiter != nil && !c.limiter.allow(time.Now()) {
 		s.metrics.dropRateLimited.Inc()
 		c.logDrop(reasonRateLimited, "limit_per_minute", s.cfg.RateLimitPerMinute)
@@ -180,6 +239,12 @@ func (c *conn) handle(line []byte) {
 		c.logDrop(reasonNotJSONObject, "bytes", len(line))
 		c.sendSelf(s.warnNotJSON)
 		return
+	}
+	var cl claim
+	if s.trust != nil {
+		if cl = scanClaim(line); !c.claimOK(cl) {
+			return
+		}
 	}
 	f := getFrame()
 	var err error
@@ -200,7 +265,12 @@ func (c *conn) handle(line []byte) {
 	var toID []byte
 	if s.cfg.DirectedRouting {
 		var to *conn
-		if to, toID = c.route(line); to != nil {
+		if s.trust != nil {
+			to, toID = c.routeProven(cl)
+		} else {
+			to, toID = c.route(line)
+		}
+		if to != nil {
 			if to.q.push(f) == pushFull {
 				to.kill()
 			}
@@ -229,6 +299,18 @@ func (c *conn) route(line []byte) (*conn, []byte) {
 		return to, rf.to
 	}
 	return nil, rf.to
+}
+
+// routeProven is route for a relay with a trust bundle: only proven ids
+// are bound (at authentication), so nothing is learned from lines.
+func (c *conn) routeProven(cl claim) (*conn, []byte) {
+	if cl.to == nil {
+		return nil, nil
+	}
+	if to := c.srv.hub.lookup(cl.to); to != nil && to != c {
+		return to, cl.to
+	}
+	return nil, cl.to
 }
 
 // broadcast hands f to every other client. It owns one reference to f.

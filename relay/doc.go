@@ -44,9 +44,17 @@
 //     ShutdownTimeout.
 //   - Optional directed routing: a line whose typed-envelope payload names in
 //     "to" a client id this relay learned from a connection's "from" goes only
-//     to that connection. Unknown or null "to" still broadcasts. Ids are bound
-//     first come, first served, one per connection; routing is an
-//     optimisation, not a security boundary (agents verify signatures).
+//     to that connection. Unknown or null "to" still broadcasts. Without a
+//     trust bundle, ids are learned from lines, one per connection, and an id
+//     a second connection claims is contested: broadcast until every
+//     claimant has left. With ServerConfig.TrustBundle only ids a client
+//     proved are bound (below).
+//   - Optional authenticated registration (auth.go, authconn.go,
+//     clientauth.go, docs/relay-auth.md): a client whose first line is a
+//     hello gets a challenge, signs it with its agent's Ed25519 key, and the
+//     relay binds the id; such a client may claim only its own id as
+//     "from", others may not claim a bundle id. Nothing is sent to a client
+//     that did not say hello, so Python clients see no new line.
 //   - The Python server's "Warning: Server disconnected." (without newline)
 //     on the client's own EOF is not sent.
 //
@@ -61,8 +69,10 @@
 // bytes_sent_total, write_batches_total, lines_dropped_total{reason=too_long|
 // invalid_utf8|rate_limited|recipient_gone}, disconnects_total{reason=eof|
 // error|slow|idle|shutdown|server_full}, sender_stalls_total and
-// lines_directed_total. Hot-path counters are added per read or write batch,
-// not per line.
+// lines_directed_total; with authentication auth_attempts_total{result},
+// connections_authenticated, routes_contested_total, trust_bundle_agents
+// and trust_bundle_reload_errors_total. Hot-path counters are added per read
+// or write batch, not per line.
 //
 // # Replicas
 //

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"encoding/json"
-	"net"
 	"testing"
 	"unicode/utf8"
 )
@@ -11,38 +10,14 @@ import (
 // and the writers' release) must not allocate: at a million deliveries a
 // second, garbage is what would cost the latency target.
 func TestRelayHotPathDoesNotAllocate(t *testing.T) {
-	s, err := NewServer(ServerConfig{Listen: "127.0.0.1:0"}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.ln.Close() })
-	conns := make([]*conn, 4)
-	for i := range conns {
-		a, b := net.Pipe()
-		t.Cleanup(func() { a.Close(); b.Close() })
-		conns[i] = newConn(s, a)
-		if ok, _ := s.hub.add(conns[i], 0); !ok {
-			t.Fatal("hub refused a connection")
-		}
-	}
+	r := newHandleRig(t, ServerConfig{}, 4)
 	line := []byte(`{"_version": "1.3.0", "_payload": {"to": null, "intent": "register", "from": "d8045fd9-aaaa-bbbb-cccc-0123456789ab"}, "_type": {"to": "null", "intent": "str", "from": "str"}}`)
-	spare := make([][]*frame, len(conns))
-	relayOnce := func() {
-		conns[0].handle(line)
-		for i, c := range conns[1:] {
-			batch, _, _ := c.q.take(spare[i])
-			for j, f := range batch {
-				f.release()
-				batch[j] = nil
-			}
-			spare[i] = batch
-		}
-	}
+	relayOnce := func() { r.relay(line) }
 	relayOnce() // warm the pool and the queues' slices
 	if n := testing.AllocsPerRun(1000, relayOnce); n != 0 {
-		t.Errorf("relaying one line to %d clients allocates %.1f times", len(conns)-1, n)
+		t.Errorf("relaying one line to %d clients allocates %.1f times", len(r.conns)-1, n)
 	}
-	if got := metricValue(t, s.metrics.dropRecipient); got != 0 {
+	if got := metricValue(t, r.s.metrics.dropRecipient); got != 0 {
 		t.Errorf("deliveries dropped: %v", got)
 	}
 }

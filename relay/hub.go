@@ -14,12 +14,26 @@ type hub struct {
 	snapshot atomic.Pointer[[]*conn]
 	closing  bool
 
-	routeMu sync.RWMutex
-	byID    map[string]*conn // directed routing: client id -> connection
+	routeMu   sync.RWMutex
+	byID      map[string]*route // directed routing: client id -> its claimants
+	contested func()            // called when an id gets a second claimant (metric)
+}
+
+// route is one id's directed-routing entry. Every connection claims at
+// most one id (conn.routeID); owner is the connection lines to the id go
+// to, nil once it left. Without authentication a second claimant makes the
+// id contested: lines to it are broadcast until every claimant has left,
+// so a squatter cannot take an agent's directed traffic, only cost it the
+// optimisation. With authentication only proven connections claim, and the
+// newest proof owns the id.
+type route struct {
+	owner     *conn
+	claimants int
+	proven    bool
 }
 
 func newHub() *hub {
-	h := &hub{byID: map[string]*conn{}}
+	h := &hub{byID: map[string]*route{}, contested: func() {}}
 	h.snapshot.Store(&[]*conn{})
 	return h
 }
@@ -55,12 +69,28 @@ func (h *hub) remove(c *conn) {
 		h.snapshot.Store(&next)
 	}
 	h.mu.Unlock()
-	if id := c.routeID; id != "" {
-		h.routeMu.Lock()
-		if h.byID[id] == c {
-			delete(h.byID, id)
-		}
-		h.routeMu.Unlock()
+	h.unclaim(c)
+}
+
+// unclaim drops c's claim on its routing id. Called on c's reader
+// goroutine, the only writer of c.routeID.
+func (h *hub) unclaim(c *conn) {
+	id := c.routeID
+	if id == "" {
+		return
+	}
+	h.routeMu.Lock()
+	defer h.routeMu.Unlock()
+	c.routeID = ""
+	r := h.byID[id]
+	if r == nil {
+		return
+	}
+	if r.owner == c {
+		r.owner = nil
+	}
+	if r.claimants--; r.claimants <= 0 {
+		delete(h.byID, id)
 	}
 }
 
@@ -72,27 +102,56 @@ func (h *hub) close() []*conn {
 	return h.conns()
 }
 
-// learn binds id to c, first come first served, one id per connection. It
-// is called from c's own reader goroutine, which alone writes c.routeID.
+// learn records an unauthenticated claim of id by c, one id per
+// connection, the first one it sends. It is called from c's own reader
+// goroutine; routeMu guards c.routeID.
 func (h *hub) learn(c *conn, id []byte) {
 	if c.routeID != "" || len(id) == 0 || len(id) > maxRouteID {
 		return
 	}
 	h.routeMu.Lock()
 	defer h.routeMu.Unlock()
-	if _, taken := h.byID[string(id)]; taken {
+	if c.routeID != "" {
 		return
 	}
 	c.routeID = string(id)
-	h.byID[c.routeID] = c
+	r := h.byID[c.routeID]
+	if r == nil {
+		h.byID[c.routeID] = &route{owner: c, claimants: 1}
+		return
+	}
+	r.claimants++
+	if r.claimants == 2 && !r.proven {
+		h.contested()
+	}
 }
 
-// lookup returns the connection bound to id, or nil.
+// bind records that c proved id: it owns the id from now on. Any earlier
+// claim of c is dropped first.
+func (h *hub) bind(c *conn, id string) {
+	h.unclaim(c)
+	h.routeMu.Lock()
+	defer h.routeMu.Unlock()
+	c.routeID = id
+	r := h.byID[id]
+	if r == nil {
+		r = &route{}
+		h.byID[id] = r
+	}
+	r.owner, r.proven = c, true
+	r.claimants++
+}
+
+// lookup returns the connection directed lines to id go to, or nil to
+// broadcast: unknown, left, or contested without proof.
 func (h *hub) lookup(id []byte) *conn {
 	h.routeMu.RLock()
-	c := h.byID[string(id)]
-	h.routeMu.RUnlock()
-	return c
+	defer h.routeMu.RUnlock()
+	r := h.byID[string(id)]
+	if r == nil || (!r.proven && r.claimants > 1) {
+		return nil
+	}
+	return r.owner
 }
 
 // maxRouteID bounds learned ids so a client cannot grow the table with huge

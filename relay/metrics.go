@@ -20,6 +20,17 @@ const (
 	reasonIdle     = "idle"
 	reasonShutdown = "shutdown"
 	reasonFull     = "server_full"
+
+	// Authenticated registration (authconn.go).
+	reasonUnauthenticatedID = "unauthenticated_id" // an unauthenticated client claimed a bundle ID
+	reasonFromMismatch      = "from_mismatch"      // an authenticated client claimed another ID
+	reasonAmbiguousFrom     = "ambiguous_from"     // a sender claim the relay cannot check
+	reasonAuthLine          = "auth_line"          // an auth line out of place (never relayed)
+	reasonAuthFailed        = "auth_failed"
+	reasonAuthRequired      = "auth_required"
+	reasonAuthTimeout       = "auth_timeout"
+	reasonReauth            = "reauth"         // its ID joined the bundle: reconnect to prove it
+	reasonBundleChanged     = "bundle_changed" // its proven key left the bundle
 )
 
 // metrics holds pre-resolved collectors so the hot path never looks up
@@ -46,6 +57,16 @@ type metrics struct {
 	clusterReceived  prometheus.Counter
 	clusterDropped   prometheus.Counter
 	clusterMalformed prometheus.Counter
+
+	dropUnauthID       prometheus.Counter
+	dropFromMismatch   prometheus.Counter
+	dropAmbiguousFrom  prometheus.Counter
+	dropAuthLine       prometheus.Counter
+	authAttempts       *prometheus.CounterVec
+	authenticated      prometheus.Gauge
+	routesContested    prometheus.Counter
+	bundleAgents       prometheus.Gauge
+	bundleReloadErrors prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -79,13 +100,31 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		clusterReceived:  counter("cluster_lines_received_total", "Lines received from other relay replicas over NATS."),
 		clusterDropped:   counter("cluster_lines_dropped_total", "Lines from other replicas dropped because this replica fell behind (NATS slow consumer)."),
 		clusterMalformed: counter("cluster_lines_malformed_total", "Malformed lines from other replicas, dropped."),
+
+		dropUnauthID:      drops.WithLabelValues(reasonUnauthenticatedID),
+		dropFromMismatch:  drops.WithLabelValues(reasonFromMismatch),
+		dropAmbiguousFrom: drops.WithLabelValues(reasonAmbiguousFrom),
+		dropAuthLine:      drops.WithLabelValues(reasonAuthLine),
+		authAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "auth_attempts_total", Help: "Authenticated registration attempts by result."}, []string{"result"}),
+		authenticated: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "connections_authenticated", Help: "Connected clients that proved their agent ID."}),
+		routesContested: counter("routes_contested_total", "Agent IDs claimed by a second unauthenticated connection; lines to them are broadcast."),
+		bundleAgents: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "trust_bundle_agents", Help: "Agent IDs in the loaded trust bundle."}),
+		bundleReloadErrors: counter("trust_bundle_reload_errors_total", "Trust bundle loads that failed (the previous bundle stays)."),
 	}
-	for _, r := range []string{reasonEOF, reasonError, reasonSlow, reasonIdle, reasonShutdown, reasonFull} {
+	for _, r := range []string{authResultOK, authResultUnknownID, authResultBadSignature, authResultMalformed, authResultTimeout, authResultUnavailable} {
+		m.authAttempts.WithLabelValues(r)
+	}
+	for _, r := range []string{reasonEOF, reasonError, reasonSlow, reasonIdle, reasonShutdown, reasonFull,
+		reasonAuthFailed, reasonAuthRequired, reasonAuthTimeout, reasonReauth, reasonBundleChanged} {
 		m.disconnects.WithLabelValues(r)
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.accepted, m.linesIn, m.bytesIn, m.linesOut,
 		m.bytesOut, m.directed, m.stalls, m.writes, drops, m.disconnects,
-		m.clusterPublished, m.clusterReceived, m.clusterDropped, m.clusterMalformed} {
+		m.clusterPublished, m.clusterReceived, m.clusterDropped, m.clusterMalformed,
+		m.authAttempts, m.authenticated, m.routesContested, m.bundleAgents, m.bundleReloadErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register relay metrics: %w", err)
 		}

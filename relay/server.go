@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
 // Warning lines sent by the relay. The rate, idle and shutdown texts are
@@ -42,7 +44,8 @@ type Server struct {
 	metrics  *metrics
 	hub      *hub
 	clock    *coarseClock
-	bus      *bus // nil for a single relay
+	bus      *bus          // nil for a single relay
+	trust    *trust.Policy // nil without a trust bundle: no authentication
 
 	ready   atomic.Bool
 	closing atomic.Bool
@@ -52,6 +55,7 @@ type Server struct {
 
 	warnSlow, warnTooLong, warnUTF8, warnRate, warnIdle, warnShutdown, warnFull *frame
 	warnNotJSON, warnRelayedLong                                                *frame
+	warnAuthRequired, warnAuthTimeout, warnReauth, warnBundleChanged            *frame
 }
 
 // NewServer validates cfg and binds the client and metrics listeners, so
@@ -79,6 +83,19 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 		warnUTF8: staticFrame(WarnInvalidUTF8), warnRate: staticFrame(WarnRateLimited),
 		warnIdle: staticFrame(WarnIdle), warnShutdown: staticFrame(WarnShutdown), warnFull: staticFrame(WarnServerFull),
 		warnNotJSON: staticFrame(WarnNotJSONObject), warnRelayedLong: staticFrame(WarnRelayedTooLong(cfg.MaxRelayedLine)),
+		warnAuthRequired: staticFrame(WarnAuthRequired), warnAuthTimeout: staticFrame(WarnAuthTimeout),
+		warnReauth: staticFrame(WarnReauth), warnBundleChanged: staticFrame(WarnBundleChanged),
+	}
+	s.hub.contested = m.routesContested.Inc
+	if cfg.TrustBundle != "" {
+		s.trust = trust.NewPolicy(trust.Fleet, nil)
+		if err := s.trust.LoadFile(cfg.TrustBundle); err != nil {
+			// As the agents do: start, refuse every ID, and load the
+			// bundle when it appears.
+			m.bundleReloadErrors.Inc()
+			logger.Warn("trust bundle not loaded yet; every agent ID is unknown until it is", "path", cfg.TrustBundle, "error", err)
+		}
+		m.bundleAgents.Set(float64(len(s.trust.Bundle())))
 	}
 	if err := reg.Register(s.clusterRoutesGauge()); err != nil {
 		return nil, fmt.Errorf("register relay metrics: %w", err)
@@ -129,6 +146,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("relay: Serve called twice")
 	}
 	go s.clock.run(s.done)
+	if s.trust != nil {
+		go s.trust.WatchFile(ctx, s.cfg.TrustBundle, s.cfg.TrustBundlePoll, s.log, s.bundleReloaded)
+	}
 	httpErr := make(chan error, 1)
 	if s.http != nil {
 		go func() { httpErr <- s.http.Serve(s.httpLn) }()
@@ -141,7 +161,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}()
 	s.ready.Store(true)
 	s.log.Info("relay listening", "addr", s.Addr().String(), "metrics_addr", addrString(s.MetricsAddr()),
-		"max_line", s.cfg.MaxLine, "max_relayed_line", s.cfg.MaxRelayedLine, "allow_plain_text", s.cfg.AllowPlainText, "directed_routing", s.cfg.DirectedRouting)
+		"max_line", s.cfg.MaxLine, "max_relayed_line", s.cfg.MaxRelayedLine, "allow_plain_text", s.cfg.AllowPlainText, "directed_routing", s.cfg.DirectedRouting,
+		"trust_bundle", s.cfg.TrustBundle, "require_auth", s.cfg.RequireAuth)
 
 	var err error
 	select {
@@ -268,4 +289,13 @@ func (s *Server) shutdown(acceptExited <-chan struct{}) {
 		s.bus.close()
 	}
 	s.log.Info("relay stopped")
+}
+
+// bundleReloaded is the trust bundle watcher's callback.
+func (s *Server) bundleReloaded(_ int, err error) {
+	if err != nil {
+		s.metrics.bundleReloadErrors.Inc()
+		return
+	}
+	s.revalidate()
 }

@@ -248,7 +248,8 @@ func TestRelayRefusesClientsOverMaxConnections(t *testing.T) {
 
 func TestDirectedRoutingDeliversOnlyToTheNamedClient(t *testing.T) {
 	s, _ := startServer(t, ServerConfig{DirectedRouting: true})
-	// a, b and c announce their ids; d is a spoofer that claims b's id.
+	// a, b and c announce their ids; d is a squatter that claims b's id,
+	// which makes it contested (docs/integrity-plan.md §5).
 	ids := []string{"id-a", "id-b", "id-c", "id-b"}
 	cs := make([]*rawClient, len(ids))
 	for i := range cs {
@@ -277,7 +278,7 @@ func TestDirectedRoutingDeliversOnlyToTheNamedClient(t *testing.T) {
 		to        string
 		receivers []int
 	}{
-		{"known id goes only there, not to a later claimant", "id-b", []int{1}},
+		{"an id a second client claimed is contested: broadcast", "id-b", []int{1, 2, 3}},
 		{"another known id", "id-c", []int{2}},
 		{"null to broadcasts", "", []int{1, 2, 3}},
 		{"unknown id broadcasts", "id-zzz", []int{1, 2, 3}},
@@ -302,8 +303,11 @@ func TestDirectedRoutingDeliversOnlyToTheNamedClient(t *testing.T) {
 			}
 		})
 	}
-	if got := metricValue(t, s.metrics.directed); got != 2 {
-		t.Errorf("directed lines = %v, want 2", got)
+	if got := metricValue(t, s.metrics.directed); got != 1 {
+		t.Errorf("directed lines = %v, want 1", got)
+	}
+	if got := metricValue(t, s.metrics.routesContested); got != 1 {
+		t.Errorf("contested routes = %v, want 1", got)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/hsfleet/hsfleet/relay"
@@ -34,6 +35,13 @@ func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 	fs.BoolVar(&cfg.AllowPlainText, "allow-plain-text", false, "relay any UTF-8 line; by default only JSON objects a Summoner (Python) client can parse are relayed (turn on for plain-text Summoner apps)")
 	fs.IntVar(&cfg.MaxRelayedLine, "max-relayed-line", relay.DefaultMaxRelayedLine, "longest line sent to a client, wrapper and newline included (the Python client's limit); longer ones are dropped with a warning (negative: no cap)")
 	fs.BoolVar(&cfg.DirectedRouting, "directed-routing", false, "deliver lines whose payload \"to\" names a known client id only to that client")
+	fs.StringVar(&cfg.TrustBundle, "trust-bundle", "", "fleet trust bundle file {agentID: base64 Ed25519 key} (the agents' --trust-bundle); turns on authenticated registration, reloaded when it changes (see docs/relay-auth.md)")
+	fs.BoolFunc("allow-unauthenticated", "with --trust-bundle: serve clients that do not authenticate (Python agents) as broadcast clients that may not claim a bundle ID; false refuses them (default true)", func(v string) error {
+		allow, err := strconv.ParseBool(v)
+		cfg.RequireAuth = !allow
+		return err
+	})
+	fs.DurationVar(&cfg.AuthTimeout, "auth-timeout", relay.DefaultAuthTimeout, "bound on an authentication handshake (and, without --allow-unauthenticated, on the wait for a client's first line)")
 	fs.StringVar(&cfg.Cluster.Listen, "cluster-listen", "", "host:port for NATS routes from other relay replicas (empty: single relay, no NATS)")
 	fs.StringVar(&cfg.Cluster.Name, "cluster-name", "hsfleet-relay", "NATS cluster name, the same on every replica")
 	fs.StringVar(&cfg.Cluster.Advertise, "cluster-advertise", "", "host:port other replicas reach this one at (empty: the listen address)")
