@@ -11,7 +11,7 @@ manifests() {
   [ -d api ] || return 0
   cg rbac:roleName=hsfleet-operator crd paths="./api/..." paths="./controllers/..." \
      output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
-  if [ -d charts/hsfleet/crds ]; then cp config/crd/bases/*.yaml charts/hsfleet/crds/; fi
+  if [ -d charts/hsfleet/files/crds ]; then cp config/crd/bases/*.yaml charts/hsfleet/files/crds/; fi
 }
 generate() {
   [ -d api ] || return 0

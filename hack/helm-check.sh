@@ -12,8 +12,8 @@ helm=$(hack/helm.sh)
 for f in charts/hsfleet/ci/*-values.yaml; do
   "$helm" lint --strict charts/hsfleet -f "$f"
 done
-"$helm" template hsfleet charts/hsfleet --namespace hsfleet-system >/dev/null
-"$helm" template hsfleet charts/hsfleet --namespace hsfleet-system -f charts/hsfleet/ci/production-values.yaml >/dev/null
+"$helm" template hsfleet charts/hsfleet --kube-version 1.37.2 --namespace hsfleet-system >/dev/null
+"$helm" template hsfleet charts/hsfleet --kube-version 1.37.2 --namespace hsfleet-system -f charts/hsfleet/ci/production-values.yaml >/dev/null
 # shellcheck source=hack/test-env.sh
 source hack/test-env.sh
 go test -count=1 ./test/helmcheck/...
