@@ -30,7 +30,7 @@ var metricName = regexp.MustCompile(`hsfleet_[a-z_]+`)
 func TestRulesAndDashboardUseExportedMetrics(t *testing.T) {
 	helm := tool(t, "helm.sh")
 	rules := renderRules(t, helm)
-	out := run(t, helm, "template", "hsfleet", filepath.Join("..", "..", "charts", "hsfleet"),
+	out := run(t, helm, "template", "hsfleet", filepath.Join("..", "..", "charts", "hsfleet"), "--kube-version", "1.37.2",
 		"--set", "monitoring.grafanaDashboard.enabled=true", "--show-only", "templates/grafana-dashboard.yaml")
 	var cm struct {
 		Data map[string]string `json:"data"`

@@ -39,7 +39,7 @@ func run(t *testing.T, name string, args ...string) []byte {
 // and returns its spec (a Prometheus rule file).
 func renderRules(t *testing.T, helm string) []byte {
 	t.Helper()
-	out := run(t, helm, "template", "hsfleet", filepath.Join("..", "..", "charts", "hsfleet"), "--namespace", "hsfleet-system",
+	out := run(t, helm, "template", "hsfleet", filepath.Join("..", "..", "charts", "hsfleet"), "--kube-version", "1.37.2", "--namespace", "hsfleet-system",
 		"--set", "monitoring.prometheusRule.enabled=true", "--show-only", "templates/prometheusrule.yaml")
 	var obj struct {
 		Kind string         `json:"kind"`
