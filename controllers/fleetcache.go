@@ -23,7 +23,7 @@ import (
 // At 1,000 agents in a full mesh it holds a million peers, so each agent's
 // peers are one slice of 40-byte values sorted by interned peer ID (binary
 // search), not a map: the heap profile of the 1,000-agent benchmark had
-// the map-based cache (agent/store.FleetCache) at 115 MiB of 152 MiB live.
+// the former map-based cache (agent/store.FleetCache, removed) at 115 MiB of 152 MiB live.
 type fleetCache struct {
 	// clockSkew widens the last_cycle_at window: agents stamp it with their
 	// own clocks and commit after stamping.
