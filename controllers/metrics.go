@@ -45,9 +45,13 @@ var (
 		Name: "hsfleet_operator_statefulset_applies_total",
 		Help: "StatefulSet server-side applies, by result (applied, skipped_unchanged, error).",
 	}, []string{"result"})
+	statusPatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hsfleet_operator_status_patches_total",
+		Help: "HSAgent status patches (optimistically locked), by result (ok, conflict: requeued to recompute, error).",
+	}, []string{"result"})
 )
 
 func init() {
 	metrics.Registry.MustRegister(databaseErrors, identityOps, invalidObjects, trustBundleWrites, idleStoresClosed,
-		statusPolls, statusPollSeconds, statusEvents, statefulSetApplies)
+		statusPolls, statusPollSeconds, statusEvents, statefulSetApplies, statusPatches)
 }

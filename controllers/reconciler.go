@@ -9,7 +9,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -82,7 +81,15 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		setRotating(agent, s)
 		setReady(agent)
 		if err := r.patchStatus(ctx, before, agent); err != nil {
-			retErr = errors.Join(retErr, err)
+			if !errors.Is(err, errStatusConflict) {
+				retErr = errors.Join(retErr, err)
+				return
+			}
+			// Someone else wrote the object since the cache served it:
+			// recompute from a fresh read instead of overwriting them.
+			if retErr == nil && (res.RequeueAfter == 0 || res.RequeueAfter > statusConflictRetry) {
+				res = ctrl.Result{RequeueAfter: jitter(statusConflictRetry)}
+			}
 		}
 	}()
 	initConditions(agent)
@@ -118,17 +125,6 @@ func (r *HSAgentReconciler) reconcileTrustBundle(ctx context.Context, s *agentSc
 	}
 	id := s.identity
 	return r.updateTrustBundle(ctx, s.agent.Namespace, func(b trustBundle) bool { return b.set(id.ID, id.SignPublicKey) })
-}
-
-// patchStatus writes status with a merge patch when it changed.
-func (r *HSAgentReconciler) patchStatus(ctx context.Context, before, agent *hsv1.HSAgent) error {
-	if equality.Semantic.DeepEqual(before.Status, agent.Status) {
-		return nil
-	}
-	if err := r.Client.Status().Patch(ctx, agent, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("patch status: %w", err)
-	}
-	return nil
 }
 
 // SetupWithManager registers the controller and its status hub. Status-only
