@@ -14,8 +14,11 @@ const (
 	ReasonIdentitySecretInvalid  = "IdentitySecretInvalid"
 	ReasonIdentitySecretNotOwned = "IdentitySecretNotOwned"
 	ReasonIdentitySecretLost     = "IdentitySecretLost"
-	ReasonPassphraseUnavailable  = "PassphraseUnavailable"
-	ReasonIdentityFailed         = "IdentityGenerationFailed"
+	// ReasonRetainedIdentityUnusable: a Secret retained from a deleted
+	// HSAgent of this name cannot serve this one (other passphrase).
+	ReasonRetainedIdentityUnusable = "RetainedIdentityUnusable"
+	ReasonPassphraseUnavailable    = "PassphraseUnavailable"
+	ReasonIdentityFailed           = "IdentityGenerationFailed"
 
 	ReasonPodReady               = "PodReady"
 	ReasonPodNotReady            = "PodNotReady"

@@ -9,6 +9,7 @@ import (
 const (
 	EventIdentityCreated     = "IdentityCreated"
 	EventIdentityRotated     = "IdentityRotated"
+	EventIdentityAdopted     = "IdentityAdopted"
 	EventIdentityFailed      = "IdentityFailed"
 	EventStateDeleted        = "AgentStateDeleted"
 	EventStateDeleteFailed   = "AgentStateDeleteFailed"

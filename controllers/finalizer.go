@@ -36,10 +36,11 @@ func (r *HSAgentReconciler) ensureFinalizer(ctx context.Context, agent *hsv1.HSA
 }
 
 // reconcileDelete stops the agent's pod, then removes its database rows
-// (unless retained) and its trust bundle entry, then releases the finalizer.
-// Rows are only deleted once the pod is gone, or a dying agent would write
-// them back. Owned Secrets and the StatefulSet go with the HSAgent through
-// owner references.
+// (unless retained) and its trust bundle entry, applies the reclaim policy
+// to its identity and passphrase Secrets (reclaim.go), then releases the
+// finalizer. Rows are only deleted once the pod is gone, or a dying agent
+// would write them back. The StatefulSet goes with the HSAgent through its
+// owner reference.
 func (r *HSAgentReconciler) reconcileDelete(ctx context.Context, s *agentScope) (ctrl.Result, error) {
 	agent := s.agent
 	r.hub.Untrack(types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name})
@@ -68,6 +69,9 @@ func (r *HSAgentReconciler) reconcileDelete(ctx context.Context, s *agentScope) 
 		if err := r.updateTrustBundle(ctx, agent.Namespace, func(b trustBundle) bool { return b.remove(agentID) }); err != nil {
 			return ctrl.Result{}, fmt.Errorf("remove trust bundle entry: %w", err)
 		}
+	}
+	if err := r.reclaimSecrets(ctx, agent); err != nil {
+		return ctrl.Result{}, err
 	}
 	patch := client.MergeFromWithOptions(agent.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(agent, hsv1.Finalizer)
@@ -101,8 +105,8 @@ func validateAgentID(id string) error {
 
 func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HSAgent, agentID string) error {
 	logger := log.FromContext(ctx)
-	if agent.Spec.RetainState {
-		r.normalEvent(agent, EventStateRetained, "Delete", "spec.retainState is true; rows of %s kept", agentID)
+	if agent.Spec.EffectiveStateReclaimPolicy() == hsv1.ReclaimRetain {
+		r.normalEvent(agent, EventStateRetained, "Delete", "stateReclaimPolicy Retain: rows of %s kept", agentID)
 		return nil
 	}
 	dbCtx, cancel := context.WithTimeout(ctx, r.Config.DatabaseTimeout)

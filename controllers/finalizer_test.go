@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,8 +23,8 @@ func TestDeletionCleansRowsAndBundleEntry(t *testing.T) {
 		retain     bool
 		wantCycles int64 // left for the deleted agent
 	}{
-		{name: "rows and entry removed", retain: false, wantCycles: 0},
-		{name: "retainState keeps rows, entry still removed", retain: true, wantCycles: 3},
+		{name: "Delete removes rows, Secrets and entry", retain: false, wantCycles: 0},
+		{name: "deprecated retainState reads as Retain: rows and Secrets kept, entry removed", retain: true, wantCycles: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +88,12 @@ func TestDeletionCleansRowsAndBundleEntry(t *testing.T) {
 				return fmt.Errorf("HSAgent still present (err %v)", err)
 			})
 
+			for _, name := range []string{IdentitySecretName(g), GeneratedPassphraseSecretName(g)} {
+				err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &corev1.Secret{})
+				if kept := err == nil; kept != tt.retain {
+					t.Errorf("Secret %s kept = %v (err %v), want %v", name, kept, err, tt.retain)
+				}
+			}
 			b := readTrustBundle(t, ns)
 			if _, ok := b[g.Status.AgentID]; ok {
 				t.Errorf("bundle still holds the deleted agent")

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/store"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
 
@@ -129,4 +130,16 @@ func hasEvent(t testing.TB, a *hsv1.HSAgent, reason string) error {
 
 func newSecret(ns, name string, data map[string]string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: data}
+}
+
+// operatorWithDatabase is the common test setup: a namespace, a fresh
+// PostgreSQL database behind the default database Secret, an operator
+// watching the namespace, and a store on that database.
+func operatorWithDatabase(t *testing.T) (ns string, st *store.Store) {
+	t.Helper()
+	ns = newNamespace(t)
+	dsn := testDSN(t)
+	createDatabaseSecret(t, ns, "hsfleet-db", dsn)
+	startOperator(t, ns, testOperatorConfig())
+	return ns, openTestStore(t, dsn)
 }

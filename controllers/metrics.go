@@ -45,6 +45,10 @@ var (
 		Name: "hsfleet_operator_statefulset_applies_total",
 		Help: "StatefulSet server-side applies, by result (applied, skipped_unchanged, error).",
 	}, []string{"result"})
+	reclaimOps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hsfleet_operator_state_reclaim_operations_total",
+		Help: "Identity and passphrase Secrets handled by the reclaim policy, by op (Retain: released on delete, Delete: deleted, adopt: taken back by a re-created HSAgent) and result.",
+	}, []string{"op", "result"})
 	statusPatches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hsfleet_operator_status_patches_total",
 		Help: "HSAgent status patches (optimistically locked), by result (ok, conflict: requeued to recompute, error).",
@@ -53,5 +57,6 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(databaseErrors, identityOps, invalidObjects, trustBundleWrites, idleStoresClosed,
-		statusPolls, statusPollSeconds, statusEvents, statefulSetApplies, statusPatches)
+		statusPolls, statusPollSeconds, statusEvents, statefulSetApplies, statusPatches,
+		reclaimOps)
 }

@@ -48,6 +48,9 @@ type agentScope struct {
 	identity *identityInfo
 	// rotationErr: this pass failed to store rotated keys.
 	rotationErr error
+	// waitForCache: a phase changed an object the later phases read from
+	// the cache; stop and let that object's watch event run the next pass.
+	waitForCache bool
 }
 
 // phase is one ordered step of a reconcile.
@@ -94,6 +97,7 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}()
 	initConditions(agent)
 	for _, p := range []phase{
+		r.reconcileAdoption,
 		r.reconcileIdentity,
 		r.reconcileTrustBundle,
 		r.reconcileStatefulSet,
@@ -101,6 +105,9 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	} {
 		if err := p(ctx, s); err != nil {
 			return ctrl.Result{}, err
+		}
+		if s.waitForCache {
+			return ctrl.Result{RequeueAfter: jitter(cacheWaitRetry)}, nil
 		}
 	}
 	// No periodic requeue: the status hub enqueues the agent when its
@@ -111,6 +118,9 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 	return ctrl.Result{}, nil
 }
+
+// cacheWaitRetry is the safety net when a phase waits for a watch event.
+const cacheWaitRetry = 2 * time.Second
 
 // jitter spreads retries over +0-10% so agents created together do not
 // retry in lockstep.

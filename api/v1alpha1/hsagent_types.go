@@ -27,6 +27,7 @@ const (
 
 // HSAgentSpec is the desired state of one handshake agent.
 // +kubebuilder:validation:XValidation:rule="has(self.identity) == has(oldSelf.identity)",message="spec.identity cannot be added or removed after creation"
+// +kubebuilder:validation:XValidation:rule="!(has(self.retainState) && self.retainState && has(self.stateReclaimPolicy) && self.stateReclaimPolicy == 'Delete')",message="retainState: true (deprecated) contradicts stateReclaimPolicy: Delete; remove retainState"
 type HSAgentSpec struct {
 	// Relay is the HOST:PORT of the Summoner-compatible relay. Empty means
 	// the operator's --default-relay. IPv6 hosts go in brackets.
@@ -71,8 +72,19 @@ type HSAgentSpec struct {
 	// +optional
 	Paused bool `json:"paused,omitempty"`
 
-	// RetainState keeps the agent's rows in PostgreSQL when the HSAgent is
-	// deleted.
+	// StateReclaimPolicy is what deleting the HSAgent does to its state.
+	// Delete (the default) removes its database rows and its identity and
+	// generated passphrase Secrets. Retain keeps the rows and both Secrets
+	// (released from the HSAgent and labelled hsfleet.io/orphaned-by-hsfleet);
+	// an HSAgent re-created with the same name adopts them and keeps its
+	// agent ID. Empty means Delete, or Retain when the deprecated
+	// retainState is true.
+	// +optional
+	StateReclaimPolicy StateReclaimPolicy `json:"stateReclaimPolicy,omitempty"`
+
+	// Deprecated: use stateReclaimPolicy. retainState: true reads as
+	// stateReclaimPolicy: Retain (rows and Secrets kept) when
+	// stateReclaimPolicy is not set.
 	// +optional
 	RetainState bool `json:"retainState,omitempty"`
 
