@@ -26,7 +26,16 @@ type dsnCache struct {
 
 	mu      sync.Mutex
 	secrets map[secretKey]cachedDSN
+	// deleted keeps the last valid DSN of Secrets seen deleted, for the
+	// finalizers of their agents only: a namespace teardown deletes the
+	// database Secret and the HSAgents in no particular order, and the
+	// agents' rows in a shared database should still go. Bounded; an entry
+	// goes when its Secret is read again.
+	deleted map[secretKey]string
 }
+
+// maxDeletedDSNs bounds dsnCache.deleted.
+const maxDeletedDSNs = 1024
 
 // secretKey is one key of one Secret.
 type secretKey struct {
@@ -44,7 +53,7 @@ type cachedDSN struct {
 }
 
 func newDSNCache(reader client.Reader) *dsnCache {
-	return &dsnCache{reader: reader, secrets: map[secretKey]cachedDSN{}}
+	return &dsnCache{reader: reader, secrets: map[secretKey]cachedDSN{}, deleted: map[secretKey]string{}}
 }
 
 // resolve returns the DSN in the ref's Secret key; errors never contain it.
@@ -76,6 +85,7 @@ func (c *dsnCache) resolveChanged(ctx context.Context, namespace string, ref dat
 	next.dsn, next.err = dsnFromSecret(&sec, ref.Key)
 	c.mu.Lock()
 	c.secrets[key] = next
+	delete(c.deleted, key)
 	c.mu.Unlock()
 	return next.dsn, ok && cached.hash != next.hash, next.err
 }
@@ -114,9 +124,22 @@ func (c *dsnCache) hash(ctx context.Context, namespace string, ref databaseRef) 
 func (c *dsnCache) forget(key secretKey) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.secrets[key]
+	cached, ok := c.secrets[key]
 	delete(c.secrets, key)
+	if ok && cached.err == nil && cached.dsn != "" && len(c.deleted) < maxDeletedDSNs {
+		c.deleted[key] = cached.dsn
+	}
 	return ok
+}
+
+// lastKnown is the DSN a deleted database Secret held when last read, for
+// deleting a departing agent's rows.
+func (c *dsnCache) lastKnown(namespace string, ref databaseRef) (string, bool) {
+	key := secretKey{NamespacedName: types.NamespacedName{Namespace: namespace, Name: ref.Name}, key: ref.Key}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dsn, ok := c.deleted[key]
+	return dsn, ok
 }
 
 // dsnFromSecret validates the Secret's DSN key: bounded, PostgreSQL only.

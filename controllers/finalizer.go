@@ -112,6 +112,9 @@ func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HS
 	dbCtx, cancel := context.WithTimeout(ctx, r.Config.DatabaseTimeout)
 	defer cancel()
 	db, err := r.openAgentStore(dbCtx, agent)
+	if errors.Is(err, errDatabaseSecretMissing) {
+		db, err = r.openDeletedSecretStore(dbCtx, agent, err)
+	}
 	if err == nil {
 		err = db.DeleteAgentState(dbCtx, agentID)
 		if err != nil {
@@ -134,4 +137,18 @@ func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HS
 	}
 	r.warningEvent(agent, EventStateDeleteFailed, "Delete", "deleting rows of %s failed, will retry: %s", agentID, msg)
 	return fmt.Errorf("delete agent state %s: %w", agentID, err)
+}
+
+// openDeletedSecretStore opens the database of an agent whose database
+// Secret is already gone, with the DSN it held when the operator last read
+// it: in a namespace teardown the Secret and the HSAgent are deleted in no
+// particular order, and the rows live in a database that outlives the
+// namespace. missing is returned when the DSN was never seen.
+func (r *HSAgentReconciler) openDeletedSecretStore(ctx context.Context, agent *hsv1.HSAgent, missing error) (agentStateStore, error) {
+	dsn, ok := r.dsns.lastKnown(agent.Namespace, r.databaseSecret(agent))
+	if !ok {
+		return nil, missing
+	}
+	log.FromContext(ctx).Info("database Secret gone; deleting the agent's rows with the DSN it last held")
+	return r.Stores.Get(ctx, dsn)
 }

@@ -27,7 +27,20 @@ func deleteAgentAndWait(t *testing.T, ns, name string) {
 	if err := c.Delete(ctx, getHSAgent(t, ns, name)); err != nil {
 		t.Fatalf("delete HSAgent %s: %v", name, err)
 	}
-	eventually(t, 30*time.Second, func() error {
+	awaitAgentGone(t, ns, name, 30*time.Second)
+	err := c.Delete(ctx, &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatalf("delete StatefulSet %s: %v", name, err)
+	}
+}
+
+// awaitAgentGone waits for a deleted HSAgent's finalizer, playing the
+// StatefulSet controller: once scaled to zero, its pod is gone.
+func awaitAgentGone(t *testing.T, ns, name string, timeout time.Duration) {
+	t.Helper()
+	_, c := testEnv(t)
+	ctx := context.Background()
+	eventually(t, timeout, func() error {
 		err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &hsv1.HSAgent{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -39,10 +52,6 @@ func deleteAgentAndWait(t *testing.T, ns, name string) {
 		}
 		return fmt.Errorf("HSAgent %s still present (err %v)", name, err)
 	})
-	err := c.Delete(ctx, &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
-	if err != nil && !apierrors.IsNotFound(err) {
-		t.Fatalf("delete StatefulSet %s: %v", name, err)
-	}
 }
 
 func TestRetainPolicyKeepsIdentityForRecreatedAgent(t *testing.T) {

@@ -40,8 +40,15 @@ func (f *operatorFleetFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.dbMaxConns, "agent-db-max-conns", controllers.DefaultAgentDBMaxConns, "default spec.databaseMaxConns: PostgreSQL connections per agent")
 	fs.StringVar(&f.agentResources, "agent-resources", "",
 		`default agent container resources as JSON, e.g. {"requests":{"cpu":"20m","memory":"48Mi"}} (empty: built-in default)`)
-	fs.DurationVar(&f.cleanupGrace, "state-cleanup-grace", controllers.DefaultStateCleanupGrace,
-		"how long an HSAgent's deletion retries deleting its rows from an unreachable database (or waits for its pod) before removing the finalizer anyway")
+	fs.DurationVar(&f.cleanupGrace, "finalizer-database-grace", controllers.DefaultStateCleanupGrace,
+		"how long an HSAgent's deletion retries deleting its rows from an unreachable database (or waits for its pod to stop) before removing the finalizer anyway and leaving the rows")
+	// Deprecated name of --finalizer-database-grace, kept so existing
+	// installs (chart operator.stateCleanupGrace) keep working.
+	fs.Func("state-cleanup-grace", "deprecated: use --finalizer-database-grace", func(v string) error {
+		d, err := time.ParseDuration(v)
+		f.cleanupGrace = d
+		return err
+	})
 }
 
 // apply validates the flags into cfg.
@@ -60,7 +67,7 @@ func (f *operatorFleetFlags) apply(cfg *controllers.Config) error {
 	case f.dbMaxConns < 1 || f.dbMaxConns > 64:
 		return fmt.Errorf("--agent-db-max-conns must be within 1..64")
 	case f.cleanupGrace <= 0:
-		return fmt.Errorf("--state-cleanup-grace must be positive")
+		return fmt.Errorf("--finalizer-database-grace must be positive")
 	}
 	cfg.StateCleanupGrace = f.cleanupGrace
 	cfg.StatusCounterInterval = f.counterInterval

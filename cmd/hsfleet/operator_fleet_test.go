@@ -32,7 +32,7 @@ func TestOperatorFleetFlagsDefaultsAndOverrides(t *testing.T) {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 	cfg, err = parseFleetFlags(t, "--agent-cycle-interval=0s", "--agent-max-active-cycles=16", "--agent-register-interval=2s",
-		`--agent-resources={"limits":{"memory":"1Gi"}}`, "--state-cleanup-grace=90s")
+		`--agent-resources={"limits":{"memory":"1Gi"}}`, "--finalizer-database-grace=90s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,11 @@ func TestOperatorFleetFlagsDefaultsAndOverrides(t *testing.T) {
 		cfg.Agent.Resources.Limits.Memory().String() != "1Gi" || cfg.StateCleanupGrace != 90*time.Second {
 		t.Fatalf("overrides = %+v", cfg.Agent)
 	}
+	if cfg, err = parseFleetFlags(t, "--state-cleanup-grace=3m"); err != nil || cfg.StateCleanupGrace != 3*time.Minute {
+		t.Fatalf("deprecated --state-cleanup-grace: grace %s, err %v", cfg.StateCleanupGrace, err)
+	}
 	for _, bad := range [][]string{
+		{"--finalizer-database-grace=0s"}, {"--state-cleanup-grace=-1s"},
 		{"--agent-db-max-conns=0"}, {"--database-workers=0"}, {"--status-counter-interval=0s"},
 		{"--agent-cycle-interval=-1s"}, {"--agent-resources={"}, {"--agent-max-active-cycles=5000"},
 	} {
