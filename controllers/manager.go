@@ -79,12 +79,29 @@ type ManagerOptions struct {
 	SkipControllerNameValidation bool
 }
 
-// NewManager builds the operator's manager with the HSAgent controller. The
-// caller runs it with Start and closes the StorePool after Start returns.
-func NewManager(restCfg *rest.Config, opts ManagerOptions, cfg Config) (ctrl.Manager, *StorePool, error) {
+// Operator is a built manager and what its caller needs besides it.
+type Operator struct {
+	Manager ctrl.Manager
+	// Stores is closed by the caller after Manager.Start returns.
+	Stores *StorePool
+	// Mesh reads the status hub's cache for the mesh metrics and page.
+	Mesh *FleetMesh
+}
+
+// NewOperator builds the operator's manager with the HSAgent controller.
+// The caller runs Manager.Start and closes Stores after it returns.
+func NewOperator(restCfg *rest.Config, opts ManagerOptions, cfg Config) (*Operator, error) {
+	mgr, stores, mesh, err := newManager(restCfg, opts, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Operator{Manager: mgr, Stores: stores, Mesh: mesh}, nil
+}
+
+func newManager(restCfg *rest.Config, opts ManagerOptions, cfg Config) (ctrl.Manager, *StorePool, *FleetMesh, error) {
 	scheme, err := NewScheme()
 	if err != nil {
-		return nil, nil, fmt.Errorf("scheme: %w", err)
+		return nil, nil, nil, fmt.Errorf("scheme: %w", err)
 	}
 	metricsOpts := metricsserver.Options{BindAddress: opts.MetricsAddr}
 	if opts.MetricsFilter != nil {
@@ -107,10 +124,10 @@ func NewManager(restCfg *rest.Config, opts ManagerOptions, cfg Config) (ctrl.Man
 	}
 	mgr, err := ctrl.NewManager(restCfg, mgrOpts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create manager: %w", err)
+		return nil, nil, nil, fmt.Errorf("create manager: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return nil, nil, fmt.Errorf("health check: %w", err)
+		return nil, nil, nil, fmt.Errorf("health check: %w", err)
 	}
 	// Ready once the caches have synced, so a rollout waits for a replica
 	// that can actually reconcile.
@@ -120,7 +137,7 @@ func NewManager(restCfg *rest.Config, opts ManagerOptions, cfg Config) (ctrl.Man
 		}
 		return nil
 	}); err != nil {
-		return nil, nil, fmt.Errorf("ready check: %w", err)
+		return nil, nil, nil, fmt.Errorf("ready check: %w", err)
 	}
 	stores := NewStorePool(cfg.DatabaseTimeout)
 	r := &HSAgentReconciler{
@@ -132,7 +149,7 @@ func NewManager(restCfg *rest.Config, opts ManagerOptions, cfg Config) (ctrl.Man
 		Config:    cfg,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
-		return nil, nil, errors.Join(fmt.Errorf("set up HSAgent controller: %w", err), stores.Close())
+		return nil, nil, nil, errors.Join(fmt.Errorf("set up HSAgent controller: %w", err), stores.Close())
 	}
-	return mgr, stores, nil
+	return mgr, stores, &FleetMesh{hub: r.hub}, nil
 }

@@ -161,6 +161,7 @@ type runningOperator struct {
 	stop   context.CancelFunc
 	done   chan error
 	stores *StorePool
+	mesh   *FleetMesh
 	once   sync.Once
 }
 
@@ -200,12 +201,13 @@ func startOperatorWith(t testing.TB, opts ManagerOptions, cfg Config) *runningOp
 // startOperatorOn runs an operator with its own client configuration.
 func startOperatorOn(t testing.TB, restCfg *rest.Config, opts ManagerOptions, cfg Config) *runningOperator {
 	t.Helper()
-	mgr, stores, err := NewManager(restCfg, opts, cfg)
+	built, err := NewOperator(restCfg, opts, cfg)
 	if err != nil {
 		t.Fatalf("new manager: %v", err)
 	}
+	mgr := built.Manager
 	ctx, cancel := context.WithCancel(context.Background())
-	op := &runningOperator{stop: cancel, done: make(chan error, 1), stores: stores}
+	op := &runningOperator{stop: cancel, done: make(chan error, 1), stores: built.Stores, mesh: built.Mesh}
 	go func() { op.done <- mgr.Start(ctx) }()
 	t.Cleanup(func() { op.Stop(t) })
 	return op

@@ -31,6 +31,7 @@ type operatorFlags struct {
 	agentPullSecrets                                  string
 	statusInterval                                    time.Duration
 	handshakeWindow                                   time.Duration
+	meshMaxPairSeries                                 int
 	maxConcurrent                                     int
 	logLevel                                          string
 	fleet                                             operatorFleetFlags
@@ -50,6 +51,8 @@ func (f *operatorFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to manage (empty: all)")
 	fs.DurationVar(&f.statusInterval, "status-interval", controllers.DefaultStatusInterval, "how often status is refreshed from the database")
 	fs.DurationVar(&f.handshakeWindow, "handshake-window", controllers.DefaultHandshakeWindow, "Handshaking is True when a cycle completed within this window")
+	fs.IntVar(&f.meshMaxPairSeries, "mesh-max-pair-series", meshop.DefaultMaxPairSeries,
+		"per namespace, most stale pairs exported as hsfleet_mesh_pair_last_cycle_timestamp_seconds (oldest first)")
 	fs.IntVar(&f.maxConcurrent, "max-concurrent-reconciles", 4, "HSAgents reconciled in parallel")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.fleet.register(fs)
@@ -98,17 +101,18 @@ func runOperator(ctx context.Context, args []string) error {
 	if f.metricsSecure {
 		opts.MetricsFilter = metricsAuthFilter
 	}
-	mgr, stores, err := controllers.NewManager(restCfg, opts, cfg)
+	op, err := controllers.NewOperator(restCfg, opts, cfg)
 	if err != nil {
 		return err
 	}
+	mgr, stores := op.Manager, op.Stores
 	defer func() {
 		if err := stores.Close(); err != nil {
 			logger.Warn("closing database pools", "error", err)
 		}
 	}()
 	// The mesh page and per-HSAgent metrics, behind the metrics server's auth.
-	if err := meshop.Install(mgr, f.handshakeWindow, logger); err != nil {
+	if err := meshop.Install(mgr, op.Mesh, f.meshMaxPairSeries, f.handshakeWindow, logger); err != nil {
 		return err
 	}
 	logger.Info("starting operator", "namespaces", f.watchNamespaces, "leaderElect", f.leaderElect,

@@ -58,7 +58,7 @@ func TestOperatorServesMeshPageBehindMetricsAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := meshop.Install(mgr, 5*time.Minute, slog.New(slog.DiscardHandler)); err != nil {
+	if err := meshop.Install(mgr, nil, 0, 5*time.Minute, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

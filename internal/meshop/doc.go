@@ -1,5 +1,8 @@
 // Package meshop is the operator's side of the mesh view: a Prometheus
-// collector of per-HSAgent and per-pair metrics (ready, cycles, the last
-// cycle of each directed pair, pairs by status) and the mesh page, both
-// read from HSAgent status in the manager's cache. It never writes.
+// collector of per-HSAgent metrics (ready, cycles, peers; from HSAgent
+// status in the manager's cache) and per-namespace pair metrics (pairs by
+// status, exact; the last cycle of the stalest pairs, bounded), and the mesh
+// page (a matrix of at most MaxPageAgents agents), both reading pairs from
+// the status hub's database cache (controllers.FleetMesh), not the 16-peer
+// status sample. It never writes.
 package meshop
