@@ -70,7 +70,15 @@ func (r *HSAgentReconciler) reclaimSecrets(ctx context.Context, agent *hsv1.HSAg
 			err = r.releaseSecret(ctx, agent, &sec)
 		} else {
 			err = r.Client.Delete(ctx, &sec, client.Preconditions{UID: &sec.UID})
-			if apierrors.IsNotFound(err) {
+			switch {
+			case apierrors.IsNotFound(err):
+				err = nil
+			case apierrors.IsForbidden(err):
+				// An install whose RBAC predates the delete verb: the owner
+				// reference still lets the garbage collector remove it, so
+				// deletion must not hang on it.
+				log.FromContext(ctx).Info("may not delete Secret, leaving it to the garbage collector", "secret", name, "error", err.Error())
+				r.warningEvent(agent, EventStateDeleteFailed, "Delete", "cannot delete Secret %s (%v); the garbage collector removes it with the HSAgent", name, err)
 				err = nil
 			}
 		}
