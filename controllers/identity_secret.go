@@ -26,6 +26,12 @@ type identityInfo struct {
 	SignPublicKey string // base64 std
 	KxPublicKey   string // base64 std
 	RotatedFor    string
+
+	// rotation is a key rotation in progress (rotation_state.go).
+	rotation rotationState
+	// progress is what this reconcile's rotation step left to wait for
+	// (rotation.go); it drives the Rotating condition.
+	progress rotationProgress
 }
 
 // hash identifies the key pair; a change rolls the agent pod.
@@ -91,5 +97,10 @@ func identityFromSecret(sec *corev1.Secret, agent *hsv1.HSAgent) (identityInfo, 
 	if raw, err := base64.StdEncoding.DecodeString(info.KxPublicKey); err != nil || len(raw) != 32 {
 		return identityInfo{}, fmt.Errorf("%w: %s/%s: kx key is not base64 of 32 bytes", errIdentitySecretInvalid, sec.Namespace, sec.Name)
 	}
+	rot, err := rotationFromSecret(sec, agent, info.ID)
+	if err != nil {
+		return identityInfo{}, fmt.Errorf("%w: %s/%s: rotation: %v", errIdentitySecretInvalid, sec.Namespace, sec.Name, err)
+	}
+	info.rotation = rot
 	return info, nil
 }
