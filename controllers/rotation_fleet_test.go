@@ -118,7 +118,10 @@ func (f *rotationFleet) start(name string, id *crypto.Identity) {
 	wg.Add(3)
 	go func() { defer wg.Done(); client.Run(ctx) }()
 	go func() { defer wg.Done(); eng.Run(ctx) }()
-	go func() { defer wg.Done(); policy.WatchFile(ctx, f.bundlePath(name), 20*time.Millisecond, slog.New(slog.DiscardHandler), nil) }()
+	go func() {
+		defer wg.Done()
+		policy.WatchFile(ctx, f.bundlePath(name), 20*time.Millisecond, slog.New(slog.DiscardHandler), nil)
+	}()
 	var once sync.Once
 	a := &rotationAgent{id: id, metrics: m, stop: func() {
 		once.Do(func() {
