@@ -264,3 +264,43 @@ func findCondition(a *hsv1.HSAgent, typ string) *metav1.Condition {
 	}
 	return nil
 }
+
+// TestBundleRebuiltDuringRotationKeepsBothKeys: a damaged bundle rebuilt
+// from the identity Secrets while a rotation publishes its new key still
+// lists both keys of the rotating agent.
+func TestBundleRebuiltDuringRotationKeepsBothKeys(t *testing.T) {
+	ns := newNamespace(t)
+	op := startOperator(t, ns, testOperatorConfig())
+	_, c := testEnv(t)
+	ctx := context.Background()
+	other := readyAgent(t, ns, "una", nil)
+	before := readyAgent(t, ns, "val", nil)
+	requestRotation(t, ns, "val", "r1")
+	a := waitCondition(t, ns, "val", hsv1.ConditionRotating, metav1.ConditionTrue, ReasonRotationPublishing)
+	op.Stop(t) // freeze the rotation in its publish step
+	nextKey := getSecret(t, ns, IdentitySecretName(a)).Annotations[NextSignPublicKeyAnnotation]
+
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: TrustBundleName}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data[TrustBundleKey] = "{not json"
+	if err := c.Update(ctx, &cm); err != nil {
+		t.Fatal(err)
+	}
+	// Another agent's ordinary write repairs the bundle.
+	r := &HSAgentReconciler{Client: c, APIReader: c, Scheme: c.Scheme(), Config: testOperatorConfig().withDefaults(), now: time.Now}
+	if err := r.updateTrustBundle(ctx, ns, func(b trustBundle) bool {
+		return b.set(other.Status.AgentID, other.Status.Identity.SignPublicKey)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := agentBundle(t, ns)
+	id := before.Status.AgentID
+	if !p.Bundle()[id].Equal(decodeKey(t, before.Status.Identity.SignPublicKey)) || !p.Accepts(id, decodeKey(t, nextKey)) {
+		t.Fatalf("rebuilt bundle keys of the rotating agent = %v, want old (primary) and next", p.Keys(id))
+	}
+	if !p.Accepts(other.Status.AgentID, decodeKey(t, other.Status.Identity.SignPublicKey)) {
+		t.Fatal("rebuilt bundle lost the other agent")
+	}
+}
