@@ -107,6 +107,7 @@ func (r *HSAgentReconciler) createIdentity(ctx context.Context, agent *hsv1.HSAg
 	// A rotate annotation present at creation is already satisfied.
 	info := infoFromIdentity(id, agent.Annotations[hsv1.RotateIdentityAnnotation])
 	sec := identitySecret(agent, sealed, info)
+	stampKeysCreated(sec, r.clock())
 	if err := controllerutil.SetControllerReference(agent, sec, r.Scheme); err != nil {
 		return identityInfo{}, fmt.Errorf("own identity Secret: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +30,8 @@ type identityInfo struct {
 
 	// rotation is a key rotation in progress (rotation_state.go).
 	rotation rotationState
+	// keysCreatedAt: when the active keys were generated (rotation_schedule.go).
+	keysCreatedAt time.Time
 	// progress is what this reconcile's rotation step left to wait for
 	// (rotation.go); it drives the Rotating condition.
 	progress rotationProgress
@@ -102,5 +105,6 @@ func identityFromSecret(sec *corev1.Secret, agent *hsv1.HSAgent) (identityInfo, 
 		return identityInfo{}, fmt.Errorf("%w: %s/%s: rotation: %v", errIdentitySecretInvalid, sec.Namespace, sec.Name, err)
 	}
 	info.rotation = rot
+	info.keysCreatedAt = keysCreatedAt(sec)
 	return info, nil
 }

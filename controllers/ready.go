@@ -54,6 +54,6 @@ func setRotating(agent *hsv1.HSAgent, s *agentScope) {
 		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonNoRotation, "no rotation in progress")
 	case cur.Status != metav1.ConditionFalse:
 		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonRotationComplete,
-			fmt.Sprintf("rotation %q: the agent pod runs with the rotated keys and the old key left the trust bundle", id.RotatedFor))
+			fmt.Sprintf("rotation done: the agent pod runs with the rotated keys and the old key left the trust bundle (last requested rotation %q)", id.RotatedFor))
 	}
 }

@@ -65,18 +65,27 @@ type rotationProgress struct {
 // a rotation runs starts after it ends.
 func (r *HSAgentReconciler) reconcileRotation(ctx context.Context, agent *hsv1.HSAgent, sec *corev1.Secret, info identityInfo) (identityInfo, error) {
 	want := agent.Annotations[hsv1.RotateIdentityAnnotation]
+	cfg, now := r.rotationConfig(), r.clock()
+	key := types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name}
 	if !info.rotation.active() {
+		scheduled := false
 		if want == "" || want == info.RotatedFor {
-			return info, nil
+			due, ok := scheduledRotationDue(agent, info.keysCreatedAt)
+			if !ok {
+				return info, nil
+			}
+			if now.Before(due) {
+				r.wakeAt(key, due)
+				return info, nil
+			}
+			want, scheduled = info.RotatedFor, true
 		}
-		started, err := r.startRotation(ctx, agent, sec, info, want)
+		started, err := r.startRotation(ctx, agent, sec, info, want, scheduled)
 		if err != nil {
-			return info, fmt.Errorf("start rotation %q: %w", want, err)
+			return info, fmt.Errorf("start %s: %w", rotationState{scheduled: scheduled}.label(want), err)
 		}
 		info = started
 	}
-	cfg, now := r.rotationConfig(), r.clock()
-	key := types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name}
 	if info.rotation.pending() {
 		if err := r.publishRotationKeys(ctx, agent.Namespace, info); err != nil {
 			return info, fmt.Errorf("publish the new key in the trust bundle: %w", err)
@@ -90,8 +99,8 @@ func (r *HSAgentReconciler) reconcileRotation(ctx context.Context, agent *hsv1.H
 		}
 		if due := info.rotation.publishedAt.Add(cfg.PropagationDelay); now.Before(due) {
 			info.progress = rotationProgress{ReasonRotationPublishing, fmt.Sprintf(
-				"rotation %q: the trust bundle lists the current and the new key since %s; the pod switches to the new keys at %s (propagation delay %s)",
-				info.rotation.nextFor, info.rotation.publishedAt.UTC().Format(time.RFC3339), due.UTC().Format(time.RFC3339), cfg.PropagationDelay)}
+				"%s: the trust bundle lists the current and the new key since %s; the pod switches to the new keys at %s (propagation delay %s)",
+				info.rotation.label(info.rotation.nextFor), info.rotation.publishedAt.UTC().Format(time.RFC3339), due.UTC().Format(time.RFC3339), cfg.PropagationDelay)}
 			r.wakeAt(key, due)
 			return r.withTOFUWarning(ctx, agent, info), nil
 		}
@@ -117,7 +126,7 @@ func (r *HSAgentReconciler) retireRotation(ctx context.Context, agent *hsv1.HSAg
 	}
 	if !ready {
 		info.progress = rotationProgress{ReasonRollingOut, fmt.Sprintf(
-			"rotation %q: new keys active, the trust bundle still accepts the old key; waiting for the agent pod to roll (%s)", info.RotatedFor, why)}
+			"%s: new keys active, the trust bundle still accepts the old key; waiting for the agent pod to roll (%s)", info.rotation.label(info.RotatedFor), why)}
 		return r.withTOFUWarning(ctx, agent, info), nil
 	}
 	if info.rotation.readyAt.IsZero() {
@@ -129,8 +138,8 @@ func (r *HSAgentReconciler) retireRotation(ctx context.Context, agent *hsv1.HSAg
 	}
 	if due := info.rotation.readyAt.Add(cfg.RetireGrace); now.Before(due) {
 		info.progress = rotationProgress{ReasonRotationRetiring, fmt.Sprintf(
-			"rotation %q: the agent pod runs with the new keys; the old key leaves the trust bundle at %s",
-			info.RotatedFor, due.UTC().Format(time.RFC3339))}
+			"%s: the agent pod runs with the new keys; the old key leaves the trust bundle at %s",
+			info.rotation.label(info.RotatedFor), due.UTC().Format(time.RFC3339))}
 		r.wakeAt(types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name}, due)
 		return info, nil
 	}
@@ -146,13 +155,15 @@ func (r *HSAgentReconciler) retireRotation(ctx context.Context, agent *hsv1.HSAg
 		return info, fmt.Errorf("record the end of the rotation: %w", err)
 	}
 	identityOps.WithLabelValues("rotate_retire", "ok").Inc()
-	log.FromContext(ctx).Info("identity rotation complete", "agentID", info.ID, "rotation", info.RotatedFor)
-	r.normalEvent(agent, EventRotationComplete, "Rotate", "rotation %q of %s complete: the old key left the trust bundle", info.RotatedFor, info.ID)
+	log.FromContext(ctx).Info("identity rotation complete", "agentID", info.ID, "rotation", info.RotatedFor, "scheduled", info.rotation.scheduled)
+	r.normalEvent(agent, EventRotationComplete, "Rotate", "%s of %s complete: the old key left the trust bundle", info.rotation.label(info.RotatedFor), info.ID)
 	return stored, nil
 }
 
-// startRotation seals new keys into the identity Secret as pending.
-func (r *HSAgentReconciler) startRotation(ctx context.Context, agent *hsv1.HSAgent, sec *corev1.Secret, info identityInfo, want string) (identityInfo, error) {
+// startRotation seals new keys into the identity Secret as pending; want
+// is the request they answer (for a scheduled rotation, the last one).
+func (r *HSAgentReconciler) startRotation(ctx context.Context, agent *hsv1.HSAgent, sec *corev1.Secret, info identityInfo,
+	want string, scheduled bool) (identityInfo, error) {
 	pass, err := r.readPassphrase(ctx, agent)
 	if err != nil {
 		return info, err
@@ -172,15 +183,15 @@ func (r *HSAgentReconciler) startRotation(ctx context.Context, agent *hsv1.HSAge
 	pending := infoFromIdentity(next, want)
 	updated := sec.DeepCopy()
 	updated.Data[NextIdentityFileKey(agent)] = sealed
-	info.rotation = rotationState{nextFor: want, nextSign: pending.SignPublicKey, nextKx: pending.KxPublicKey}
+	info.rotation = rotationState{nextFor: want, nextSign: pending.SignPublicKey, nextKx: pending.KxPublicKey, scheduled: scheduled}
 	setRotationAnnotations(updated, info.rotation)
 	if err := r.Client.Update(ctx, updated); err != nil {
 		return identityInfo{}, fmt.Errorf("store the new keys: %w", err)
 	}
 	*sec = *updated
 	identityOps.WithLabelValues("rotate_start", "ok").Inc()
-	log.FromContext(ctx).Info("identity rotation started", "agentID", info.ID, "rotation", want)
-	r.normalEvent(agent, EventRotationStarted, "Rotate", "rotation %q of %s: new keys stored, publishing them before the pod switches", want, info.ID)
+	log.FromContext(ctx).Info("identity rotation started", "agentID", info.ID, "rotation", want, "scheduled", scheduled)
+	r.normalEvent(agent, EventRotationStarted, "Rotate", "%s of %s: new keys stored, publishing them before the pod switches", info.rotation.label(want), info.ID)
 	if n := r.tofuPeers(ctx, agent); n > 0 {
 		r.warningEvent(agent, EventRotationTOFUPeers, "Rotate",
 			"%d TOFU agent(s) in namespace %s pinned the old key of %s and will refuse its new key until their pin is reset", n, agent.Namespace, info.ID)
@@ -196,16 +207,17 @@ func (r *HSAgentReconciler) swapRotationKeys(ctx context.Context, agent *hsv1.HS
 	updated.Data[IdentityFileKey(agent)] = updated.Data[NextIdentityFileKey(agent)]
 	delete(updated.Data, NextIdentityFileKey(agent))
 	next := identityInfo{ID: info.ID, SignPublicKey: rot.nextSign, KxPublicKey: rot.nextKx, RotatedFor: rot.nextFor,
-		rotation: rotationState{previous: info.SignPublicKey}}
+		rotation: rotationState{previous: info.SignPublicKey, scheduled: rot.scheduled}, keysCreatedAt: r.clock()}
 	setIdentityAnnotations(updated, next)
 	setRotationAnnotations(updated, next.rotation)
+	stampKeysCreated(updated, next.keysCreatedAt)
 	if err := r.Client.Update(ctx, updated); err != nil {
 		return info, err
 	}
 	*sec = *updated
 	identityOps.WithLabelValues("rotate", "ok").Inc()
 	log.FromContext(ctx).Info("identity rotated", "agentID", info.ID, "rotation", rot.nextFor)
-	r.normalEvent(agent, EventIdentityRotated, "Rotate", "rotated keys of %s for request %q; the pod rolls, the old key stays trusted until it is ready", info.ID, rot.nextFor)
+	r.normalEvent(agent, EventIdentityRotated, "Rotate", "%s: rotated keys of %s; the pod rolls, the old key stays trusted until it is ready", rot.label(rot.nextFor), info.ID)
 	return next, nil
 }
 

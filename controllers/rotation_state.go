@@ -30,11 +30,14 @@ const (
 	// RotationReadyAtAnnotation: when the pod with the new keys was first
 	// seen ready (RFC 3339); the old key retires a grace after it.
 	RotationReadyAtAnnotation = "hsfleet.io/rotation-ready-at"
+	// RotationScheduledAnnotation: "true" when spec.identity.rotationPolicy,
+	// not a request, started the rotation.
+	RotationScheduledAnnotation = "hsfleet.io/rotation-scheduled"
 )
 
 // rotationAnnotations are every annotation above, cleared together.
 var rotationAnnotations = []string{RotationNextForAnnotation, NextSignPublicKeyAnnotation, NextKxPublicKeyAnnotation,
-	RotationPublishedAtAnnotation, PreviousSignPublicKeyAnnotation, RotationReadyAtAnnotation}
+	RotationPublishedAtAnnotation, PreviousSignPublicKeyAnnotation, RotationReadyAtAnnotation, RotationScheduledAnnotation}
 
 // NextIdentityFileKey is the identity Secret key of the sealed pending
 // identity. The pod mounts only IdentityFileKey, so it never sees it.
@@ -47,6 +50,17 @@ type rotationState struct {
 	publishedAt               time.Time
 	previous                  string
 	readyAt                   time.Time
+	// scheduled: started by the rotation policy, not a request.
+	scheduled bool
+}
+
+// label names the rotation in messages; rotatedFor is the request the
+// agent's keys answer (the pending one before the swap).
+func (s rotationState) label(rotatedFor string) string {
+	if s.scheduled {
+		return "scheduled rotation"
+	}
+	return fmt.Sprintf("rotation %q", rotatedFor)
 }
 
 // pending: new keys exist and are not active yet.
@@ -74,7 +88,8 @@ func (s rotationState) otherKeys() []string {
 func rotationFromSecret(sec *corev1.Secret, agent *hsv1.HSAgent, id string) (rotationState, error) {
 	a := sec.Annotations
 	s := rotationState{nextFor: a[RotationNextForAnnotation], nextSign: a[NextSignPublicKeyAnnotation],
-		nextKx: a[NextKxPublicKeyAnnotation], previous: a[PreviousSignPublicKeyAnnotation]}
+		nextKx: a[NextKxPublicKeyAnnotation], previous: a[PreviousSignPublicKeyAnnotation],
+		scheduled: a[RotationScheduledAnnotation] == "true"}
 	var err error
 	if s.publishedAt, err = parseRotationTime(a, RotationPublishedAtAnnotation); err != nil {
 		return rotationState{}, err
@@ -130,6 +145,9 @@ func setRotationAnnotations(sec *corev1.Secret, s rotationState) {
 	set(NextSignPublicKeyAnnotation, s.nextSign)
 	set(NextKxPublicKeyAnnotation, s.nextKx)
 	set(PreviousSignPublicKeyAnnotation, s.previous)
+	if s.scheduled {
+		sec.Annotations[RotationScheduledAnnotation] = "true"
+	}
 	if !s.publishedAt.IsZero() {
 		sec.Annotations[RotationPublishedAtAnnotation] = s.publishedAt.UTC().Format(time.RFC3339Nano)
 	}
