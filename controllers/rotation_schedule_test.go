@@ -42,7 +42,7 @@ func TestScheduledRotationStartsWhenTheKeysAreOld(t *testing.T) {
 	before := readyAgent(t, ns, "sam", nil)
 	op.Stop(t)
 
-	r := &HSAgentReconciler{Client: c, APIReader: c, Scheme: c.Scheme(), Config: testOperatorConfig().withDefaults(), now: time.Now}
+	r := offlineReconciler(t)
 	agent := getHSAgent(t, ns, "sam")
 	agent.Spec.Identity = &hsv1.IdentitySpec{RotationPolicy: &hsv1.RotationPolicy{Interval: metav1.Duration{Duration: time.Hour}}}
 	step := func() identityInfo {

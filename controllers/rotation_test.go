@@ -289,7 +289,7 @@ func TestBundleRebuiltDuringRotationKeepsBothKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another agent's ordinary write repairs the bundle.
-	r := &HSAgentReconciler{Client: c, APIReader: c, Scheme: c.Scheme(), Config: testOperatorConfig().withDefaults(), now: time.Now}
+	r := offlineReconciler(t)
 	if err := r.updateTrustBundle(ctx, ns, func(b trustBundle) bool {
 		return b.set(other.Status.AgentID, other.Status.Identity.SignPublicKey)
 	}); err != nil {
@@ -303,4 +303,11 @@ func TestBundleRebuiltDuringRotationKeepsBothKeys(t *testing.T) {
 	if !p.Accepts(other.Status.AgentID, decodeKey(t, other.Status.Identity.SignPublicKey)) {
 		t.Fatal("rebuilt bundle lost the other agent")
 	}
+}
+
+// offlineReconciler is the reconciler without a manager, on the uncached
+// client, for driving one step while no operator runs.
+func offlineReconciler(t testing.TB) *HSAgentReconciler {
+	_, c := testEnv(t)
+	return &HSAgentReconciler{Client: c, APIReader: c, Scheme: c.Scheme(), Config: testOperatorConfig().withDefaults(), now: time.Now}
 }
