@@ -194,3 +194,29 @@ func FuzzParseBundleKeys(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFleetCheck: the per-hs bundle check, outside and inside a
+// rotation overlap (the new key is the second one tried).
+func BenchmarkFleetCheck(b *testing.B) {
+	old, next := newKey(b), newKey(b)
+	bundle := Bundle{}
+	for i := range 1000 {
+		bundle[string(rune('a'+i%26))+string(rune(i))] = newKey(b)
+	}
+	bundle["a"] = old
+	for _, tc := range []struct {
+		name  string
+		extra ExtraKeys
+		pub   ed25519.PublicKey
+	}{{"plain", nil, old}, {"overlap-new-key", ExtraKeys{"a": {next}}, next}} {
+		p := NewPolicy(Fleet, nil)
+		p.SetBundleKeys(bundle, nil, tc.extra)
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := p.Check("a", tc.pub, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

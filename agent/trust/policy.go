@@ -102,10 +102,12 @@ func (p *Policy) Admit(agentID string) bool {
 func (p *Policy) Check(agentID string, pub, pinned ed25519.PublicKey) error {
 	switch p.mode {
 	case Fleet:
-		if _, ok := p.Bundle()[agentID]; !ok {
+		st := p.bundle.Load()
+		want, ok := st.keys[agentID]
+		if !ok {
 			return ErrUnknownAgent
 		}
-		if !p.Accepts(agentID, pub) {
+		if !want.Equal(pub) && !containsKey(st.extra[agentID], pub) {
 			return ErrKeyMismatch
 		}
 	case TOFU:
