@@ -81,15 +81,19 @@ func (f *rotationFleet) deliver(name string, d bundleDoc) {
 	}
 }
 
-// start runs an agent under name (its bundle file) with identity id.
-func (f *rotationFleet) start(name string, id *crypto.Identity) {
+// start runs a fleet-mode agent under name (its bundle file) with
+// identity id.
+func (f *rotationFleet) start(name string, id *crypto.Identity) { f.startMode(name, id, trust.Fleet) }
+
+// startMode is start in another trust mode (TOFU ignores the bundle).
+func (f *rotationFleet) startMode(name string, id *crypto.Identity, mode trust.Mode) {
 	f.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.OpenWithOptions(ctx, f.dsn, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	policy := trust.NewPolicy(trust.Fleet, nil)
+	policy := trust.NewPolicy(mode, nil)
 	if err := policy.LoadFile(f.bundlePath(name)); err != nil {
 		f.t.Fatal(err)
 	}
@@ -146,21 +150,30 @@ func (f *rotationFleet) rejected(stopped ...*rotationAgent) map[string]float64 {
 	f.mu.Unlock()
 	out := map[string]float64{}
 	for _, a := range agents {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(a.metrics.Handshakes)
-		families, err := reg.Gather()
-		if err != nil {
-			f.t.Fatal(err)
+		for reason, n := range f.failed(a) {
+			out[reason] += n
 		}
-		for _, fam := range families {
-			for _, m := range fam.GetMetric() {
-				labels := map[string]string{}
-				for _, l := range m.GetLabel() {
-					labels[l.GetName()] = l.GetValue()
-				}
-				if labels["result"] == "failed" {
-					out[labels["reason"]] += m.GetCounter().GetValue()
-				}
+	}
+	return out
+}
+
+// failed is one agent's failed hs validations by reason.
+func (f *rotationFleet) failed(a *rotationAgent) map[string]float64 {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(a.metrics.Handshakes)
+	families, err := reg.Gather()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, fam := range families {
+		for _, m := range fam.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["result"] == "failed" {
+				out[labels["reason"]] += m.GetCounter().GetValue()
 			}
 		}
 	}
@@ -277,6 +290,43 @@ func TestRotationWithOverlapRejectsNoHandshake(t *testing.T) {
 				t.Fatal("the lagging peer accepted the new key without an overlap: the test cannot see a rejection")
 			}
 		})
+	}
+}
+
+// TestTOFUPeerRefusesARotatedKey: a TOFU peer pinned the old key and
+// refuses the new one even though the bundle lists it (docs/rotation.md,
+// "TOFU peers"); the operator can only report it.
+func TestTOFUPeerRefusesARotatedKey(t *testing.T) {
+	f := newRotationFleet(t)
+	ann, dan := mustNewIdentity(t, "ann"), mustNewIdentity(t, "dan")
+	doc := newBundleDoc()
+	doc.setEntry(ann.ID, encodeKey(ann.SignPub()), nil)
+	doc.setEntry(dan.ID, encodeKey(dan.SignPub()), nil)
+	f.deliver("ann", doc)
+	f.deliver("dan", doc)
+	f.start("ann", ann)
+	f.startMode("dan", dan, trust.TOFU)
+	f.waitCycles(nil, [][2]string{{ann.ID, dan.ID}, {dan.ID, ann.ID}}, 30*time.Second)
+
+	next, err := ann.Rotate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.setEntry(ann.ID, encodeKey(next.SignPub()), []string{encodeKey(ann.SignPub())})
+	f.deliver("ann", doc)
+	f.deliver("dan", doc)
+	f.agents["ann"].stop()
+	f.start("ann", next)
+	eventually(t, 30*time.Second, func() error {
+		if f.failed(f.agents["dan"])["key_changed"] == 0 {
+			return errNotYet
+		}
+		return nil
+	})
+	base := f.snapshot()
+	time.Sleep(2 * time.Second)
+	if got := f.pairCycles(next.ID, dan.ID) - base[[2]string{next.ID, dan.ID}]; got != 0 {
+		t.Fatalf("the TOFU peer completed %d cycles with the rotated key", got)
 	}
 }
 
