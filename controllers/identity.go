@@ -19,7 +19,8 @@ import (
 
 // reconcileIdentity makes sure the agent has a sealed identity: generated
 // once, never overwritten, replaced by new keys under the same ID only when
-// the rotate-identity annotation asks for it.
+// the rotate-identity annotation asks for it, through a rotation with
+// overlap (rotation.go).
 func (r *HSAgentReconciler) reconcileIdentity(ctx context.Context, s *agentScope) error {
 	agent := s.agent
 	var sec corev1.Secret
@@ -60,16 +61,17 @@ func (r *HSAgentReconciler) reconcileIdentity(ctx context.Context, s *agentScope
 			// Only a change to the Secret can fix this; its watch requeues.
 			return reconcile.TerminalError(err)
 		}
-		if want := agent.Annotations[hsv1.RotateIdentityAnnotation]; want != "" && want != info.RotatedFor {
-			rotated, err := r.rotateIdentity(ctx, agent, &sec, want)
-			if err != nil {
-				identityOps.WithLabelValues("rotate", "error").Inc()
-				r.warningEvent(agent, EventIdentityFailed, "Rotate", "rotation %q failed, keeping the current keys: %v", want, err)
-				s.rotationErr = err
-				return err
+		rotated, err := r.reconcileRotation(ctx, agent, &sec, info)
+		if err != nil {
+			identityOps.WithLabelValues("rotate", "error").Inc()
+			r.warningEvent(agent, EventIdentityFailed, "Rotate", "rotation failed: %v", err)
+			s.rotationErr = err
+			if rotated.ID != "" {
+				s.identity = &rotated // the keys in use, for the conditions
 			}
-			info = rotated
+			return err
 		}
+		info = rotated
 		s.identity = &info
 	}
 
@@ -105,6 +107,7 @@ func (r *HSAgentReconciler) createIdentity(ctx context.Context, agent *hsv1.HSAg
 	// A rotate annotation present at creation is already satisfied.
 	info := infoFromIdentity(id, agent.Annotations[hsv1.RotateIdentityAnnotation])
 	sec := identitySecret(agent, sealed, info)
+	stampKeysCreated(sec, r.clock())
 	if err := controllerutil.SetControllerReference(agent, sec, r.Scheme); err != nil {
 		return identityInfo{}, fmt.Errorf("own identity Secret: %w", err)
 	}
@@ -135,39 +138,6 @@ func (r *HSAgentReconciler) identityFailed(agent *hsv1.HSAgent, what string, err
 	setCondition(agent, hsv1.ConditionIdentityReady, metav1.ConditionFalse, ReasonIdentityFailed, err.Error())
 	r.warningEvent(agent, EventIdentityFailed, "Create", "%s", err.Error())
 	return err
-}
-
-// rotateIdentity replaces the keys (same agent ID) in the stored Secret. The
-// update carries the Secret's resourceVersion, so it cannot clobber a
-// concurrent change; the new key hash then rolls the pod.
-func (r *HSAgentReconciler) rotateIdentity(ctx context.Context, agent *hsv1.HSAgent, sec *corev1.Secret, want string) (identityInfo, error) {
-	pass, err := r.readPassphrase(ctx, agent)
-	if err != nil {
-		return identityInfo{}, err
-	}
-	current, err := crypto.OpenIdentity(sec.Data[IdentityFileKey(agent)], pass)
-	if err != nil {
-		return identityInfo{}, fmt.Errorf("open stored identity: %w", err)
-	}
-	next, err := current.Rotate()
-	if err != nil {
-		return identityInfo{}, fmt.Errorf("rotate identity: %w", err)
-	}
-	sealed, err := crypto.SealIdentity(next, pass)
-	if err != nil {
-		return identityInfo{}, fmt.Errorf("seal rotated identity: %w", err)
-	}
-	info := infoFromIdentity(next, want)
-	updated := sec.DeepCopy()
-	updated.Data[IdentityFileKey(agent)] = sealed
-	setIdentityAnnotations(updated, info)
-	if err := r.Client.Update(ctx, updated); err != nil {
-		return identityInfo{}, fmt.Errorf("store rotated identity: %w", err)
-	}
-	identityOps.WithLabelValues("rotate", "ok").Inc()
-	log.FromContext(ctx).Info("identity rotated", "agentID", info.ID, "rotation", want)
-	r.normalEvent(agent, EventIdentityRotated, "Rotate", "rotated keys of %s for request %q", info.ID, want)
-	return info, nil
 }
 
 // identityLost refuses to mint a new identity for an agent that already had

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,14 @@ type identityInfo struct {
 	SignPublicKey string // base64 std
 	KxPublicKey   string // base64 std
 	RotatedFor    string
+
+	// rotation is a key rotation in progress (rotation_state.go).
+	rotation rotationState
+	// keysCreatedAt: when the active keys were generated (rotation_schedule.go).
+	keysCreatedAt time.Time
+	// progress is what this reconcile's rotation step left to wait for
+	// (rotation.go); it drives the Rotating condition.
+	progress rotationProgress
 }
 
 // hash identifies the key pair; a change rolls the agent pod.
@@ -91,5 +100,11 @@ func identityFromSecret(sec *corev1.Secret, agent *hsv1.HSAgent) (identityInfo, 
 	if raw, err := base64.StdEncoding.DecodeString(info.KxPublicKey); err != nil || len(raw) != 32 {
 		return identityInfo{}, fmt.Errorf("%w: %s/%s: kx key is not base64 of 32 bytes", errIdentitySecretInvalid, sec.Namespace, sec.Name)
 	}
+	rot, err := rotationFromSecret(sec, agent, info.ID)
+	if err != nil {
+		return identityInfo{}, fmt.Errorf("%w: %s/%s: rotation: %v", errIdentitySecretInvalid, sec.Namespace, sec.Name, err)
+	}
+	info.rotation = rot
+	info.keysCreatedAt = keysCreatedAt(sec)
 	return info, nil
 }

@@ -28,28 +28,32 @@ func setReady(agent *hsv1.HSAgent) {
 	setCondition(agent, hsv1.ConditionReady, metav1.ConditionTrue, ReasonReady, "identity stored and the agent pod is available")
 }
 
-// setRotating: True from a rotation request until the pod with the new
-// keys is available; False with RotationFailed when the keys could not be
-// replaced (the old ones stay in use). Derived from stored state (the
-// identity Secret's rotation and this condition's own message), so a lost
-// status patch cannot lose it.
+// setRotating: True from a rotation request until the old key left the
+// trust bundle, with the step as its reason (rotation.go); False with
+// RotationFailed when the rotation could not start (the old keys stay in
+// use), True with RotationStepFailed when a step of a started rotation
+// failed (it resumes); False with RotationComplete once it ended. Derived
+// from stored state (the identity Secret's rotation annotations), so a
+// lost status patch cannot lose it.
 func setRotating(agent *hsv1.HSAgent, s *agentScope) {
 	cur := meta.FindStatusCondition(agent.Status.Conditions, hsv1.ConditionRotating)
-	want := agent.Annotations[hsv1.RotateIdentityAnnotation]
-	done := fmt.Sprintf("rotation %q: the agent pod runs with the rotated keys", want)
+	id := s.identity
+	inProgress := id != nil && id.rotation.active()
 	switch {
+	case s.rotationErr != nil && inProgress:
+		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionTrue, ReasonRotationStepFailed,
+			"retrying, the rotation resumes where it stopped: "+s.rotationErr.Error())
 	case s.rotationErr != nil:
 		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonRotationFailed,
 			"keeping the current keys: "+s.rotationErr.Error())
-	case want != "" && s.identity != nil && s.identity.RotatedFor == want &&
-		(cur == nil || cur.Reason != ReasonRotationComplete || cur.Message != done):
-		if meta.IsStatusConditionTrue(agent.Status.Conditions, hsv1.ConditionAvailable) {
-			setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonRotationComplete, done)
-			return
-		}
-		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionTrue, ReasonRollingOut,
-			fmt.Sprintf("rotation %q: new keys stored; waiting for the agent pod to roll", want))
+	case inProgress && id.progress.reason != "":
+		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionTrue, id.progress.reason, id.progress.message)
+	case inProgress || id == nil:
+		// Nothing new learnt this pass; keep what is there.
 	case cur == nil:
 		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonNoRotation, "no rotation in progress")
+	case cur.Status != metav1.ConditionFalse:
+		setCondition(agent, hsv1.ConditionRotating, metav1.ConditionFalse, ReasonRotationComplete,
+			fmt.Sprintf("rotation done: the agent pod runs with the rotated keys and the old key left the trust bundle (last requested rotation %q)", id.RotatedFor))
 	}
 }

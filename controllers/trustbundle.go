@@ -23,10 +23,18 @@ import (
 // and is retried later by the work queue.
 var trustBundleBackoff = wait.Backoff{Steps: 8, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: time.Second}
 
-// updateTrustBundle applies mutate to the namespace trust bundle with
-// optimistic locking. Each agent only ever adds, changes or removes its own
-// entry, so concurrent writers never undo each other.
+// updateTrustBundle applies mutate to the primary keys of the namespace
+// trust bundle with optimistic locking. Each agent only ever adds, changes
+// or removes its own entry, so concurrent writers never undo each other.
+// A rotating agent's other keys stay as they are (the rotation writes them
+// with updateBundleDoc); a removed agent's go with it.
 func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace string, mutate func(trustBundle) bool) error {
+	return r.updateBundleDoc(ctx, namespace, func(d bundleDoc) bool { return mutate(d.keys) })
+}
+
+// updateBundleDoc is updateTrustBundle over the whole document, rotation
+// overlap included.
+func (r *HSAgentReconciler) updateBundleDoc(ctx context.Context, namespace string, mutate func(bundleDoc) bool) error {
 	logger := log.FromContext(ctx)
 	var reader client.Reader = r.Client // the cache first; the API server after a conflict
 	key := types.NamespacedName{Namespace: namespace, Name: TrustBundleName}
@@ -34,10 +42,11 @@ func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace str
 		var cm corev1.ConfigMap
 		err := reader.Get(ctx, key, &cm)
 		if apierrors.IsNotFound(err) {
-			bundle := trustBundle{}
+			bundle := newBundleDoc()
 			if !mutate(bundle) {
 				return nil
 			}
+			bundle.pruneOverlap()
 			err = r.createTrustBundle(ctx, namespace, bundle)
 			if apierrors.IsAlreadyExists(err) {
 				reader = r.APIReader
@@ -64,11 +73,12 @@ func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace str
 			if err != nil {
 				return err
 			}
-			for id, signPub := range rebuilt {
-				bundle.set(id, signPub)
+			for id, signPub := range rebuilt.keys {
+				bundle.setEntry(id, signPub, rebuilt.overlap[id])
 			}
 		}
 		changed := mutate(bundle)
+		changed = bundle.pruneOverlap() || changed
 		labelled := cm.Labels[ManagedByLabel] == ManagedByValue
 		if !changed && perr == nil && dropped == 0 && labelled {
 			return nil
@@ -109,7 +119,7 @@ func (r *HSAgentReconciler) updateTrustBundle(ctx context.Context, namespace str
 
 var errTrustBundleContended = errors.New("too many concurrent updates, will retry")
 
-func (r *HSAgentReconciler) createTrustBundle(ctx context.Context, namespace string, bundle trustBundle) error {
+func (r *HSAgentReconciler) createTrustBundle(ctx context.Context, namespace string, bundle bundleDoc) error {
 	data, err := bundle.encode()
 	if err != nil {
 		return err

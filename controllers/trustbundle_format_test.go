@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
 var testKey = base64.StdEncoding.EncodeToString(make([]byte, 32))
@@ -87,28 +89,47 @@ func TestTrustBundleEncodingIsSortedAndRoundTrips(t *testing.T) {
 }
 
 // FuzzParseTrustBundle: the ConfigMap is user-writable; parsing must never
-// panic, and whatever it keeps must re-encode and parse back unchanged.
+// panic, and whatever it keeps must re-encode and parse back unchanged, and
+// agents must read it.
 func FuzzParseTrustBundle(f *testing.F) {
-	for _, seed := range []string{"", "{}", `{"a":"` + testKey + `"}`, `{"a":1}`, `[1,2]`, `{"a":`, `"x"`, `{"\u0000":"` + testKey + `"}`} {
+	other := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
+	for _, seed := range []string{"", "{}", `{"a":"` + testKey + `"}`, `{"a":1}`, `[1,2]`, `{"a":`, `"x"`, `{"\u0000":"` + testKey + `"}`,
+		`{"a":{"key":"` + testKey + `","keys":["` + other + `","` + testKey + `"]}}`, `{"a":{"key":"` + testKey + `","keys":null}}`,
+		`{"a":{"key":"` + testKey + `","keys":[1]}}`} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data string) {
-		b, _, err := parseTrustBundle(data)
+		d, _, err := parseTrustBundleDoc(data)
 		if err != nil {
 			return
 		}
-		for id, key := range b {
+		for id, key := range d.keys {
 			if err := validateBundleEntry(id, key); err != nil {
 				t.Fatalf("kept invalid entry: %v", err)
 			}
 		}
-		enc, err := b.encode()
+		for id, others := range d.overlap {
+			if _, ok := d.keys[id]; !ok || len(others) == 0 || len(others) > trust.MaxExtraKeys {
+				t.Fatalf("overlap %v of %q without a key or out of bounds", others, id)
+			}
+			for _, k := range others {
+				if validateBundleEntry(id, k) != nil || k == d.keys[id] {
+					t.Fatalf("kept invalid or primary overlap key of %q", id)
+				}
+			}
+		}
+		enc, err := d.encode()
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, dropped, err := parseTrustBundle(enc)
-		if err != nil || dropped != 0 || len(back) != len(b) {
+		back, dropped, err := parseTrustBundleDoc(enc)
+		if err != nil || dropped != 0 || len(back.keys) != len(d.keys) || len(back.overlap) != len(d.overlap) {
 			t.Fatalf("re-parse of %q: %v dropped=%d err=%v", enc, back, dropped, err)
+		}
+		if len(d.keys) > 0 {
+			if b, _, extra, err := trust.ParseBundleKeys([]byte(enc)); err != nil || len(b) != len(d.keys) || len(extra) != len(d.overlap) {
+				t.Fatalf("agents cannot read the operator's encoding %q: %v", enc, err)
+			}
 		}
 	})
 }
@@ -124,15 +145,80 @@ func TestBundleMemoReparsesOnlyOnANewResourceVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, dropped, err := m.parse("fleet", "1", data)
-	if err != nil || dropped != 0 || len(b) != 1 {
+	if err != nil || dropped != 0 || len(b.keys) != 1 {
 		t.Fatalf("parse: %v %d %v", b, dropped, err)
 	}
-	b.set("a-caller-change", "x")
+	b.keys.set("a-caller-change", "x")
+	b.setEntry("a-1", testKey, []string{"y"})
 	again, _, _ := m.parse("fleet", "1", "not parsed: same resourceVersion")
-	if len(again) != 1 {
+	if len(again.keys) != 1 || len(again.overlap) != 0 {
 		t.Fatalf("memo shared the caller's copy: %v", again)
 	}
 	if _, _, err := m.parse("fleet", "2", "{not a bundle"); err == nil {
 		t.Fatal("a new resourceVersion was not parsed again")
+	}
+}
+
+func TestBundleDocReadsAndWritesTheRotationOverlap(t *testing.T) {
+	old := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("o", 32)))
+	next := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("n", 32)))
+	in := `{"rot-1":{"key":"` + old + `","keys":["` + next + `","` + old + `"],"caps":["bind1"]},"plain-1":"` + testKey + `",` +
+		`"bad-overlap":{"key":"` + old + `","keys":["short"]},"no-key":{"keys":["` + next + `"]}}`
+	d, dropped, err := parseTrustBundleDoc(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped != 2 {
+		t.Errorf("dropped = %d, want 2 (a bad key in keys, an object without key)", dropped)
+	}
+	if d.keys["rot-1"] != old || d.keys["plain-1"] != testKey || len(d.keys) != 2 {
+		t.Fatalf("keys = %v", d.keys)
+	}
+	if got := d.overlap["rot-1"]; len(got) != 1 || got[0] != next {
+		t.Fatalf("overlap of rot-1 = %v, want [next]", got)
+	}
+	enc, err := d.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"plain-1":"` + testKey + `","rot-1":{"key":"` + old + `","keys":["` + next + `"]}}`
+	if enc != want {
+		t.Fatalf("encode = %s\nwant %s (object form only for the rotating entry)", enc, want)
+	}
+	// Agents read what the operator writes.
+	b, _, extra, err := trust.ParseBundleKeys([]byte(enc))
+	if err != nil || len(b) != 2 || len(extra["rot-1"]) != 1 {
+		t.Fatalf("agent parse of the operator's bundle: %v (%d keys, extra %v)", err, len(b), extra)
+	}
+}
+
+func TestBundleDocSetEntryAndPrune(t *testing.T) {
+	a := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("a", 32)))
+	b := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("b", 32)))
+	d := newBundleDoc()
+	if !d.setEntry("x", a, []string{b, a, b}) {
+		t.Fatal("new entry reported no change")
+	}
+	if d.setEntry("x", a, []string{b}) {
+		t.Fatal("same entry reported a change")
+	}
+	if got := d.others("x"); len(got) != 1 || got[0] != b {
+		t.Fatalf("others = %v", got)
+	}
+	// The swap: the new key becomes primary, the old one stays.
+	if !d.setEntry("x", b, []string{a}) || d.keys["x"] != b || d.others("x")[0] != a {
+		t.Fatalf("swap: %v", d)
+	}
+	// A primary-only write (reconcileTrustBundle's set) keeps the overlap.
+	if d.keys.set("x", b) || len(d.others("x")) != 1 {
+		t.Fatal("set of the same primary touched the overlap")
+	}
+	if !d.setEntry("x", b, nil) || len(d.overlap) != 0 {
+		t.Fatalf("retire left overlap %v", d.overlap)
+	}
+	d.setEntry("y", a, []string{b})
+	d.keys.remove("y")
+	if !d.pruneOverlap() || len(d.overlap) != 0 {
+		t.Fatal("overlap of a removed agent kept")
 	}
 }

@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"maps"
 	"sync"
 )
 
@@ -16,30 +15,30 @@ type bundleMemo struct {
 
 type memoBundle struct {
 	resourceVersion string
-	bundle          trustBundle
+	doc             bundleDoc
 }
 
-// parse is parseTrustBundle, from the memo when the ConfigMap is unchanged.
-// The caller owns the returned bundle (a copy). Only clean bundles are
-// kept: a bundle with errors or dropped entries is repaired by its caller
-// and written, which changes the resourceVersion anyway.
-func (b *bundleMemo) parse(namespace, resourceVersion, data string) (trustBundle, int, error) {
+// parse is parseTrustBundleDoc, from the memo when the ConfigMap is
+// unchanged. The caller owns the returned document (a copy). Only clean
+// bundles are kept: a bundle with errors or dropped entries is repaired by
+// its caller and written, which changes the resourceVersion anyway.
+func (b *bundleMemo) parse(namespace, resourceVersion, data string) (bundleDoc, int, error) {
 	if resourceVersion != "" {
 		b.mu.Lock()
 		e, ok := b.m[namespace]
 		b.mu.Unlock()
 		if ok && e.resourceVersion == resourceVersion {
-			return maps.Clone(e.bundle), 0, nil
+			return e.doc.clone(), 0, nil
 		}
 	}
-	bundle, dropped, err := parseTrustBundle(data)
+	doc, dropped, err := parseTrustBundleDoc(data)
 	if err == nil && dropped == 0 && resourceVersion != "" {
 		b.mu.Lock()
 		if b.m == nil {
 			b.m = map[string]memoBundle{}
 		}
-		b.m[namespace] = memoBundle{resourceVersion: resourceVersion, bundle: maps.Clone(bundle)}
+		b.m[namespace] = memoBundle{resourceVersion: resourceVersion, doc: doc.clone()}
 		b.mu.Unlock()
 	}
-	return bundle, dropped, err
+	return doc, dropped, err
 }

@@ -17,7 +17,8 @@ const MaxBundleSize = 1 << 20
 
 // ErrBadBundle: the bundle file is not a JSON object of agent ID → entry,
 // where an entry is a base64 raw 32-byte Ed25519 public key (string form)
-// or {"key": "<base64>", "caps": ["bind1", ...]} (object form).
+// or {"key": "<base64>", "caps": ["bind1", ...], "keys": ["<base64>", ...]}
+// (object form; "keys" lists more accepted keys during a rotation).
 var ErrBadBundle = errors.New("trust: malformed bundle")
 
 // Bundle maps agent IDs to their Ed25519 public keys.
@@ -39,78 +40,118 @@ func ParseBundle(data []byte) (Bundle, error) {
 // In the object form "key" is required, "caps" optional (absent or null
 // means none) and other keys are ignored, so later fields do not break
 // older agents. One bad entry fails the whole bundle: a half-read bundle
-// would silently drop peers.
+// would silently drop peers. The rotation keys ("keys") are read and
+// checked but not returned; ParseBundleKeys returns them.
 func ParseBundleCaps(data []byte) (Bundle, Caps, error) {
+	b, caps, _, err := ParseBundleKeys(data)
+	return b, caps, err
+}
+
+// ParseBundleKeys is ParseBundleCaps that also returns the keys each
+// entry accepts besides its primary one (the object form's "keys", the
+// overlap of a key rotation; docs/rotation.md).
+func ParseBundleKeys(data []byte) (Bundle, Caps, ExtraKeys, error) {
 	if len(data) > MaxBundleSize {
-		return nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadBundle, len(data), MaxBundleSize)
+		return nil, nil, nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBadBundle, len(data), MaxBundleSize)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrBadBundle, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrBadBundle, err)
 	}
 	if raw == nil {
-		return nil, nil, fmt.Errorf("%w: not a JSON object", ErrBadBundle)
+		return nil, nil, nil, fmt.Errorf("%w: not a JSON object", ErrBadBundle)
 	}
-	b, caps := make(Bundle, len(raw)), Caps{}
+	b, caps, extra := make(Bundle, len(raw)), Caps{}, ExtraKeys{}
 	for id, entry := range raw {
 		if id == "" {
-			return nil, nil, fmt.Errorf("%w: empty agent ID", ErrBadBundle)
+			return nil, nil, nil, fmt.Errorf("%w: empty agent ID", ErrBadBundle)
 		}
-		key, cs, err := parseEntry(id, entry)
+		e, err := parseEntry(id, entry)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		b[id] = key
-		if len(cs) > 0 {
-			caps[id] = cs
+		b[id] = e.key
+		if len(e.caps) > 0 {
+			caps[id] = e.caps
+		}
+		if len(e.extra) > 0 {
+			extra[id] = e.extra
 		}
 	}
-	return b, caps, nil
+	return b, caps, extra, nil
+}
+
+// parsedEntry is one bundle value, checked.
+type parsedEntry struct {
+	key   ed25519.PublicKey
+	caps  []Cap
+	extra []ed25519.PublicKey
 }
 
 // parseEntry reads one value: a key string or an object with "key" and
-// optional "caps". Object keys match exactly (encoding/json's struct
-// decoding would also take "Key" or "KEY").
-func parseEntry(id string, entry json.RawMessage) (ed25519.PublicKey, []Cap, error) {
+// optional "caps" and "keys". Object keys match exactly (encoding/json's
+// struct decoding would also take "Key" or "KEY").
+func parseEntry(id string, entry json.RawMessage) (parsedEntry, error) {
 	var keyB64 string
-	var rawCaps []string
+	var rawCaps, rawKeys []string
 	switch entry = bytes.TrimLeft(entry, " \t\r\n"); {
 	case len(entry) > 0 && entry[0] == '"':
 		if err := json.Unmarshal(entry, &keyB64); err != nil {
-			return nil, nil, fmt.Errorf("%w: key of %.64q: %w", ErrBadBundle, id, err)
+			return parsedEntry{}, fmt.Errorf("%w: key of %.64q: %w", ErrBadBundle, id, err)
 		}
 	case len(entry) > 0 && entry[0] == '{':
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(entry, &obj); err != nil {
-			return nil, nil, fmt.Errorf("%w: entry of %.64q: %w", ErrBadBundle, id, err)
+			return parsedEntry{}, fmt.Errorf("%w: entry of %.64q: %w", ErrBadBundle, id, err)
 		}
 		k, ok := obj["key"]
 		if !ok || json.Unmarshal(k, &keyB64) != nil {
-			return nil, nil, fmt.Errorf("%w: entry of %.64q has no \"key\" string", ErrBadBundle, id)
+			return parsedEntry{}, fmt.Errorf("%w: entry of %.64q has no \"key\" string", ErrBadBundle, id)
 		}
 		if c, ok := obj["caps"]; ok {
 			if err := json.Unmarshal(c, &rawCaps); err != nil {
-				return nil, nil, fmt.Errorf("%w: caps of %.64q is not a list of strings", ErrBadBundle, id)
+				return parsedEntry{}, fmt.Errorf("%w: caps of %.64q is not a list of strings", ErrBadBundle, id)
+			}
+		}
+		if c, ok := obj["keys"]; ok {
+			if err := json.Unmarshal(c, &rawKeys); err != nil {
+				return parsedEntry{}, fmt.Errorf("%w: keys of %.64q is not a list of strings", ErrBadBundle, id)
 			}
 		}
 	default:
-		return nil, nil, fmt.Errorf("%w: entry of %.64q is neither a key string nor an object", ErrBadBundle, id)
+		return parsedEntry{}, fmt.Errorf("%w: entry of %.64q is neither a key string nor an object", ErrBadBundle, id)
 	}
-	pub, err := base64.StdEncoding.DecodeString(keyB64)
-	if err != nil || len(pub) != ed25519.PublicKeySize {
-		return nil, nil, fmt.Errorf("%w: key of %.64q is not a base64 32-byte Ed25519 key", ErrBadBundle, id)
+	pub, err := decodeKey(keyB64)
+	if err != nil {
+		return parsedEntry{}, fmt.Errorf("%w: key of %.64q is not a base64 32-byte Ed25519 key", ErrBadBundle, id)
 	}
 	caps, err := parseCaps(id, rawCaps)
 	if err != nil {
-		return nil, nil, err
+		return parsedEntry{}, err
 	}
-	return ed25519.PublicKey(pub), caps, nil
+	extra, err := parseExtraKeys(id, pub, rawKeys)
+	if err != nil {
+		return parsedEntry{}, err
+	}
+	return parsedEntry{key: pub, caps: caps, extra: extra}, nil
+}
+
+func decodeKey(b64 string) (ed25519.PublicKey, error) {
+	pub, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, err
+	}
+	if len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%d bytes", len(pub))
+	}
+	return ed25519.PublicKey(pub), nil
 }
 
 // bundleEntry is the object form of one entry.
 type bundleEntry struct {
-	Key  string `json:"key"`
-	Caps []Cap  `json:"caps"`
+	Key  string   `json:"key"`
+	Caps []Cap    `json:"caps,omitempty"`
+	Keys []string `json:"keys,omitempty"`
 }
 
 // Marshal renders the bundle in the string form (no caps).
@@ -122,14 +163,26 @@ func (b Bundle) Marshal() ([]byte, error) {
 // the others in the string form. Keys are sorted (encoding/json sorts map
 // keys), so equal bundles give equal bytes.
 func (b Bundle) MarshalCaps(caps Caps) ([]byte, error) {
+	return b.MarshalKeys(caps, nil)
+}
+
+// MarshalKeys is MarshalCaps that also writes each agent's extra accepted
+// keys (the object form's "keys"); an agent with neither caps nor extra
+// keys stays in the string form.
+func (b Bundle) MarshalKeys(caps Caps, extra ExtraKeys) ([]byte, error) {
 	raw := make(map[string]any, len(b))
 	for id, k := range b {
 		key := base64.StdEncoding.EncodeToString(k)
-		if cs := caps[id]; len(cs) > 0 {
-			raw[id] = bundleEntry{Key: key, Caps: cs}
-		} else {
+		cs, more := caps[id], extra.others(id, k)
+		if len(cs) == 0 && len(more) == 0 {
 			raw[id] = key
+			continue
 		}
+		e := bundleEntry{Key: key, Caps: cs}
+		for _, m := range more {
+			e.Keys = append(e.Keys, base64.StdEncoding.EncodeToString(m))
+		}
+		raw[id] = e
 	}
 	return json.Marshal(raw)
 }

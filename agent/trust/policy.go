@@ -28,10 +28,12 @@ type Policy struct {
 	loaded []byte  // bundle file content LoadFile read
 }
 
-// bundleState is one bundle generation: keys and caps swap together.
+// bundleState is one bundle generation: keys, caps and extra keys swap
+// together.
 type bundleState struct {
-	keys Bundle
-	caps Caps
+	keys  Bundle
+	caps  Caps
+	extra ExtraKeys
 }
 
 // NewPolicy returns a policy for mode; bundle may be nil outside fleet
@@ -48,18 +50,12 @@ func (p *Policy) Mode() Mode { return p.mode }
 // SetBundle replaces the fleet bundle; no agent has caps.
 func (p *Policy) SetBundle(b Bundle) { p.SetBundleCaps(b, nil) }
 
-// SetBundleCaps replaces the fleet bundle and its caps in one step.
-func (p *Policy) SetBundleCaps(b Bundle, caps Caps) {
-	if b == nil {
-		b = Bundle{}
-	}
-	if caps == nil {
-		caps = Caps{}
-	}
-	p.bundle.Store(&bundleState{keys: b, caps: caps})
-}
+// SetBundleCaps replaces the fleet bundle and its caps in one step; no
+// agent has extra keys.
+func (p *Policy) SetBundleCaps(b Bundle, caps Caps) { p.SetBundleKeys(b, caps, nil) }
 
-// Bundle returns the current bundle (never nil).
+// Bundle returns the current bundle (never nil): each agent's primary key.
+// During a key rotation an agent has more accepted keys (Keys, Accepts).
 func (p *Policy) Bundle() Bundle { return p.bundle.Load().keys }
 
 // Caps returns the caps the current bundle lists for agentID (nil for a
@@ -100,16 +96,18 @@ func (p *Policy) Admit(agentID string) bool {
 
 // Check checks the sign_pub of a valid hs from agentID without pinning.
 // pinned is the key stored for the peer earlier (nil if none); in tofu
-// mode it and the in-memory pin must agree with pub. Call Pin once the
+// mode it and the in-memory pin must agree with pub; in fleet mode pub
+// must be one of the bundle's keys for agentID (Keys). Call Pin once the
 // whole message (hs, sec, bind) passed and the step is saved (plan §5).
 func (p *Policy) Check(agentID string, pub, pinned ed25519.PublicKey) error {
 	switch p.mode {
 	case Fleet:
-		want, ok := p.Bundle()[agentID]
+		st := p.bundle.Load()
+		want, ok := st.keys[agentID]
 		if !ok {
 			return ErrUnknownAgent
 		}
-		if !want.Equal(pub) {
+		if !want.Equal(pub) && !containsKey(st.extra[agentID], pub) {
 			return ErrKeyMismatch
 		}
 	case TOFU:

@@ -20,11 +20,11 @@ func (p *Policy) LoadFile(path string) error {
 	if err != nil {
 		return err
 	}
-	b, caps, err := ParseBundleCaps(data)
+	b, caps, extra, err := ParseBundleKeys(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	p.SetBundleCaps(b, caps)
+	p.SetBundleKeys(b, caps, extra)
 	p.mu.Lock()
 	p.loaded = data
 	p.mu.Unlock()
@@ -60,8 +60,9 @@ func (p *Policy) WatchFile(ctx context.Context, path string, interval time.Durat
 		}
 		var b Bundle
 		var caps Caps
+		var extra ExtraKeys
 		if err == nil {
-			b, caps, err = ParseBundleCaps(data)
+			b, caps, extra, err = ParseBundleKeys(data)
 		}
 		if err != nil {
 			// Log and count each distinct failure once, not every poll.
@@ -79,8 +80,8 @@ func (p *Policy) WatchFile(ctx context.Context, path string, interval time.Durat
 			continue
 		}
 		last, lastErr = data, ""
-		p.SetBundleCaps(b, caps)
-		logger.Info("trust bundle reloaded", "path", path, "agents", len(b), "agents_with_caps", len(caps))
+		p.SetBundleKeys(b, caps, extra)
+		logger.Info("trust bundle reloaded", "path", path, "agents", len(b), "agents_with_caps", len(caps), "agents_rotating", len(extra))
 		if onReload != nil {
 			onReload(len(b), nil)
 		}

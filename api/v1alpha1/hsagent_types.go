@@ -155,6 +155,10 @@ type IdentitySpec struct {
 	// operator generates a random passphrase in <name>-identity-passphrase.
 	// +optional
 	PassphraseSecretRef *corev1.SecretKeySelector `json:"passphraseSecretRef,omitempty"`
+
+	// RotationPolicy rotates the keys on a schedule (rotation_types.go).
+	// +optional
+	RotationPolicy *RotationPolicy `json:"rotationPolicy,omitempty"`
 }
 
 // PodOverrides are the parts of the agent pod a user may change.
