@@ -298,20 +298,39 @@ func TestInvalidSpecIsRejectedWithAClearMessage(t *testing.T) {
 		}
 	}
 
-	// Identity settings are fixed at creation.
+	// The passphrase Secret is fixed at creation; the rotation policy is not.
 	a := newHSAgent(ns, "fixed")
-	a.Spec.Identity = &hsv1.IdentitySpec{}
+	a.Spec.Identity = &hsv1.IdentitySpec{PassphraseSecretRef: &corev1.SecretKeySelector{Key: "k"}}
+	a.Spec.Identity.PassphraseSecretRef.Name = "mine"
 	if err := c.Create(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	a.Spec.Identity = nil
-	if err := c.Update(ctx, a); err == nil || !bytes.Contains([]byte(err.Error()), []byte("spec.identity cannot be added or removed")) {
+	if err := c.Update(ctx, a); err == nil || !bytes.Contains([]byte(err.Error()), []byte("passphraseSecretRef cannot be added or removed")) {
 		t.Fatalf("removing spec.identity: err = %v", err)
 	}
 	a = getHSAgent(t, ns, "fixed")
-	a.Spec.Identity = &hsv1.IdentitySpec{PassphraseSecretRef: &corev1.SecretKeySelector{Key: "k"}}
 	a.Spec.Identity.PassphraseSecretRef.Name = "other"
-	if err := c.Update(ctx, a); err == nil || !bytes.Contains([]byte(err.Error()), []byte("spec.identity is immutable")) {
-		t.Fatalf("changing spec.identity: err = %v", err)
+	if err := c.Update(ctx, a); err == nil || !bytes.Contains([]byte(err.Error()), []byte("passphraseSecretRef is immutable")) {
+		t.Fatalf("changing spec.identity.passphraseSecretRef: err = %v", err)
+	}
+	a = getHSAgent(t, ns, "fixed")
+	a.Spec.Identity.RotationPolicy = &hsv1.RotationPolicy{Interval: metav1.Duration{Duration: 24 * time.Hour}}
+	if err := c.Update(ctx, a); err != nil {
+		t.Fatalf("adding a rotation policy rejected: %v", err)
+	}
+	b := newHSAgent(ns, "generated")
+	if err := c.Create(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	b.Spec.Identity = &hsv1.IdentitySpec{RotationPolicy: &hsv1.RotationPolicy{Interval: metav1.Duration{Duration: 24 * time.Hour}}}
+	if err := c.Update(ctx, b); err != nil {
+		t.Fatalf("adding spec.identity with only a rotation policy rejected: %v", err)
+	}
+	b = getHSAgent(t, ns, "generated")
+	b.Spec.Identity.PassphraseSecretRef = &corev1.SecretKeySelector{Key: "k"}
+	b.Spec.Identity.PassphraseSecretRef.Name = "late"
+	if err := c.Update(ctx, b); err == nil || !bytes.Contains([]byte(err.Error()), []byte("passphraseSecretRef")) {
+		t.Fatalf("adding a passphrase Secret after creation: err = %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"maps"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -207,12 +208,14 @@ func resourcesApply(r corev1.ResourceRequirements) *corev1ac.ResourceRequirement
 	if len(r.Limits) == 0 && len(r.Requests) == 0 {
 		return nil
 	}
+	// Clone: Apply decodes the server's reply into these maps, and r is
+	// the operator-wide default shared by every reconcile.
 	ac := corev1ac.ResourceRequirements()
 	if len(r.Limits) > 0 {
-		ac.WithLimits(r.Limits)
+		ac.WithLimits(maps.Clone(r.Limits))
 	}
 	if len(r.Requests) > 0 {
-		ac.WithRequests(r.Requests)
+		ac.WithRequests(maps.Clone(r.Requests))
 	}
 	return ac
 }

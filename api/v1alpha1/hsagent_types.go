@@ -26,7 +26,7 @@ const (
 )
 
 // HSAgentSpec is the desired state of one handshake agent.
-// +kubebuilder:validation:XValidation:rule="has(self.identity) == has(oldSelf.identity)",message="spec.identity cannot be added or removed after creation"
+// +kubebuilder:validation:XValidation:rule="(has(self.identity) && has(self.identity.passphraseSecretRef)) == (has(oldSelf.identity) && has(oldSelf.identity.passphraseSecretRef))",message="spec.identity.passphraseSecretRef cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="!(has(self.retainState) && self.retainState && has(self.stateReclaimPolicy) && self.stateReclaimPolicy == 'Delete')",message="retainState: true (deprecated) contradicts stateReclaimPolicy: Delete; remove retainState"
 type HSAgentSpec struct {
 	// Relay is the HOST:PORT of the Summoner-compatible relay. Empty means
@@ -57,10 +57,11 @@ type HSAgentSpec struct {
 	// +kubebuilder:default=true
 	Secure *bool `json:"secure,omitempty"`
 
-	// Identity configures the agent's long-term identity. It is fixed at
-	// creation: rotate keys with the hsfleet.io/rotate-identity annotation.
+	// Identity configures the agent's long-term identity. Its passphrase
+	// Secret is fixed at creation (it seals the stored keys); the rotation
+	// policy may change. Rotate keys now with the hsfleet.io/rotate-identity
+	// annotation.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.identity is immutable; rotate keys with the hsfleet.io/rotate-identity annotation"
 	Identity *IdentitySpec `json:"identity,omitempty"`
 
 	// Pod overrides the agent pod.
@@ -149,6 +150,7 @@ type DatabaseSecretRef struct {
 }
 
 // IdentitySpec configures how the sealed identity file is protected.
+// +kubebuilder:validation:XValidation:rule="has(self.passphraseSecretRef) == has(oldSelf.passphraseSecretRef) && (!has(self.passphraseSecretRef) || self.passphraseSecretRef == oldSelf.passphraseSecretRef)",message="spec.identity.passphraseSecretRef is immutable; rotate keys with the hsfleet.io/rotate-identity annotation"
 type IdentitySpec struct {
 	// PassphraseSecretRef selects the key of a Secret in the HSAgent's
 	// namespace that holds the identity passphrase. Empty means the
