@@ -11,14 +11,14 @@ import (
 // fleetRun holds what the watch loop measures. Memory is bounded: one
 // number per progress interval, one sample per child.
 type fleetRun struct {
-	o          *options
-	mon        *monitor
-	relay      *child
+	o     *options
+	mon   *monitor
+	relay *child
 	// relayMetrics is the relay's /metrics URL, read once at the end.
 	relayMetrics string
-	agents     []*child
-	logs       *logCounter
-	pairsTotal int64
+	agents       []*child
+	logs         *logCounter
+	pairsTotal   int64
 
 	start       time.Time
 	first, last dbSample
