@@ -45,6 +45,7 @@ func TestFleet(t *testing.T) {
 		{"helm install", func(t *testing.T, cfg config, c *cluster) { installChart(t, cfg) }},
 		{"three agents complete cycles with each other", phaseSamples},
 		{"relay replicas share one broadcast domain", phaseRelayReplicas},
+		{"agents authenticate to the relay", phaseRelayAuthentication},
 		{"deleted agent pod returns with the same ID", phaseDeletePod},
 		{"deleted relay pod: every pair cycles again", phaseDeleteRelayPod},
 		{"helm upgrade with a changed CRD keeps identities", phaseUpgradeChangedCRD},
