@@ -51,6 +51,7 @@ func TestFleet(t *testing.T) {
 		{"helm upgrade with a changed CRD keeps identities", phaseUpgradeChangedCRD},
 		{"rotated identity is accepted by peers", phaseRotateIdentity},
 		{"deleted HSAgent disappears everywhere", phaseDeleteAgent},
+		{"helm uninstall refused while HSAgents exist", phaseUninstallRefused},
 	}
 	for _, p := range phases {
 		if !t.Run(p.name, func(t *testing.T) { p.run(t, cfg, c) }) {
