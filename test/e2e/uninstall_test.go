@@ -23,11 +23,11 @@ func phaseUninstallRefused(t *testing.T, cfg config, c *cluster) {
 	if err == nil {
 		t.Fatalf("helm uninstall succeeded while HSAgents exist:\n%s", out)
 	}
-	if !strings.Contains(out, "pre-delete") {
-		t.Errorf("helm uninstall failed, but not in the pre-delete hook:\n%s", out)
+	job := cfg.release + "-uninstall-check"
+	if !strings.Contains(out, "job "+job+" failed") {
+		t.Errorf("helm uninstall failed, but not in the %s hook:\n%s", job, out)
 	}
 	t.Logf("helm uninstall refused: %s", strings.TrimSpace(out))
-	job := cfg.release + "-uninstall-check"
 	eventually(t, time.Minute, "the uninstall check's log explains the refusal", func(ctx context.Context) error {
 		pods, err := c.core.CoreV1().Pods(cfg.namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job})
 		if err != nil {
