@@ -3,15 +3,12 @@ package relay
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hsfleet/hsfleet/internal/pyrelay"
 )
 
 // authRecorder collects a client's OnAuth outcomes.
@@ -133,7 +130,7 @@ func TestClientAuthConfigChecked(t *testing.T) {
 // the hello it sent reaches the other clients as an ordinary line, which
 // carries no from, to or intent, so Summoner agents ignore it.
 func TestClientAuthAgainstReferencePythonRelay(t *testing.T) {
-	addr := startReferenceRelay(t)
+	addr := pyrelay.Start(t)
 	alice := newTestAgent(t, "alice-0001")
 	rx, err := net.DialTimeout("tcp", addr, testTimeout)
 	if err != nil {
@@ -162,60 +159,4 @@ func TestClientAuthAgainstReferencePythonRelay(t *testing.T) {
 	if got := rec.results(); len(got) != 1 || got[0] != authResultNoAnswer {
 		t.Fatalf("outcomes %q, want [no_answer]", got)
 	}
-}
-
-// startReferenceRelay runs /work/shared/reference/summoner's server.py on a
-// free 127.0.0.1 port; skipped where the reference or python3 is missing.
-func startReferenceRelay(t *testing.T) string {
-	t.Helper()
-	ref := os.Getenv("HSFLEET_SUMMONER_REF")
-	if ref == "" {
-		ref = "/work/shared/reference/summoner"
-	}
-	python := "/usr/bin/python3"
-	if _, err := os.Stat(filepath.Join(ref, "server.py")); err != nil {
-		t.Skipf("reference relay not found: %v", err)
-	}
-	if _, err := os.Stat(python); err != nil {
-		t.Skip("no /usr/bin/python3")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	// server.py always listens on 8888 (run() takes the port as an
-	// argument, not from the config), so call run() as server.py does,
-	// with a free port.
-	script := `from summoner.server import SummonerServer
-SummonerServer(name="ReferenceRelay").run(host="127.0.0.1", port=` + strconv.Itoa(port) + `,
-    config_dict={"version": "python", "logger": {"log_level": "WARNING", "enable_console_log": True}})`
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, python, "-c", script)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(ref, "shim")+":"+ref, "PYTHONUNBUFFERED=1", "TZ=UTC")
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("reference relay output:\n%s", out.String())
-		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	eventually(t, "reference relay to listen", func() bool {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil || errors.Is(ctx.Err(), context.Canceled)
-	})
-	return addr
 }

@@ -116,8 +116,10 @@ func startBus(cfg ClusterConfig, log *slog.Logger, m *metrics, deliver func([]by
 	return &bus{ns: ns, nc: nc, sub: sub}, nil
 }
 
-// routes is the number of route connections to other replicas.
-func (b *bus) routes() int { return b.ns.NumRoutes() }
+// routes is the number of other replicas this one has routes to. (NATS
+// pools several route connections per peer, so NumRoutes would count
+// those, not replicas.)
+func (b *bus) routes() int { return b.ns.NumRemotes() }
 
 func (b *bus) close() {
 	_ = b.nc.Drain()

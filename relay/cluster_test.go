@@ -12,6 +12,9 @@ import (
 // startCluster runs n relay replicas joined over embedded NATS (real route
 // connections on 127.0.0.1, port 0) and waits until every replica sees the
 // others' bus subscriptions, so a line sent next reaches all of them.
+// (NumSubscriptions is no measure of that: it counts the system account's
+// internal subscriptions too, so it passed before the mesh had formed and
+// lines sent early were lost on slow machines.)
 func startCluster(t testing.TB, n int, cfg ServerConfig) ([]*Server, []context.CancelFunc) {
 	t.Helper()
 	var srvs []*Server
@@ -31,8 +34,8 @@ func startCluster(t testing.TB, n int, cfg ServerConfig) ([]*Server, []context.C
 		stops = append(stops, stop)
 	}
 	for i, s := range srvs {
-		eventually(t, fmt.Sprintf("replica %d to see %d bus subscriptions", i, n), func() bool {
-			return int(s.bus.ns.NumSubscriptions()) >= n
+		eventually(t, fmt.Sprintf("replica %d to see the bus subscriptions of all %d replicas", i, n), func() bool {
+			return s.bus.ns.GlobalAccount().Interest(busSubject) >= n && s.bus.routes() >= n-1
 		})
 	}
 	return srvs, stops

@@ -64,7 +64,7 @@ func (s *Server) deliverRemote(data []byte) {
 // clusterRoutesGauge reports live route connections to other replicas.
 func (s *Server) clusterRoutesGauge() prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hsfleet", Subsystem: "relay",
-		Name: "cluster_routes", Help: "NATS route connections to other relay replicas."},
+		Name: "cluster_routes", Help: "Other relay replicas this one has NATS routes to (replicas - 1 when the mesh is whole)."},
 		func() float64 {
 			if s.bus == nil {
 				return 0

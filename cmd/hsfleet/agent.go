@@ -34,6 +34,7 @@ type agentOptions struct {
 	secure, createIdentity, logSent    bool
 	dbAsyncCommit                      bool
 	logLevel, logFormat                string
+	relayAuth                          string
 }
 
 func agentFlags(fs *flag.FlagSet) *agentOptions {
@@ -41,6 +42,9 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.StringVar(&o.name, "name", "", "agent name (required); the identity file defaults to id_agent_<name>.json")
 	fs.StringVar(&o.namespace, "namespace", "", "Kubernetes namespace, recorded in the agents table")
 	fs.StringVar(&o.relayAddr, "relay", "127.0.0.1:8888", "relay HOST:PORT")
+	fs.StringVar(&o.relayAuth, "relay-auth", relayAuthAuto, "prove this agent's ID to the relay with its identity key: "+
+		"auto (when the relay has a trust bundle; else go on unauthenticated: a relay without the protocol costs a 3 s wait per connect), "+
+		"required (never talk to the relay unauthenticated; redial with backoff) or off (docs/relay-auth.md)")
 	fs.StringVar(&o.dsn, "db", "", "database DSN: postgres://... or sqlite:PATH (required)")
 	fs.StringVar(&o.identity, "identity", "", "sealed identity file (default id_agent_<name>.json)")
 	fs.StringVar(&o.passphraseFile, "passphrase-file", "", "file holding the identity passphrase (default: the reference's my_id_pw_<name>)")
@@ -84,6 +88,10 @@ func runAgent(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRelayAuthMode(o.relayAuth); err != nil {
+		fmt.Fprintln(os.Stderr, "hsfleet agent: --"+err.Error())
+		return errUsage
+	}
 	id, err := loadAgentIdentity(o, logger)
 	if err != nil {
 		return err
@@ -107,14 +115,19 @@ func runAgent(ctx context.Context, args []string) error {
 func runAgentProcess(ctx context.Context, o *agentOptions, id *crypto.Identity, policy *trust.Policy,
 	st *store.Store, logger *slog.Logger) error {
 	var eng *engine.Engine
+	auth, err := relayClientAuth(o.relayAuth, id)
+	if err != nil {
+		return err
+	}
 	link := newRelayLink(o.relayAddr, logger)
 	client := relay.NewClient(relay.ClientConfig{Addr: o.relayAddr, Logger: logger,
+		Auth: auth, OnAuth: link.onAuth,
 		OnConnect: func() {
 			link.onConnect()
 			eng.Kick()
 		},
 		OnDisconnect: link.onDisconnect})
-	eng, err := engine.New(engine.Config{
+	eng, err = engine.New(engine.Config{
 		Identity: id, Name: o.name, Namespace: o.namespace, Version: softwareVersion(),
 		Store: st, Agents: st, Transport: client, Policy: policy, Secure: o.secure, LogSentNonces: o.logSent,
 		ExchangeLimit: o.exchangeLimit, RegisterInterval: o.registerInterval, RetryInterval: o.retryInterval, CycleInterval: o.cycleInterval,

@@ -91,6 +91,16 @@ const (
 	relayAuthOff      = "off"      // never try (a relay that cannot answer costs no timeout)
 )
 
+// checkRelayAuthMode rejects an unknown --relay-auth value before anything
+// is opened.
+func checkRelayAuthMode(mode string) error {
+	switch mode {
+	case relayAuthAuto, relayAuthRequired, relayAuthOff, "":
+		return nil
+	}
+	return fmt.Errorf("relay-auth %q: want auto, required or off", mode)
+}
+
 // relayClientAuth is the relay client's authentication for the agent's
 // identity in mode (auto, required or off; "" means auto).
 func relayClientAuth(mode string, id *crypto.Identity) (*relay.ClientAuth, error) {
@@ -102,5 +112,5 @@ func relayClientAuth(mode string, id *crypto.Identity) (*relay.ClientAuth, error
 	case relayAuthOff:
 		return nil, nil
 	}
-	return nil, fmt.Errorf("relay auth %q: want auto, required or off", mode)
+	return nil, checkRelayAuthMode(mode)
 }

@@ -82,26 +82,20 @@ type demo struct {
 	names   map[string]string             // agent ID → name
 	cycles  map[[2]string]int             // (initiator name, responder name) → cycles
 	lat     []time.Duration               // register/reconnect → CLOSE SUCCESS
+	authed  map[string]bool               // agent name → proved its ID to the relay (last handshake)
 }
 
 func (d *demo) run(ctx context.Context, n int, duration time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
-	srv, err := relay.NewServer(relay.ServerConfig{Listen: "127.0.0.1:0"}, d.logger)
-	if err != nil {
-		return err
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); srv.Serve(ctx) }()
-
 	d.names, d.cycles = map[string]string{}, map[[2]string]int{}
-	d.stops, d.stopped = map[string]context.CancelFunc{}, map[string]bool{}
+	d.stops, d.stopped, d.authed = map[string]context.CancelFunc{}, map[string]bool{}, map[string]bool{}
 	if d.staleAfter <= 0 {
 		d.staleAfter = autoStaleAfter(n)
 	}
 	ids := make([]*crypto.Identity, n)
 	bundle := trust.Bundle{}
+	var err error
 	for i := range ids {
 		if ids[i], err = crypto.NewIdentity(fmt.Sprintf("agent-%d", i+1)); err != nil {
 			return err
@@ -109,6 +103,19 @@ func (d *demo) run(ctx context.Context, n int, duration time.Duration) error {
 		bundle[ids[i].ID] = ids[i].SignPub()
 		d.names[ids[i].ID] = ids[i].Name
 	}
+	// The relay gets the fleet's bundle, as in a cluster: the agents prove
+	// their IDs and their conversations are delivered to each other only.
+	bundleFile, err := writeBundleFile(d.dir, bundle)
+	if err != nil {
+		return err
+	}
+	srv, err := relay.NewServer(relay.ServerConfig{Listen: "127.0.0.1:0", TrustBundle: bundleFile, DirectedRouting: true}, d.logger)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); srv.Serve(ctx) }()
 	fmt.Fprintf(d.out, "hsfleet demo: relay on %s, %d agents (fleet trust, sealed messages), SQLite in %s, running %s\n\n",
 		srv.Addr(), n, d.dir, duration)
 	defer func() {
@@ -168,10 +175,19 @@ func (d *demo) startAgent(ctx context.Context, wg *sync.WaitGroup, id *crypto.Id
 	d.stops[id.Name] = stop
 	d.mu.Unlock()
 	var eng *engine.Engine
-	client := relay.NewClient(relay.ClientConfig{Addr: addr, Logger: log,
+	auth, err := relayClientAuth(relayAuthAuto, id)
+	if err != nil {
+		return err
+	}
+	client := relay.NewClient(relay.ClientConfig{Addr: addr, Logger: log, Auth: auth,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
+		OnAuth: func(o relay.AuthOutcome) {
+			d.mu.Lock()
+			d.authed[id.Name] = o.Authenticated
+			d.mu.Unlock()
+		},
 		OnConnect: func() { eng.Kick() }})
-	eng, err := engine.New(engine.Config{
+	eng, err = engine.New(engine.Config{
 		Identity: id, Name: id.Name, Version: softwareVersion(), Store: st, Agents: st,
 		Transport: client, Policy: policy, Secure: true, StateTimeout: 5 * time.Second, Logger: log,
 		OnCycle: d.onCycle,
@@ -183,6 +199,19 @@ func (d *demo) startAgent(ctx context.Context, wg *sync.WaitGroup, id *crypto.Id
 	go func() { defer wg.Done(); client.Run(ctx) }()
 	go func() { defer wg.Done(); eng.Run(ctx) }()
 	return nil
+}
+
+// writeBundleFile writes the relay's copy of the fleet trust bundle.
+func writeBundleFile(dir string, b trust.Bundle) (string, error) {
+	data, err := b.Marshal()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "trust-bundle.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", fmt.Errorf("write trust bundle: %w", err)
+	}
+	return path, nil
 }
 
 // onCycle counts the cycles responders complete (close accepted): one per
@@ -233,6 +262,13 @@ func (d *demo) printTable(final bool) error {
 	lat := slices.Clone(d.lat)
 	slices.Sort(lat)
 	fmt.Fprintf(d.out, "total cycles: %d (%.1f/s)\n", total, float64(total)/elapsed.Seconds())
+	authed := 0
+	for _, ok := range d.authed {
+		if ok {
+			authed++
+		}
+	}
+	fmt.Fprintf(d.out, "relay authentication: %d of %d agents proved their ID (directed delivery)\n", authed, len(names))
 	if len(lat) > 0 {
 		fmt.Fprintf(d.out, "cycle latency register/reconnect -> CLOSE SUCCESS: p50 %s, p99 %s\n",
 			lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*99/100].Round(time.Millisecond))

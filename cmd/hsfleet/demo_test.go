@@ -16,7 +16,8 @@ func TestDemoRunsAFleetAndPrintsASummary(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	text := out.String()
-	for _, want := range []string{"agent-1   -> agent-2", "agent-2   -> agent-1", "=== summary", "total cycles: "} {
+	for _, want := range []string{"agent-1   -> agent-2", "agent-2   -> agent-1", "=== summary", "total cycles: ",
+		"relay authentication: 2 of 2 agents proved their ID"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("output lacks %q:\n%s", want, text)
 		}

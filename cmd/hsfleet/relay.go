@@ -34,7 +34,8 @@ func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 	fs.IntVar(&cfg.SocketSendBuffer, "socket-send-buffer", 0, "SO_SNDBUF per client in bytes (0: kernel autotuning)")
 	fs.BoolVar(&cfg.AllowPlainText, "allow-plain-text", false, "relay any UTF-8 line; by default only JSON objects a Summoner (Python) client can parse are relayed (turn on for plain-text Summoner apps)")
 	fs.IntVar(&cfg.MaxRelayedLine, "max-relayed-line", relay.DefaultMaxRelayedLine, "longest line sent to a client, wrapper and newline included (the Python client's limit); longer ones are dropped with a warning (negative: no cap)")
-	fs.BoolVar(&cfg.DirectedRouting, "directed-routing", false, "deliver lines whose payload \"to\" names a known client id only to that client")
+	fs.BoolVar(&cfg.DirectedRouting, "directed-routing", false, "deliver lines whose payload \"to\" names a known client id only to that client "+
+		"(default: on with --trust-bundle, where only IDs a client proved are routed; off without, where IDs are learned from lines; see docs/relay-auth.md)")
 	fs.StringVar(&cfg.TrustBundle, "trust-bundle", "", "fleet trust bundle file {agentID: base64 Ed25519 key} (the agents' --trust-bundle); turns on authenticated registration, reloaded when it changes (see docs/relay-auth.md)")
 	fs.BoolFunc("allow-unauthenticated", "with --trust-bundle: serve clients that do not authenticate (Python agents) as broadcast clients that may not claim a bundle ID; false refuses them (default true)", func(v string) error {
 		allow, err := strconv.ParseBool(v)
@@ -72,6 +73,7 @@ func runRelay(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	defaultDirectedRouting(fs, cfg)
 	logger, err := newRelayLogger(*level, *format)
 	if err != nil {
 		return err
@@ -81,6 +83,20 @@ func runRelay(ctx context.Context, args []string) error {
 		return err
 	}
 	return srv.Serve(ctx)
+}
+
+// defaultDirectedRouting turns directed routing on when the relay has a
+// trust bundle and neither --directed-routing nor its environment variable
+// was given: with a bundle only proven IDs are routed, so no client can
+// take or blackhole another's directed traffic (docs/relay-auth.md).
+// Without a bundle routing would trust the first claim of an ID, so it
+// stays opt-in.
+func defaultDirectedRouting(fs *flag.FlagSet, cfg *relay.ServerConfig) {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "directed-routing" })
+	if !set && cfg.TrustBundle != "" {
+		cfg.DirectedRouting = true
+	}
 }
 
 func newRelayLogger(level, format string) (*slog.Logger, error) {

@@ -39,6 +39,36 @@ func TestRelayAuthFlags(t *testing.T) {
 	}
 }
 
+func TestRelayDirectedRoutingDefaultsOnWithATrustBundle(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+		want bool
+	}{
+		{"no bundle: broadcast", nil, "", false},
+		{"bundle: directed", []string{"--trust-bundle", "/b.json"}, "", true},
+		{"bundle, flag off: broadcast", []string{"--trust-bundle", "/b.json", "--directed-routing=false"}, "", false},
+		{"bundle, env off: broadcast", []string{"--trust-bundle", "/b.json"}, "false", false},
+		{"no bundle, flag on: directed (learned IDs)", []string{"--directed-routing"}, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("HSFLEET_DIRECTED_ROUTING", tc.env)
+			}
+			fs := flag.NewFlagSet("relay", flag.ContinueOnError)
+			cfg, _, _ := relayFlags(fs)
+			if err := parseFlags(fs, tc.args); err != nil {
+				t.Fatal(err)
+			}
+			defaultDirectedRouting(fs, cfg)
+			if cfg.DirectedRouting != tc.want {
+				t.Errorf("directed routing %v, want %v", cfg.DirectedRouting, tc.want)
+			}
+		})
+	}
+}
+
 func TestRelayClientAuthModes(t *testing.T) {
 	id, err := crypto.NewIdentity("alice")
 	if err != nil {

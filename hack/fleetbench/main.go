@@ -109,9 +109,16 @@ func run(ctx context.Context, o *options) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	relayArgs := []string{"relay", "--listen", relayAddr, "--metrics-listen="}
+	relayMetrics, err := freeAddr()
+	if err != nil {
+		return false, err
+	}
+	relayArgs := []string{"relay", "--listen", relayAddr, "--metrics-listen", relayMetrics}
 	if o.directed {
 		relayArgs = append(relayArgs, "--directed-routing")
+	}
+	if o.relayAuth {
+		relayArgs = append(relayArgs, "--trust-bundle", bundle)
 	}
 	relayArgs = append(relayArgs, o.relayArgs...)
 	relay, err := startChild(sp, "relay", bin, relayArgs, logs)
@@ -124,6 +131,7 @@ func run(ctx context.Context, o *options) (bool, error) {
 	}
 
 	r := newRun(o, mon, relay, logs)
+	r.relayMetrics = "http://" + relayMetrics + "/metrics"
 	fmt.Printf("fleetbench: N=%d agents (%d directed pairs), relay %s, trust %s, durable PostgreSQL max_connections=%s "+
 		"fsync=%s synchronous_commit=%s, binary %s, agent args %q, load average %s\n",
 		o.n, r.pairsTotal, relayMode(o), o.trustMode, mon.serverSetting(ctx, "max_connections"),
@@ -168,10 +176,17 @@ func run(ctx context.Context, o *options) (bool, error) {
 }
 
 func relayMode(o *options) string {
+	mode := "broadcast"
 	if o.directed {
-		return "directed-routing"
+		mode = "directed-routing"
 	}
-	return "broadcast"
+	if o.relayAuth {
+		mode = "auth" // directed for proven IDs unless a -relay-arg says otherwise
+		if o.directed {
+			mode = "auth+directed-routing"
+		}
+	}
+	return mode
 }
 
 // createFleetDB creates the agents' database and returns its DSN.

@@ -14,6 +14,7 @@ type options struct {
 	interval, sample time.Duration
 	spacing          time.Duration
 	directed         bool
+	relayAuth        bool
 	trustMode        string
 	maxConnections   int
 	relayArgs        multiFlag
@@ -50,6 +51,8 @@ func parseOptions(args []string) (*options, error) {
 	fs.DurationVar(&o.sample, "sample", 500*time.Millisecond, "sample connections, RSS and CPU this often")
 	fs.DurationVar(&o.spacing, "spacing", 10*time.Millisecond, "pause between agent starts")
 	fs.BoolVar(&o.directed, "directed-routing", false, "run the relay with --directed-routing")
+	fs.BoolVar(&o.relayAuth, "relay-auth", false, "give the relay the fleet's trust bundle: agents authenticate (their default --relay-auth auto) "+
+		"and the relay routes directed lines to proven IDs (its default with a bundle; -relay-arg=--directed-routing=false for broadcast)")
 	fs.StringVar(&o.trustMode, "trust-mode", "fleet", "fleet (identities and a trust bundle made up front) or open")
 	fs.IntVar(&o.maxConnections, "max-connections", 1000, "PostgreSQL max_connections")
 	fs.Var(&o.relayArgs, "relay-arg", "extra relay flag (repeatable), e.g. -relay-arg=--queue-bytes=8388608")
@@ -67,6 +70,8 @@ func parseOptions(args []string) (*options, error) {
 		return nil, fmt.Errorf("-trust-mode must be fleet or open")
 	case o.interval <= 0 || o.sample <= 0 || o.sample > o.interval:
 		return nil, fmt.Errorf("need 0 < -sample <= -interval")
+	case o.relayAuth && o.trustMode != "fleet":
+		return nil, fmt.Errorf("-relay-auth needs -trust-mode fleet (the bundle)")
 	case o.maxConnections < 10:
 		return nil, fmt.Errorf("-max-connections must be at least 10")
 	}

@@ -11,12 +11,14 @@ import (
 // fleetRun holds what the watch loop measures. Memory is bounded: one
 // number per progress interval, one sample per child.
 type fleetRun struct {
-	o          *options
-	mon        *monitor
-	relay      *child
-	agents     []*child
-	logs       *logCounter
-	pairsTotal int64
+	o     *options
+	mon   *monitor
+	relay *child
+	// relayMetrics is the relay's /metrics URL, read once at the end.
+	relayMetrics string
+	agents       []*child
+	logs         *logCounter
+	pairsTotal   int64
 
 	start       time.Time
 	first, last dbSample
@@ -186,6 +188,8 @@ func (r *fleetRun) report(ctx context.Context) {
 		fmt.Fprintf(&b, "agent CPU per cycle:  %.2f ms (%.1f CPU s over all agents)\n", 1000*cpu/float64(cycles), cpu)
 		fmt.Fprintf(&b, "relay CPU per cycle:  %.2f ms (%.1f CPU s)\n", 1000*r.relayProc.cpuSeconds/float64(cycles), r.relayProc.cpuSeconds)
 	}
+	rl := r.relayLines()
+	rl.report(&b, r.o.n, cycles)
 	if hotErr == nil && upd > 0 {
 		fmt.Fprintf(&b, "role_state updates:   %d, %.1f%% HOT (no index writes)\n", upd, 100*float64(hot)/float64(upd))
 	}
@@ -211,9 +215,10 @@ func (r *fleetRun) report(ctx context.Context) {
 	if other > 0 {
 		fmt.Fprintf(&b, "  %9d  (other)\n", other)
 	}
-	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f\n",
+	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f relay_lines_per_agent=%.0f relay_lines_per_cycle=%.1f\n",
 		r.o.n, relayMode(r.o), r.convergedAt > 0, r.convergedAt.Seconds(), s.pairsDone, r.pairsTotal,
-		float64(cycles)/elapsed.Seconds(), r.peakConns, ratio(commits, cycles), 1000*cpu/float64(max(cycles, 1)), mib(sumInt(rss)))
+		float64(cycles)/elapsed.Seconds(), r.peakConns, ratio(commits, cycles), 1000*cpu/float64(max(cycles, 1)), mib(sumInt(rss)),
+		rl.sent/float64(r.o.n), rl.sent/float64(max(cycles, 1)))
 	fmt.Print(b.String())
 }
 

@@ -17,6 +17,7 @@ import (
 // agent is one running handshake agent, Python or hsfleet.
 type agent struct {
 	name, id string
+	signPub  string // base64 Ed25519 public key, for trust bundles
 	python   bool
 	p        *proc
 	start    func() (*proc, error) // (re)starts the process
@@ -33,62 +34,89 @@ func newCounts() counts {
 	return counts{initiator: map[string]int{}, responder: map[string]int{}}
 }
 
+var (
+	identityID      = regexp.MustCompile(`agent ID:\s+(\S+)`)
+	identitySignPub = regexp.MustCompile(`sign public key:\s+(\S+)`)
+)
+
 // newIdentity creates a reference-format identity file in dir and returns
-// the agent id.
-func newIdentity(hsfleet, name, dir string) (string, error) {
+// the agent id and its signing public key (base64).
+func newIdentity(hsfleet, name, dir string) (id, signPub string, _ error) {
 	out, err := exec.Command(hsfleet, "identity", "new", "--name", name, "--out", dir).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("identity new %s: %v\n%s", name, err, out)
+		return "", "", fmt.Errorf("identity new %s: %v\n%s", name, err, out)
 	}
-	m := regexp.MustCompile(`agent ID:\s+(\S+)`).FindSubmatch(out)
-	if m == nil {
-		return "", fmt.Errorf("identity new %s: no agent ID in %q", name, out)
+	m, k := identityID.FindSubmatch(out), identitySignPub.FindSubmatch(out)
+	if m == nil || k == nil {
+		return "", "", fmt.Errorf("identity new %s: no agent ID or sign public key in %q", name, out)
 	}
-	return string(m[1]), nil
+	return string(m[1]), string(k[1]), nil
 }
 
 // startPython runs the reference HSAgent_1 from the kit copy. It always
 // connects to 127.0.0.1:8888 (hard-coded in agent.py).
 func (r *run) startPython(name string) (*agent, error) {
-	agentDir := filepath.Join(r.kit, "agents", "agent_HSAgent_1")
-	id, err := newIdentity(r.hsfleet, name, agentDir)
+	a, err := r.newPython(name)
 	if err != nil {
 		return nil, err
 	}
-	a := &agent{name: name, id: id, python: true}
+	return a, r.launch(a)
+}
+
+// newPython creates a Python agent's identity; launch starts it.
+func (r *run) newPython(name string) (*agent, error) {
+	agentDir := filepath.Join(r.kit, "agents", "agent_HSAgent_1")
+	id, pub, err := newIdentity(r.hsfleet, name, agentDir)
+	if err != nil {
+		return nil, err
+	}
+	a := &agent{name: name, id: id, signPub: pub, python: true}
 	env := []string{"PYTHONPATH=" + filepath.Join(r.kit, "shim") + ":" + r.kit, "PYTHONUNBUFFERED=1", "TZ=UTC"}
 	a.start = func() (*proc, error) {
 		return startProc(name, r.kit, r.logPath(name), env, r.python, "agents/agent_HSAgent_1/agent.py", "--name", name)
 	}
+	return a, nil
+}
+
+// launch starts a prepared agent and adds it to the run.
+func (r *run) launch(a *agent) error {
+	var err error
 	if a.p, err = a.start(); err != nil {
-		return nil, err
+		return err
 	}
 	r.agents = append(r.agents, a)
-	return a, nil
+	return nil
 }
 
 // startHsfleet runs `hsfleet agent` in open trust mode (Python agents are
 // in no trust bundle) on its own SQLite file.
 func (r *run) startHsfleet(name, relayAddr string) (*agent, error) {
+	a, err := r.newHsfleet(name, relayAddr)
+	if err != nil {
+		return nil, err
+	}
+	return a, r.launch(a)
+}
+
+// newHsfleet creates an hsfleet agent's identity; launch starts it. It
+// authenticates to a relay that has its key (--relay-auth auto, the
+// default).
+func (r *run) newHsfleet(name, relayAddr string) (*agent, error) {
 	dir := filepath.Join(r.dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	id, err := newIdentity(r.hsfleet, name, dir)
+	id, pub, err := newIdentity(r.hsfleet, name, dir)
 	if err != nil {
 		return nil, err
 	}
-	a := &agent{name: name, id: id}
+	a := &agent{name: name, id: id, signPub: pub}
 	a.start = func() (*proc, error) {
 		return startProc(name, dir, r.logPath(name), []string{"TZ=UTC"}, r.hsfleet, "agent", "--name", name,
 			"--relay", relayAddr, "--db", "sqlite:"+r.dbPath(name), "--identity", filepath.Join(dir, "id_agent_"+name+".json"),
 			"--trust-mode", "open", "--http-listen", "", "--log-level", r.hsLogLevel, "--log-format", "text",
 			"--cycle-interval", r.cycleInterval.String(), "--state-timeout", r.stateTimeout.String())
 	}
-	if a.p, err = a.start(); err != nil {
-		return nil, err
-	}
-	r.agents = append(r.agents, a)
 	return a, nil
 }
 

@@ -183,9 +183,11 @@ func (r *run) cleanup() {
 	_ = os.RemoveAll(r.dir)
 }
 
-// startOurRelay runs `hsfleet relay` with its default client filter.
-func (r *run) startOurRelay(addr string) (*proc, error) {
-	p, err := startProc("relay", r.dir, r.logPath("relay"), nil, r.hsfleet, "relay", "--listen", addr, "--log-format", "text")
+// startOurRelay runs `hsfleet relay` with its default client filter and
+// extra flags.
+func (r *run) startOurRelay(addr string, extra ...string) (*proc, error) {
+	args := append([]string{r.hsfleet, "relay", "--listen", addr, "--log-format", "text"}, extra...)
+	p, err := startProc("relay", r.dir, r.logPath("relay"), nil, args...)
 	if err == nil {
 		r.others = append(r.others, p)
 		err = waitListening(addr, p)

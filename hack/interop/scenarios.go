@@ -14,6 +14,7 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{"python-pair-our-relay", pythonPairOurRelay},
+	{"python-claims-bundle-id", pythonClaimsBundleID},
 	{"mixed-pair-python-relay", func(r *run) error { return mixedPair(r, false) }},
 	{"mixed-pair-our-relay", func(r *run) error { return mixedPair(r, true) }},
 	{"mixed-fleet", func(r *run) error { return mixedFleet(r, false) }},
@@ -116,9 +117,17 @@ func (r *run) alive() error {
 }
 
 // pythonPairOurRelay: two Python agents through `hsfleet relay`, and the
-// lines that used to kill them sent midway.
+// lines that used to kill them sent midway. The relay has a trust bundle
+// (of an hsfleet agent that is not running), as the chart deploys it:
+// Python agents are served unauthenticated and none of their lines is
+// dropped for it.
 func pythonPairOurRelay(r *run) error {
-	if _, err := r.startOurRelay(pythonRelayAddr); err != nil {
+	ghost, err := r.newHsfleet("ghost", pythonRelayAddr)
+	if err != nil {
+		return err
+	}
+	relay, err := r.startAuthRelay(pythonRelayAddr, ghost)
+	if err != nil {
 		return err
 	}
 	for _, n := range []string{"alice", "bob"} {
@@ -152,7 +161,11 @@ func pythonPairOurRelay(r *run) error {
 	if after == 0 {
 		errAfter = errors.New("no cycle after the bad lines")
 	}
-	return errors.Join(r.report("total", now, nil, 1, false), r.report("after bad lines", now, before, 0, false), errAfter)
+	drops, errDrops := relay.metric(metricUnauthDrops)
+	if errDrops == nil && drops > 0 {
+		errDrops = fmt.Errorf("the relay dropped %v Python lines as unauthenticated_id", drops)
+	}
+	return errors.Join(r.report("total", now, nil, 1, false), r.report("after bad lines", now, before, 0, false), errAfter, errDrops)
 }
 
 // errReferenceStall: the two reference agents stalled each other before

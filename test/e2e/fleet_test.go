@@ -45,11 +45,13 @@ func TestFleet(t *testing.T) {
 		{"helm install", func(t *testing.T, cfg config, c *cluster) { installChart(t, cfg) }},
 		{"three agents complete cycles with each other", phaseSamples},
 		{"relay replicas share one broadcast domain", phaseRelayReplicas},
+		{"agents authenticate to the relay", phaseRelayAuthentication},
 		{"deleted agent pod returns with the same ID", phaseDeletePod},
 		{"deleted relay pod: every pair cycles again", phaseDeleteRelayPod},
 		{"helm upgrade with a changed CRD keeps identities", phaseUpgradeChangedCRD},
 		{"rotated identity is accepted by peers", phaseRotateIdentity},
 		{"deleted HSAgent disappears everywhere", phaseDeleteAgent},
+		{"helm uninstall refused while HSAgents exist", phaseUninstallRefused},
 	}
 	for _, p := range phases {
 		if !t.Run(p.name, func(t *testing.T) { p.run(t, cfg, c) }) {

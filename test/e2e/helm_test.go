@@ -28,6 +28,16 @@ func helmPath(t *testing.T, root string) string {
 
 func runHelm(t *testing.T, cfg config, timeout time.Duration, args ...string) string {
 	t.Helper()
+	out, err := tryHelm(t, cfg, timeout, args...)
+	if err != nil {
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// tryHelm runs helm and returns its combined output and error.
+func tryHelm(t *testing.T, cfg config, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, helmPath(t, cfg.root), args...)
@@ -39,10 +49,8 @@ func runHelm(t *testing.T, cfg config, timeout time.Duration, args ...string) st
 		"HELM_DATA_HOME="+filepath.Join(home, "data"))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
-	return out.String()
+	err := cmd.Run()
+	return out.String(), err
 }
 
 // installChart installs (or upgrades) the release and waits for the operator

@@ -255,6 +255,7 @@ func phaseDeleteRelayPod(t *testing.T, cfg config, c *cluster) {
 	}
 	waitPodReplaced(t, cfg, c, victim, old.UID)
 	waitFleetCycling(t, cfg, c, sampleNames, snapshot(t, c, sampleNames))
+	checkAgentsAuthenticated(t, cfg, c) // the moved agents proved their IDs again
 }
 
 // waitPodReplaced waits for a pod name to be held by a new, ready pod.

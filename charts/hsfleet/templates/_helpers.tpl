@@ -104,3 +104,27 @@ readOnlyRootFilesystem: true
 capabilities:
   drop: ["ALL"]
 {{- end }}
+
+{{/*
+"true" when the relay authenticates agents with the release namespace's
+trust bundle (relay.auth.enabled). A ConfigMap volume mounts only from the
+pod's own namespace, so agents in other namespaces stay unknown to the
+relay: they go on unauthenticated (broadcast), which relay.allowUnauthenticated
+must then allow.
+*/}}
+{{- define "hsfleet.relayAuth" -}}
+{{- $auth := and .Values.relay.enabled .Values.relay.auth.enabled -}}
+{{- if and (not .Values.relay.allowUnauthenticated) (not $auth) }}
+{{- fail "relay.allowUnauthenticated=false needs relay.auth.enabled (the relay must have the trust bundle to authenticate anyone)" }}
+{{- end }}
+{{- if and $auth (not .Values.relay.allowUnauthenticated) }}
+{{- $elsewhere := .Values.rbac.clusterWide }}
+{{- range .Values.agentNamespaces }}
+{{- if ne . $.Release.Namespace }}{{ $elsewhere = true }}{{ end }}
+{{- end }}
+{{- if $elsewhere }}
+{{- fail "relay.allowUnauthenticated=false refuses agents outside the release namespace: the relay holds only the release namespace's trust bundle (docs/deploy.md, relay authentication)" }}
+{{- end }}
+{{- end }}
+{{- $auth -}}
+{{- end }}
