@@ -186,3 +186,14 @@ func verifyAuth(pub ed25519.PublicKey, nonce []byte, id, sig string) bool {
 	}
 	return ed25519.Verify(pub, authSignedBytes(nonce, id), s)
 }
+
+// provingKey returns the first of keys the signature verifies under, or
+// nil: at most a rotation's few keys, each tried once.
+func provingKey(keys []ed25519.PublicKey, nonce []byte, id, sig string) ed25519.PublicKey {
+	for _, k := range keys {
+		if verifyAuth(k, nonce, id, sig) {
+			return k
+		}
+	}
+	return nil
+}

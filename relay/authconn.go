@@ -91,13 +91,16 @@ func (c *conn) finishAuth(line []byte) {
 		c.log.Warn("auth refused", "reason", authResultMalformed, "agent_id", p.id, "err", err)
 		return
 	}
-	key, known := s.trust.Bundle()[p.id]
-	if !known { // left the bundle since the hello
+	// During a key rotation the bundle lists the old and the new key of an
+	// ID (docs/rotation.md): either proves it.
+	keys := s.trust.Keys(p.id)
+	if len(keys) == 0 { // left the bundle since the hello
 		c.refuse(authResultUnknownID, true)
 		c.log.Warn("auth refused", "reason", authResultUnknownID, "agent_id", p.id)
 		return
 	}
-	if !verifyAuth(key, p.nonce, p.id, m.Sig) {
+	key := provingKey(keys, p.nonce, p.id, m.Sig)
+	if key == nil {
 		c.refuse(authResultBadSignature, true)
 		c.log.Warn("auth refused", "reason", authResultBadSignature, "agent_id", p.id)
 		return
@@ -187,7 +190,8 @@ func (c *conn) endConn(reason string, final *frame) {
 }
 
 // revalidate ends every authenticated connection whose proven key is no
-// longer the bundle's key for its ID. It runs after each bundle reload.
+// longer a key the bundle accepts for its ID (a retired rotation key
+// included). It runs after each bundle reload.
 func (s *Server) revalidate() {
 	b := s.trust.Bundle()
 	s.metrics.bundleAgents.Set(float64(len(b)))
@@ -196,7 +200,7 @@ func (s *Server) revalidate() {
 		if p == nil {
 			continue
 		}
-		if key, ok := b[p.id]; !ok || !key.Equal(p.key) {
+		if !s.trust.Accepts(p.id, p.key) {
 			c.log.Warn("agent key left the trust bundle, disconnecting", "agent_id", p.id)
 			c.endConn(reasonBundleChanged, s.warnBundleChanged)
 		}
