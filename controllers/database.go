@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/hsfleet/hsfleet/agent/store"
@@ -96,10 +97,11 @@ type StorePool struct {
 	idleTimeout time.Duration
 	now         func() time.Time
 
+	opening singleflight.Group // one open per DSN in flight
+
 	mu       sync.Mutex
 	stores   map[[32]byte]*pooledStore
 	failures map[[32]byte]poolFailure
-	opening  map[[32]byte]chan struct{} // closed when the open in flight ends
 }
 
 type pooledStore struct {
@@ -125,53 +127,60 @@ func NewStorePool(openTimeout time.Duration) *StorePool {
 		now:         time.Now,
 		stores:      map[[32]byte]*pooledStore{},
 		failures:    map[[32]byte]poolFailure{},
-		opening:     map[[32]byte]chan struct{}{},
 	}
 }
 
 // Get returns the open store for dsn, opening it on first use. Only one
-// caller opens a given DSN at a time; the others wait for its result rather
-// than hold the pool lock through a slow connect. Errors wrap
-// errDatabaseUnreachable and never contain the DSN (it may hold a password).
+// caller opens a given DSN at a time (singleflight); the others wait for its
+// result, or for their own context, rather than hold the pool lock through
+// a slow connect. Errors wrap errDatabaseUnreachable and never contain the
+// DSN (it may hold a password).
 func (p *StorePool) Get(ctx context.Context, dsn string) (*store.Store, error) {
 	key := sha256.Sum256([]byte(dsn))
 	p.closeIdle(ctx)
-	for {
-		p.mu.Lock()
-		if ps, ok := p.stores[key]; ok {
-			ps.lastUsed = p.now()
-			p.mu.Unlock()
-			return ps.st, nil
+	if st, ok, err := p.known(key); ok {
+		return st, err
+	}
+	res := p.opening.DoChan(string(key[:]), func() (any, error) {
+		// An open that ended since known() above has recorded its result.
+		if st, ok, err := p.known(key); ok {
+			return st, err
 		}
-		if f, ok := p.failures[key]; ok && p.now().Sub(f.at) < p.retryAfter {
-			p.mu.Unlock()
-			return nil, f.err
+		return p.openAndRecord(ctx, key, dsn)
+	})
+	select {
+	case r := <-res:
+		if r.Err != nil {
+			return nil, r.Err
 		}
-		wait, busy := p.opening[key]
-		if !busy {
-			done := make(chan struct{})
-			p.opening[key] = done
-			p.mu.Unlock()
-			return p.openAndRecord(ctx, key, dsn, done)
-		}
-		p.mu.Unlock()
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", errDatabaseUnreachable, ctx.Err())
-		}
+		return r.Val.(*store.Store), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", errDatabaseUnreachable, ctx.Err())
 	}
 }
 
-func (p *StorePool) openAndRecord(ctx context.Context, key [32]byte, dsn string, done chan struct{}) (*store.Store, error) {
+// known returns the open store for key, or its recent open failure; ok is
+// false when the DSN has to be opened.
+func (p *StorePool) known(key [32]byte) (st *store.Store, ok bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ps, found := p.stores[key]; found {
+		ps.lastUsed = p.now()
+		return ps.st, true, nil
+	}
+	if f, found := p.failures[key]; found && p.now().Sub(f.at) < p.retryAfter {
+		return nil, true, f.err
+	}
+	return nil, false, nil
+}
+
+func (p *StorePool) openAndRecord(ctx context.Context, key [32]byte, dsn string) (*store.Store, error) {
 	openCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	st, err := p.open(openCtx, withConnectTimeout(dsn, p.timeout))
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.opening, key)
-	close(done)
 	if err != nil {
 		databaseErrors.WithLabelValues("open").Inc()
 		err = fmt.Errorf("%w: %s", errDatabaseUnreachable, redactDSN(err.Error(), dsn))

@@ -77,17 +77,12 @@ func TestStorePoolOpensADSNOnceForConcurrentCallers(t *testing.T) {
 			errs <- err
 		}()
 	}
-	// Let every caller reach the pool before the single open finishes.
+	// Let the callers reach the pool while the single open is in flight.
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		p.mu.Lock()
-		inflight := len(p.opening)
-		p.mu.Unlock()
-		if inflight == 1 || time.Now().After(deadline) {
-			break
-		}
+	for opens.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
+	time.Sleep(20 * time.Millisecond)
 	close(release)
 	for i := 0; i < callers; i++ {
 		if err := <-errs; !errors.Is(err, errDatabaseUnreachable) {
@@ -96,6 +91,34 @@ func TestStorePoolOpensADSNOnceForConcurrentCallers(t *testing.T) {
 	}
 	if n := opens.Load(); n != 1 {
 		t.Fatalf("opened %d times, want 1", n)
+	}
+}
+
+// A caller waiting for another's open gives up when its own context ends,
+// and the open still completes for the others.
+func TestStorePoolWaiterHonoursItsContext(t *testing.T) {
+	p := NewStorePool(5 * time.Second)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	p.open = func(ctx context.Context, dsn string) (*store.Store, error) {
+		close(started)
+		<-release
+		return nil, errors.New("refused")
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := p.Get(context.Background(), "postgres://x")
+		first <- err
+	}()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := p.Get(ctx, "postgres://x"); !errors.Is(err, errDatabaseUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiter: err = %v, want unreachable + deadline", err)
+	}
+	close(release)
+	if err := <-first; !errors.Is(err, errDatabaseUnreachable) {
+		t.Fatalf("opener: err = %v", err)
 	}
 }
 
