@@ -45,6 +45,8 @@ type Config struct {
 	StateCleanupGrace time.Duration
 	// MaxConcurrentReconciles of the HSAgent controller.
 	MaxConcurrentReconciles int
+	// Rotation times key rotations with overlap (rotation_config.go).
+	Rotation RotationConfig
 
 	// Agent defaults for HSAgents that do not set the field.
 	Agent AgentDefaults
@@ -108,6 +110,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxConcurrentReconciles <= 0 {
 		c.MaxConcurrentReconciles = 4
 	}
+	c.Rotation = c.Rotation.withDefaults()
 	if c.StatusCounterInterval <= 0 {
 		c.StatusCounterInterval = DefaultStatusCounterInterval
 	}

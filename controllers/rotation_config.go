@@ -35,13 +35,9 @@ func (c RotationConfig) withDefaults() RotationConfig {
 	return c
 }
 
-// rotationDefaults is the rotation timing until Config carries it (then
-// rotationConfig returns r.Config.Rotation.withDefaults(), set from the
-// operator's --rotation-propagation-delay and --rotation-retire-grace).
-// Tests in this package shorten it.
-var rotationDefaults = RotationConfig{}.withDefaults()
-
-func (r *HSAgentReconciler) rotationConfig() RotationConfig { return rotationDefaults }
+// rotationConfig is the operator's --rotation-propagation-delay and
+// --rotation-retire-grace, defaulted.
+func (r *HSAgentReconciler) rotationConfig() RotationConfig { return r.Config.Rotation.withDefaults() }
 
 // clock is the reconciler's time source.
 func (r *HSAgentReconciler) clock() time.Time {

@@ -21,8 +21,6 @@ import (
 // binary: long enough to observe each step, short enough for envtest.
 var testRotation = RotationConfig{PropagationDelay: 3 * time.Second, RetireGrace: time.Second}
 
-func init() { rotationDefaults = testRotation }
-
 // agentBundle is what an agent reads from the namespace trust bundle.
 func agentBundle(t testing.TB, ns string) *trust.Policy {
 	t.Helper()

@@ -152,6 +152,7 @@ func testOperatorConfig() Config {
 		StatusInterval:        500 * time.Millisecond,
 		StatusCounterInterval: time.Second,
 		DatabaseTimeout:       3 * time.Second,
+		Rotation:              testRotation,
 	}
 }
 

@@ -24,6 +24,7 @@ type operatorFleetFlags struct {
 	dbMaxConns       int
 	agentResources   string
 	cleanupGrace     time.Duration
+	rotation         controllers.RotationConfig
 }
 
 func (f *operatorFleetFlags) register(fs *flag.FlagSet) {
@@ -42,6 +43,10 @@ func (f *operatorFleetFlags) register(fs *flag.FlagSet) {
 		`default agent container resources as JSON, e.g. {"requests":{"cpu":"20m","memory":"48Mi"}} (empty: built-in default)`)
 	fs.DurationVar(&f.cleanupGrace, "finalizer-database-grace", controllers.DefaultStateCleanupGrace,
 		"how long an HSAgent's deletion retries deleting its rows from an unreachable database (or waits for its pod to stop) before removing the finalizer anyway and leaving the rows")
+	fs.DurationVar(&f.rotation.PropagationDelay, "rotation-propagation-delay", controllers.DefaultRotationPropagationDelay,
+		"how long the trust bundle lists an agent's old and new key before its pod switches to the new one (cover the kubelet's ConfigMap refresh)")
+	fs.DurationVar(&f.rotation.RetireGrace, "rotation-retire-grace", controllers.DefaultRotationRetireGrace,
+		"how long the old key stays trusted after the pod with the new key is ready")
 	// Deprecated name of --finalizer-database-grace, kept so existing
 	// installs (chart operator.stateCleanupGrace) keep working.
 	fs.Func("state-cleanup-grace", "deprecated: use --finalizer-database-grace", func(v string) error {
@@ -68,7 +73,10 @@ func (f *operatorFleetFlags) apply(cfg *controllers.Config) error {
 		return fmt.Errorf("--agent-db-max-conns must be within 1..64")
 	case f.cleanupGrace <= 0:
 		return fmt.Errorf("--finalizer-database-grace must be positive")
+	case f.rotation.PropagationDelay <= 0 || f.rotation.RetireGrace <= 0:
+		return fmt.Errorf("--rotation-propagation-delay and --rotation-retire-grace must be positive")
 	}
+	cfg.Rotation = f.rotation
 	cfg.StateCleanupGrace = f.cleanupGrace
 	cfg.StatusCounterInterval = f.counterInterval
 	cfg.StatusCounterRate = f.counterRate
