@@ -25,6 +25,10 @@ func phaseRetainAndRecreate(t *testing.T, cfg config, c *cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	oldPod, err := c.core.CoreV1().Pods(cfg.namespace).Get(ctx, "alice-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("alice's StatefulSet pod: %v", err)
+	}
 	if _, err := c.hsagents().Patch(ctx, "alice", types.MergePatchType, []byte(`{"spec":{"stateReclaimPolicy":"Retain"}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatalf("set alice's stateReclaimPolicy to Retain: %v", err)
 	}
@@ -52,12 +56,14 @@ func phaseRetainAndRecreate(t *testing.T, cfg config, c *cluster) {
 	}
 
 	createSample(t, cfg, c, "alice")
-	views := waitFleetCycling(t, cfg, c, sampleNames, nil)
+	// The status of the new HSAgent may show the retained rows at once:
+	// only cycles counted after her new pod is ready prove that it runs with
+	// the adopted identity and that the peers accept it.
+	waitPodWithIdentity(t, cfg, c, "alice", oldPod.UID)
+	views := waitFleetCycling(t, cfg, c, sampleNames, snapshot(t, c, sampleNames))
 	if got := views["alice"]; got.AgentID != before.AgentID || got.SignPub != before.SignPub {
 		t.Fatalf("re-created alice did not adopt her identity: %s key %s, was %s key %s", got.AgentID, got.SignPub, before.AgentID, before.SignPub)
 	}
-	// Cycles counted from the adopted identity on: the peers accept her.
-	waitFleetCycling(t, cfg, c, sampleNames, snapshot(t, c, sampleNames))
 	l, err := c.core.CoreV1().Secrets(cfg.namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		t.Fatal(err)

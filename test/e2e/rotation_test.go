@@ -43,7 +43,10 @@ func readRejections(t *testing.T, cfg config, c *cluster, peers []string) reject
 			t.Fatal(err)
 		}
 		out.peerPods[n] = pod.UID
-		out.peer[n] = map[string]float64{"failed": sumSeries(m, "hsfleet_agent_handshakes_total", `result="failed"`)}
+		out.peer[n] = map[string]float64{
+			"ok":     sumSeries(m, "hsfleet_agent_handshakes_total", `result="ok"`),
+			"failed": sumSeries(m, "hsfleet_agent_handshakes_total", `result="failed"`),
+		}
 		for _, r := range trustRejections {
 			out.peer[n][r] = sumSeries(m, "hsfleet_agent_handshakes_total", `result="failed"`, `reason="`+r+`"`)
 		}
@@ -148,6 +151,9 @@ func phaseRotateIdentity(t *testing.T, cfg config, c *cluster) {
 	after := readRejections(t, cfg, c, append(peers, "bob"))
 	t.Logf("after the rotation: failed hs %v, relay auth attempts %v", after.peer, after.relay)
 	for _, n := range peers {
+		if base.peer[n]["ok"] == 0 || after.peer[n]["ok"] <= base.peer[n]["ok"] {
+			t.Fatalf("%s's hsfleet_agent_handshakes_total{result=\"ok\"} went %v -> %v: the counters read are not the ones the agent moves", n, base.peer[n]["ok"], after.peer[n]["ok"])
+		}
 		if after.peerPods[n] != base.peerPods[n] {
 			t.Fatalf("%s's pod restarted during the rotation: its counters cannot be compared", n)
 		}
