@@ -59,7 +59,8 @@ type agentView struct {
 	Available  bool
 	PeerCount  int64
 	Cycles     int64
-	PeerCycles map[string]int64 // peer agent ID -> cycles over both roles
+	PeerCycles map[string]int64  // peer agent ID -> cycles over both roles
+	Conditions map[string]string // type -> "Status/Reason"
 }
 
 func (c *cluster) agent(ctx context.Context, name string) (agentView, error) {
@@ -71,7 +72,7 @@ func (c *cluster) agent(ctx context.Context, name string) (agentView, error) {
 }
 
 func viewOf(u *unstructured.Unstructured) agentView {
-	v := agentView{Name: u.GetName(), PeerCycles: map[string]int64{}}
+	v := agentView{Name: u.GetName(), PeerCycles: map[string]int64{}, Conditions: map[string]string{}}
 	v.AgentID, _, _ = unstructured.NestedString(u.Object, "status", "agentID")
 	v.SignPub, _, _ = unstructured.NestedString(u.Object, "status", "identity", "signPublicKey")
 	v.PeerCount, _, _ = unstructured.NestedInt64(u.Object, "status", "peerCount")
@@ -79,7 +80,9 @@ func viewOf(u *unstructured.Unstructured) agentView {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range conds {
 		m, _ := c.(map[string]any)
-		if m["type"] == "Available" && m["status"] == "True" {
+		typ, _ := m["type"].(string)
+		v.Conditions[typ] = fmt.Sprintf("%v/%v", m["status"], m["reason"])
+		if typ == "Available" && m["status"] == "True" {
 			v.Available = true
 		}
 	}

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -50,6 +48,8 @@ func TestFleet(t *testing.T) {
 		{"deleted relay pod: every pair cycles again", phaseDeleteRelayPod},
 		{"helm upgrade with a changed CRD keeps identities", phaseUpgradeChangedCRD},
 		{"rotated identity is accepted by peers", phaseRotateIdentity},
+		{"changed database Secret rolls every agent", phaseDatabaseSecretChange},
+		{"retained state is adopted by a re-created HSAgent", phaseRetainAndRecreate},
 		{"deleted HSAgent disappears everywhere", phaseDeleteAgent},
 		{"helm uninstall refused while HSAgents exist", phaseUninstallRefused},
 	}
@@ -66,21 +66,27 @@ func phaseSamples(t *testing.T, cfg config, c *cluster) {
 		t.Fatalf("HSAgent API not served after helm install (CRD missing from the chart's templates/crds.yaml?): %v", err)
 	}
 	for _, name := range sampleNames {
-		data, err := os.ReadFile(filepath.Join(cfg.root, "config", "samples", "hsfleet_v1alpha1_hsagent_"+name+".yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var u unstructured.Unstructured
-		if err := yaml.Unmarshal(data, &u.Object); err != nil {
-			t.Fatalf("sample %s: %v", name, err)
-		}
-		u.SetNamespace(cfg.namespace)
-		if _, err := c.hsagents().Create(ctx, &u, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("create HSAgent %s: %v", name, err)
-		}
+		createSample(t, cfg, c, name)
 	}
 	waitFleetCycling(t, cfg, c, sampleNames, nil)
 	checkPrintColumns(t, cfg)
+}
+
+// createSample creates the HSAgent of config/samples/hsfleet_v1alpha1_hsagent_<name>.yaml.
+func createSample(t *testing.T, cfg config, c *cluster, name string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(cfg.root, "config", "samples", "hsfleet_v1alpha1_hsagent_"+name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u unstructured.Unstructured
+	if err := yaml.Unmarshal(data, &u.Object); err != nil {
+		t.Fatalf("sample %s: %v", name, err)
+	}
+	u.SetNamespace(cfg.namespace)
+	if _, err := c.hsagents().Create(context.Background(), &u, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create HSAgent %s: %v", name, err)
+	}
 }
 
 // checkPrintColumns waits as a person would (`kubectl wait
@@ -180,22 +186,6 @@ func snapshot(t *testing.T, c *cluster, names []string) map[string]map[string]in
 	return out
 }
 
-// parseMetrics reads unlabelled samples of the Prometheus text format.
-func parseMetrics(body string) map[string]float64 {
-	out := map[string]float64{}
-	for _, line := range strings.Split(body, "\n") {
-		if line == "" || strings.HasPrefix(line, "#") || strings.Contains(line, "{") {
-			continue
-		}
-		var name string
-		var v float64
-		if _, err := fmt.Sscanf(line, "%s %g", &name, &v); err == nil {
-			out[name] = v
-		}
-	}
-	return out
-}
-
 func phaseDeletePod(t *testing.T, cfg config, c *cluster) {
 	ctx := context.Background()
 	before, err := c.agent(ctx, "alice")
@@ -215,105 +205,6 @@ func phaseDeletePod(t *testing.T, cfg config, c *cluster) {
 	if views["alice"].AgentID != before.AgentID {
 		t.Fatalf("alice's agent ID changed across the pod restart: %s -> %s", before.AgentID, views["alice"].AgentID)
 	}
-}
-
-func phaseRotateIdentity(t *testing.T, cfg config, c *cluster) {
-	ctx := context.Background()
-	before, err := c.agent(ctx, "bob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldPod, err := c.core.CoreV1().Pods(cfg.namespace).Get(ctx, "bob-0", metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("bob's StatefulSet pod: %v", err)
-	}
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{"hsfleet.io/rotate-identity":%q}}}`, time.Now().UTC().Format(time.RFC3339Nano))
-	if _, err := c.hsagents().Patch(ctx, "bob", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-		t.Fatalf("annotate bob: %v", err)
-	}
-	var rotated agentView
-	eventually(t, cfg.timeout, "bob's new key in status and trust bundle", func(ctx context.Context) error {
-		v, err := c.agent(ctx, "bob")
-		if err != nil {
-			return err
-		}
-		if v.SignPub == "" || v.SignPub == before.SignPub {
-			return fmt.Errorf("bob's signing key not rotated yet")
-		}
-		bundle, err := trustBundle(ctx, c)
-		if err != nil {
-			return err
-		}
-		if bundle[v.AgentID] != v.SignPub {
-			return fmt.Errorf("trust bundle has %q for bob, status has %q", bundle[v.AgentID], v.SignPub)
-		}
-		rotated = v
-		return nil
-	})
-	if rotated.AgentID != before.AgentID {
-		t.Fatalf("rotation changed bob's agent ID: %s -> %s", before.AgentID, rotated.AgentID)
-	}
-	waitPodWithIdentity(t, cfg, c, "bob", oldPod.UID)
-	// The baseline is taken only now that bob's new pod runs: cycles counted
-	// from here on were signed with the new key, and prove the peers
-	// accepted it through the bundle (Fleet trust rejects unknown keys).
-	// A baseline taken before the restart could be met by the old pod's
-	// last cycles alone.
-	views := waitFleetCycling(t, cfg, c, sampleNames, snapshot(t, c, sampleNames))
-	if views["bob"].SignPub != rotated.SignPub || views["bob"].AgentID != before.AgentID {
-		t.Fatalf("bob's identity moved again after the rotation: %s", views["bob"])
-	}
-}
-
-// waitPodWithIdentity waits for the agent's pod to be replaced (a UID other
-// than oldUID) by one whose identity-hash annotation matches the
-// StatefulSet's current template, i.e. a pod that mounted the rotated
-// identity, and for it to be ready.
-func waitPodWithIdentity(t *testing.T, cfg config, c *cluster, agent string, oldUID types.UID) {
-	t.Helper()
-	const hashAnnotation = "hsfleet.io/identity-hash"
-	eventually(t, cfg.timeout, agent+"-0 replaced by a ready pod with the rotated identity", func(ctx context.Context) error {
-		sts, err := c.core.AppsV1().StatefulSets(cfg.namespace).Get(ctx, agent, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		want := sts.Spec.Template.Annotations[hashAnnotation]
-		if want == "" {
-			return fmt.Errorf("StatefulSet %s has no %s template annotation", agent, hashAnnotation)
-		}
-		p, err := c.core.CoreV1().Pods(cfg.namespace).Get(ctx, agent+"-0", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if p.UID == oldUID {
-			return fmt.Errorf("old pod %s still there", p.UID)
-		}
-		if got := p.Annotations[hashAnnotation]; got != want {
-			return fmt.Errorf("pod %s has identity hash %q, StatefulSet template %q", p.UID, got, want)
-		}
-		if len(p.Status.ContainerStatuses) == 0 {
-			return fmt.Errorf("pod %s has no container status yet", p.UID)
-		}
-		for _, cs := range p.Status.ContainerStatuses {
-			if !cs.Ready {
-				return fmt.Errorf("container %s of pod %s not ready", cs.Name, p.UID)
-			}
-		}
-		return nil
-	})
-}
-
-// trustBundle reads the namespace trust bundle: agent ID -> base64 key.
-func trustBundle(ctx context.Context, c *cluster) (map[string]string, error) {
-	cm, err := c.core.CoreV1().ConfigMaps(c.ns).Get(ctx, "hsfleet-trust", metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("trust bundle ConfigMap: %w", err)
-	}
-	out := map[string]string{}
-	if err := json.Unmarshal([]byte(cm.Data["trust-bundle.json"]), &out); err != nil {
-		return nil, fmt.Errorf("trust bundle is not a JSON object of strings: %w", err)
-	}
-	return out, nil
 }
 
 func phaseDeleteAgent(t *testing.T, cfg config, c *cluster) {

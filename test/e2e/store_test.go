@@ -10,9 +10,9 @@ import (
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
-// checkRowsGone asserts, through the read-only store API the operator uses,
-// that a deleted agent left no per-pair state behind.
-func checkRowsGone(t *testing.T, cfg config, agentID string) {
+// rowSummary reads an agent's per-pair state through the read-only store
+// API the operator uses.
+func rowSummary(t *testing.T, cfg config, agentID string) store.AgentSummary {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -23,9 +23,15 @@ func checkRowsGone(t *testing.T, cfg config, agentID string) {
 	defer s.Close()
 	sum, err := s.Summary(ctx, agentID, 64)
 	if err != nil {
-		t.Fatalf("summary of deleted agent: %v", err)
+		t.Fatalf("summary of agent %s: %v", agentID, err)
 	}
-	if sum.PeerCount != 0 || sum.Cycles != 0 || len(sum.Peers) != 0 {
+	return sum
+}
+
+// checkRowsGone asserts that a deleted agent left no per-pair state behind.
+func checkRowsGone(t *testing.T, cfg config, agentID string) {
+	t.Helper()
+	if sum := rowSummary(t, cfg, agentID); sum.PeerCount != 0 || sum.Cycles != 0 || len(sum.Peers) != 0 {
 		t.Fatalf("deleted agent %s still has rows: %+v", agentID, sum)
 	}
 }
