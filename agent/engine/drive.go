@@ -21,7 +21,7 @@ func (m Machine) drive(res *Result, env Env) {
 			return
 		}
 		m.ensureRef(res, env)
-		res.Out = append(res.Out, Out{Intent: IntentFinish, YourRef: r.PeerRef, MyRef: r.LocalRef})
+		res.Out = append(res.Out, Out{Intent: IntentFinish, YourRef: r.PeerRef, MyRef: r.LocalRef, MACKey: res.Mem.FinKey})
 	case StateInitExchange:
 		if r.PeerNonce == "" {
 			return
@@ -42,7 +42,7 @@ func (m Machine) drive(res *Result, env Env) {
 		r.FinalizeRetryCount++
 		res.Write = true
 		m.ensureRef(res, env)
-		res.Out = append(res.Out, Out{Intent: IntentConclude, YourNonce: r.PeerNonce, MyRef: r.LocalRef})
+		res.Out = append(res.Out, Out{Intent: IntentConclude, YourNonce: r.PeerNonce, MyRef: r.LocalRef, MACKey: res.Mem.FinKey})
 	case StateInitClose, StateInitReady:
 		if r.PeerRef == "" {
 			return
@@ -50,10 +50,10 @@ func (m Machine) drive(res *Result, env Env) {
 		if r.LocalRef != "" && r.FinalizeRetryCount <= InitFinalLimit {
 			r.FinalizeRetryCount++
 			res.Write = true
-			res.Out = append(res.Out, Out{Intent: IntentClose, YourRef: r.PeerRef, MyRef: r.LocalRef})
+			res.Out = append(res.Out, Out{Intent: IntentClose, YourRef: r.PeerRef, MyRef: r.LocalRef, MACKey: res.Mem.macKey()})
 		}
 		if r.State == StateInitReady {
-			res.Out = append(res.Out, Out{Intent: IntentReconnect, YourRef: r.PeerRef})
+			res.Out = append(res.Out, Out{Intent: IntentReconnect, YourRef: r.PeerRef, MACKey: res.Mem.ResumeKey})
 		}
 	}
 }
