@@ -55,5 +55,30 @@ func TestStepsCountVerifiedCycles(t *testing.T) {
 					c.k.label(), cycles, verified, got, c.cycles, c.verified, c.lastVerified)
 			}
 		}
+		if s.dialect != DialectPostgres {
+			return
+		}
+		// The operator's reads: FleetSummary and FleetRows.
+		sum, err := s.FleetSummary(ctx, []FleetQuery{{SelfID: "me", StaleBefore: t0}}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := sum["me"]; m.Cycles != 5 || m.VerifiedCycles != 2 {
+			t.Fatalf("FleetSummary: %d cycles, %d verified; want 5, 2", m.Cycles, m.VerifiedCycles)
+		}
+		rows := map[Role]int64{}
+		if _, err := s.FleetRows(ctx, FleetRowsQuery{Full: []FleetQuery{{SelfID: "me", StaleBefore: t0}}},
+			func(r FleetRow) {
+				role := Responder
+				if r.Initiator {
+					role = Initiator
+				}
+				rows[role] = r.VerifiedCycles
+			}); err != nil {
+			t.Fatal(err)
+		}
+		if rows[Responder] != 2 || rows[Initiator] != 0 {
+			t.Fatalf("FleetRows verified cycles %v; want responder 2, initiator 0", rows)
+		}
 	})
 }
