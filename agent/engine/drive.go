@@ -126,6 +126,16 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 		// retry backoff; a Go responder expires its own token and answers
 		// register, whose confirm any init_ready accepts.
 	case StateInitPropose:
+		if !mem.PeerBinds {
+			// A legacy (Python) responder has no timeout in resp_exchange
+			// and waits for a conclude echoing its nonce forever: wiping
+			// here would strand it (issue 12 item 7, stall B). Keep
+			// re-sending conclude at the capped retry backoff until its
+			// finish, or a new confirm (restartOnConfirm) if it started
+			// over; a Go responder that gave up answers our register.
+			res.note("conclude kept for a legacy responder", "peer_nonce", r.PeerNonce)
+			break
+		}
 		// Give up the cycle: the responder, once it gives up too, answers
 		// our register with confirm.
 		r.wipe()
