@@ -42,6 +42,10 @@ type CycleEvent struct {
 	Started, Completed time.Time
 	// Total is the pair's cycle count for this role after the cycle.
 	Total int64
+	// Verified: the cycle was authenticated end to end (docs/protocol.md
+	// §7.4): both hs carried a valid bind, the peer's sealed message
+	// confirmed the key, and the counting finish/close had a valid MAC.
+	Verified bool
 }
 
 // Config configures an Engine.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
@@ -289,7 +290,11 @@ func (c *conv) handle(msg Msg) {
 
 // startsCycle reports whether msg would start a responder cycle.
 func (c *conv) startsCycle(msg Msg) bool {
-	return c.role == Responder && c.row.State == StateRespReady && StartRefusal(c.row, msg) == ""
+	if c.role != Responder || c.row.State != StateRespReady || StartRefusal(c.row, msg) != "" {
+		return false
+	}
+	probe := Result{Mem: c.mem}
+	return resumeAuthentic(&probe, msg)
 }
 
 // syncSlot gives the slot back once the responder is idle again.
@@ -419,8 +424,13 @@ func (c *conv) commit(res Result) error {
 	if prevState != c.row.State {
 		c.log.Debug("state change", "from", prevState, "to", c.row.State)
 	}
+	if res.MarkBinds {
+		// Tofu: a peer that sent a verified bind must keep binding
+		// (plan §2.5); no-op in the other modes.
+		c.e.cfg.Policy.MarkBinds(c.key.PeerID)
+	}
 	if res.CycleDone {
-		c.cycleDone(prevMem.CycleStart, now, cycles)
+		c.cycleDone(prevMem.CycleStart, now, cycles, res.Verified)
 	}
 	outs, pause := res.Out, time.Duration(0)
 	if res.CycleDone && c.role == Initiator && c.e.cfg.CycleInterval > 0 {
@@ -448,18 +458,18 @@ func (c *conv) retryDelay() time.Duration {
 }
 
 // cycleDone reports a cycle whose count (total) is saved.
-func (c *conv) cycleDone(started, now time.Time, total int64) {
-	c.e.m.Cycles.WithLabelValues(string(c.role)).Inc()
+func (c *conv) cycleDone(started, now time.Time, total int64, verified bool) {
+	c.e.m.Cycles.WithLabelValues(string(c.role), strconv.FormatBool(verified)).Inc()
 	if !started.IsZero() {
 		c.e.m.CycleSeconds.WithLabelValues(string(c.role)).Observe(now.Sub(started).Seconds())
 		if c.role == Responder {
 			c.e.slots.adapt(now.Sub(started), c.e.cfg.StateTimeout, now)
 		}
 	}
-	c.log.Debug("cycle completed", "cycles", total)
+	c.log.Debug("cycle completed", "cycles", total, "verified", verified)
 	if c.e.cfg.OnCycle != nil {
 		c.e.cfg.OnCycle(CycleEvent{SelfID: c.e.self, PeerID: c.key.PeerID, Role: c.role,
-			Started: started, Completed: now, Total: total})
+			Started: started, Completed: now, Total: total, Verified: verified})
 	}
 }
 
@@ -558,11 +568,15 @@ func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *LazyKey, pinned stri
 	return sess, nil
 }
 
-func (s *storeEnv) OpenSec(raw any, sess *Session) (string, error) { return openSec(raw, sess) }
-func (s *storeEnv) NewNonce() string                               { return crypto.NewNonce() }
-func (s *storeEnv) NewRef() string                                 { return crypto.NewReference() }
-func (s *storeEnv) NewEphemeral() (*ecdh.PrivateKey, error)        { return newEphemeral() }
-func (s *storeEnv) Now() time.Time                                 { return s.c.e.cfg.Now() }
+func (s *storeEnv) OpenSec(raw any, sess *Session) (map[string]any, error) {
+	return openSec(raw, sess)
+}
+func (s *storeEnv) NewNonce() string                        { return crypto.NewNonce() }
+func (s *storeEnv) NewRef() string                          { return crypto.NewReference() }
+func (s *storeEnv) NewEphemeral() (*ecdh.PrivateKey, error) { return newEphemeral() }
+func (s *storeEnv) Now() time.Time                          { return s.c.e.cfg.Now() }
+func (s *storeEnv) Pair() (string, string)                  { return s.c.e.self, s.c.key.PeerID }
+func (s *storeEnv) RequiresBind() bool                      { return s.c.e.cfg.Policy.RequiresBind(s.c.key.PeerID) }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 

@@ -145,17 +145,9 @@ type lookupOnly func(context.Context, string) (bool, error)
 func (f lookupOnly) Exists(ctx context.Context, n string) (bool, error) { return f(ctx, n) }
 func (lookupOnly) Add(context.Context, string) error                    { return nil }
 
-// openSec verifies and decrypts sec and returns its message text.
-func openSec(raw any, s *Session) (string, error) {
-	obj, err := crypto.OpenSec(raw, s.Key, s.PeerSignPub)
-	if err != nil {
-		return "", err
-	}
-	text, ok := obj["message"].(string)
-	if !ok {
-		return "", ErrNoMessage
-	}
-	return text, nil
+// openSec verifies and decrypts sec and returns its plaintext object.
+func openSec(raw any, s *Session) (map[string]any, error) {
+	return crypto.OpenSec(raw, s.Key, s.PeerSignPub)
 }
 
 // newEphemeral is a fresh X25519 key for one cycle.
@@ -185,11 +177,22 @@ func render(o Out, self, peer string, mem Mem, id *crypto.Identity, seal bool, n
 		if mem.Ephemeral == nil {
 			return nil, ErrNoEphemeral
 		}
-		p["hs"] = crypto.BuildHandshake(o.HSType, o.MyNonce, mem.Ephemeral, id.SignPriv, now).Payload()
+		hs := crypto.BuildHandshake(o.HSType, o.MyNonce, mem.Ephemeral, id.SignPriv, now).Payload()
+		if err := signBind(hs, o, self, peer, mem, id.SignPriv); err != nil {
+			return nil, fmt.Errorf("bind %s: %w", o.Intent, err)
+		}
+		p["hs"] = hs
+	}
+	if o.MACKey != nil {
+		mac, err := macOf(o, self, peer)
+		if err != nil {
+			return nil, fmt.Errorf("mac %s: %w", o.Intent, err)
+		}
+		p["mac"] = mac
 	}
 	if o.Text != "" {
 		if seal && mem.Session != nil {
-			sec, err := crypto.SealSec(map[string]any{"message": o.Text}, mem.Session.Key, id.SignPriv, now)
+			sec, err := sealBound(o, self, peer, mem.Session, id, now)
 			if err != nil {
 				return nil, fmt.Errorf("seal %s: %w", o.Intent, err)
 			}

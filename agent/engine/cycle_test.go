@@ -13,6 +13,9 @@ type link struct {
 	ini, resp     *side
 	toResp, toIni []map[string]any
 	registers     int
+	// mangleIni / mangleResp, when set, rewrite what that side sends
+	// (e.g. into what a Python peer would send).
+	mangleIni, mangleResp func(map[string]any)
 }
 
 // runCycles steps until the responder has counted cycles, and returns the
@@ -20,30 +23,63 @@ type link struct {
 func (l *link) runCycles(t *testing.T, cycles int) map[string]int {
 	t.Helper()
 	sent := map[string]int{}
-	if len(l.toResp)+len(l.toIni) == 0 {
-		_, l.toIni = l.resp.receive(register(l.ini.id.ID))
-		l.registers++
-	}
 	for steps := 0; steps < 200 && l.resp.cycles < cycles; steps++ {
-		if len(l.toIni) > 0 {
-			p := l.toIni[0]
-			l.toIni = l.toIni[1:]
-			_, out := l.ini.receive(p)
-			for _, o := range out {
-				sent[o["intent"].(string)]++
-			}
-			l.toResp = append(l.toResp, out...)
-			continue
-		}
-		if len(l.toResp) == 0 {
-			t.Fatalf("conversation stalled: initiator %s, responder %s", l.ini.row.State, l.resp.row.State)
-		}
-		p := l.toResp[0]
-		l.toResp = l.toResp[1:]
-		_, out := l.resp.receive(p)
-		l.toIni = append(l.toIni, out...)
+		l.step(t, func(out map[string]any) { sent[out["intent"].(string)]++ })
 	}
 	return sent
+}
+
+// step delivers the next queued message (a register first when nothing
+// is queued); sentByIni sees each message the initiator sends.
+func (l *link) step(t *testing.T, sentByIni func(map[string]any)) {
+	t.Helper()
+	if len(l.toResp)+len(l.toIni) == 0 && l.registers == 0 {
+		_, l.toIni = l.resp.receive(register(l.ini.id.ID))
+		l.mangle(l.mangleResp, l.toIni)
+		l.registers++
+		return
+	}
+	if len(l.toIni) > 0 {
+		p := l.toIni[0]
+		l.toIni = l.toIni[1:]
+		_, out := l.ini.receive(p)
+		l.mangle(l.mangleIni, out)
+		for _, o := range out {
+			if sentByIni != nil {
+				sentByIni(o)
+			}
+		}
+		l.toResp = append(l.toResp, out...)
+		return
+	}
+	if len(l.toResp) == 0 {
+		t.Fatalf("conversation stalled: initiator %s, responder %s", l.ini.row.State, l.resp.row.State)
+	}
+	p := l.toResp[0]
+	l.toResp = l.toResp[1:]
+	_, out := l.resp.receive(p)
+	l.mangle(l.mangleResp, out)
+	l.toIni = append(l.toIni, out...)
+}
+
+// until steps until done reports true.
+func (l *link) until(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	for steps := 0; !done(); steps++ {
+		if steps > 200 {
+			t.Fatalf("%s: not reached (initiator %s, responder %s)", what, l.ini.row.State, l.resp.row.State)
+		}
+		l.step(t, nil)
+	}
+}
+
+func (l *link) mangle(f func(map[string]any), out []map[string]any) {
+	if f == nil {
+		return
+	}
+	for _, p := range out {
+		f(p)
+	}
 }
 
 func TestMachinesCompleteCyclesAndReconnect(t *testing.T) {

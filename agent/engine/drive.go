@@ -21,7 +21,7 @@ func (m Machine) drive(res *Result, env Env) {
 			return
 		}
 		m.ensureRef(res, env)
-		res.Out = append(res.Out, Out{Intent: IntentFinish, YourRef: r.PeerRef, MyRef: r.LocalRef})
+		res.Out = append(res.Out, Out{Intent: IntentFinish, YourRef: r.PeerRef, MyRef: r.LocalRef, MACKey: res.Mem.FinKey})
 	case StateInitExchange:
 		if r.PeerNonce == "" {
 			return
@@ -42,7 +42,7 @@ func (m Machine) drive(res *Result, env Env) {
 		r.FinalizeRetryCount++
 		res.Write = true
 		m.ensureRef(res, env)
-		res.Out = append(res.Out, Out{Intent: IntentConclude, YourNonce: r.PeerNonce, MyRef: r.LocalRef})
+		res.Out = append(res.Out, Out{Intent: IntentConclude, YourNonce: r.PeerNonce, MyRef: r.LocalRef, MACKey: res.Mem.FinKey})
 	case StateInitClose, StateInitReady:
 		if r.PeerRef == "" {
 			return
@@ -50,10 +50,10 @@ func (m Machine) drive(res *Result, env Env) {
 		if r.LocalRef != "" && r.FinalizeRetryCount <= InitFinalLimit {
 			r.FinalizeRetryCount++
 			res.Write = true
-			res.Out = append(res.Out, Out{Intent: IntentClose, YourRef: r.PeerRef, MyRef: r.LocalRef})
+			res.Out = append(res.Out, Out{Intent: IntentClose, YourRef: r.PeerRef, MyRef: r.LocalRef, MACKey: res.Mem.macKey()})
 		}
 		if r.State == StateInitReady {
-			res.Out = append(res.Out, Out{Intent: IntentReconnect, YourRef: r.PeerRef})
+			res.Out = append(res.Out, Out{Intent: IntentReconnect, YourRef: r.PeerRef, MACKey: res.Mem.ResumeKey})
 		}
 	}
 }
@@ -126,6 +126,16 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 		// retry backoff; a Go responder expires its own token and answers
 		// register, whose confirm any init_ready accepts.
 	case StateInitPropose:
+		if !mem.PeerBinds {
+			// A legacy (Python) responder has no timeout in resp_exchange
+			// and waits for a conclude echoing its nonce forever: wiping
+			// here would strand it (issue 12 item 7, stall B). Keep
+			// re-sending conclude at the capped retry backoff until its
+			// finish, or a new confirm (restartOnConfirm) if it started
+			// over; a Go responder that gave up answers our register.
+			res.note("conclude kept for a legacy responder", "peer_nonce", r.PeerNonce)
+			break
+		}
 		// Give up the cycle: the responder, once it gives up too, answers
 		// our register with confirm.
 		r.wipe()

@@ -13,7 +13,8 @@ import (
 // state-machine tests that need no database.
 type memEnv struct {
 	received, sent map[string]bool
-	peer           string
+	self, peer     string
+	requireBind    bool
 	policy         SignKeyChecker
 	now            time.Time
 }
@@ -29,11 +30,13 @@ func (e *memEnv) VerifyHS(raw any, typ, nonce string, kx *LazyKey, pinned string
 	lookup := func(_ context.Context, n string) (bool, error) { return e.received[n], nil }
 	return verifyHSLazy(context.Background(), raw, typ, nonce, kx, pinned, e.peer, e.policy, lookup, e.now, time.Time{})
 }
-func (e *memEnv) OpenSec(raw any, s *Session) (string, error) { return openSec(raw, s) }
-func (e *memEnv) NewNonce() string                            { return crypto.NewNonce() }
-func (e *memEnv) NewRef() string                              { return crypto.NewReference() }
-func (e *memEnv) NewEphemeral() (*ecdh.PrivateKey, error)     { return newEphemeral() }
-func (e *memEnv) Now() time.Time                              { return e.now }
+func (e *memEnv) OpenSec(raw any, s *Session) (map[string]any, error) { return openSec(raw, s) }
+func (e *memEnv) NewNonce() string                                    { return crypto.NewNonce() }
+func (e *memEnv) NewRef() string                                      { return crypto.NewReference() }
+func (e *memEnv) NewEphemeral() (*ecdh.PrivateKey, error)             { return newEphemeral() }
+func (e *memEnv) Now() time.Time                                      { return e.now }
+func (e *memEnv) Pair() (string, string)                              { return e.self, e.peer }
+func (e *memEnv) RequiresBind() bool                                  { return e.requireBind }
 
 // side is one conversation held in memory: what the runner keeps, minus the
 // database.
@@ -46,13 +49,17 @@ type side struct {
 	mem    Mem
 	env    *memEnv
 	cycles int
-	notes  []Note
-	seal   bool
+	// verified counts the cycles counted as verified.
+	verified int
+	notes    []Note
+	seal     bool
 }
 
 func newSide(t testing.TB, id *crypto.Identity, peerID string, role Role, m Machine, policy SignKeyChecker) *side {
-	return &side{t: t, id: id, peerID: peerID, m: m, row: Row{State: DefaultState(role)},
+	s := &side{t: t, id: id, peerID: peerID, m: m, row: Row{State: DefaultState(role)},
 		env: newMemEnv(peerID, policy), seal: true}
+	s.env.self = id.ID
+	return s
 }
 
 // apply does what the runner does with a Result, and renders its outbound
@@ -71,6 +78,9 @@ func (s *side) apply(res Result) []map[string]any {
 	}
 	if res.CycleDone {
 		s.cycles++
+		if res.Verified {
+			s.verified++
+		}
 	}
 	s.notes = append(s.notes, res.Notes...)
 	var out []map[string]any

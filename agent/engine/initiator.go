@@ -19,7 +19,7 @@ func (m Machine) initReady(res *Result, msg Msg, env Env) error {
 func (m Machine) acceptConfirm(res *Result, msg Msg, env Env) error {
 	// Our key is drawn only after the confirm's hs passed every check.
 	lazy := &LazyKey{New: env.NewEphemeral}
-	s, ok := m.verifyHS(res, msg, "response", lazy, env)
+	s, binds, ok := m.verifyHS(res, msg, "response", lazy, env)
 	if !ok {
 		return nil
 	}
@@ -33,6 +33,7 @@ func (m Machine) acceptConfirm(res *Result, msg Msg, env Env) error {
 	res.Mem.Ephemeral = kx
 	res.Mem.HSOnRequest = true
 	res.Mem.CycleStart = env.Now()
+	res.Mem.PeerBinds = binds
 	if s != nil {
 		adoptSession(res, s, env, "init_ready -> init_exchange")
 	}
@@ -147,6 +148,9 @@ func (m Machine) initPropose(res *Result, msg Msg, env Env) error {
 			res.ignore(ReasonRefMismatch)
 			return nil
 		}
+		if !checkMAC(res, msg, res.Mem.bindingKey()) {
+			return nil
+		}
 		m.finishAccepted(res, msg, env)
 		return nil
 	case IntentRespond:
@@ -167,7 +171,8 @@ func (m Machine) finishAccepted(res *Result, msg Msg, env Env) {
 	res.Row.ExchangeCount, res.Row.FinalizeRetryCount = 0, 0
 	res.DeletePairNonces = true
 	res.CycleDone = true
-	res.note("CLOSE", "transition", "init_finalize_propose -> init_finalize_close")
+	res.Verified = res.Mem.verifiedCycle()
+	res.note("CLOSE", "transition", "init_finalize_propose -> init_finalize_close", "verified", res.Verified)
 	res.Mem.endCycle()
 	m.accept(res, StateInitReady, env)
 }

@@ -19,9 +19,15 @@ type Env interface {
 	// key with our ephemeral kx key, drawn from kx only once every other
 	// check passed.
 	VerifyHS(raw any, expectedType, expectedNonce string, kx *LazyKey, pinned string) (*Session, error)
-	// OpenSec verifies and decrypts a sec envelope; it returns the message
-	// text.
-	OpenSec(raw any, s *Session) (string, error)
+	// OpenSec verifies and decrypts a sec envelope; it returns the opened
+	// plaintext object.
+	OpenSec(raw any, s *Session) (map[string]any, error)
+	// Pair names this conversation: our ID and the peer's.
+	Pair() (self, peer string)
+	// RequiresBind reports whether the peer must bind (trust.Policy
+	// RequiresBind: a bind1 bundle entry in fleet mode, a binding pin in
+	// tofu mode), so an hs without a valid bind is a downgrade.
+	RequiresBind() bool
 	NewNonce() string
 	NewRef() string
 	NewEphemeral() (*ecdh.PrivateKey, error)
@@ -115,7 +121,14 @@ func (m Machine) checkSec(res *Result, msg Msg, s *Session, env Env) bool {
 		}
 		return true
 	}
-	text, err := env.OpenSec(msg.Sec, s)
+	plain, err := env.OpenSec(msg.Sec, s)
+	var text string
+	if err == nil {
+		var ok bool
+		if text, ok = plain["message"].(string); !ok {
+			err = ErrNoMessage
+		}
+	}
 	if err != nil {
 		res.note("decrypt/verify failed", "error", err)
 		if m.Policy.Strict {
@@ -124,6 +137,9 @@ func (m Machine) checkSec(res *Result, msg Msg, s *Session, env Env) bool {
 		}
 		return true
 	}
+	if !confirmKey(res, msg, plain, env) {
+		return false
+	}
 	now := env.Now().UTC()
 	res.Row.LastSecureAt = &now
 	// The plaintext itself is never logged (issue 12 item 6).
@@ -131,26 +147,31 @@ func (m Machine) checkSec(res *Result, msg Msg, s *Session, env Env) bool {
 	return true
 }
 
-// verifyHS runs the hs rule of handle_request / handle_confirm. It returns
-// the session (nil when there is none) and false when the message must be
-// rejected.
-func (m Machine) verifyHS(res *Result, msg Msg, typ string, kx *LazyKey, env Env) (*Session, bool) {
+// verifyHS runs the hs rule of handle_request / handle_confirm, then the
+// negotiated transcript binding (verifyBind). It returns the session (nil
+// when there is none), whether the peer binds this cycle, and false when
+// the message must be rejected.
+func (m Machine) verifyHS(res *Result, msg Msg, typ string, kx *LazyKey, env Env) (*Session, bool, bool) {
 	if msg.HS == nil {
-		if m.Policy.Strict {
+		if m.Policy.Strict || env.RequiresBind() {
 			res.reject(ReasonHSMissing)
-			return nil, false
+			return nil, false, false
 		}
-		return nil, true
+		return nil, false, true
 	}
 	s, err := env.VerifyHS(msg.HS, typ, msg.MyNonce, kx, res.Row.PeerSignPub)
 	if err != nil {
 		res.note("handshake verify failed", "error", err)
-		if m.Policy.Strict {
+		if m.Policy.Strict || env.RequiresBind() {
 			res.reject(ReasonHSInvalid)
-			return nil, false
+			return nil, false, false
 		}
-		return nil, true
+		return nil, false, true
+	}
+	binds, ok := m.verifyBind(res, msg, typ, s, env)
+	if !ok {
+		return nil, false, false
 	}
 	res.RecordHS = msg.MyNonce // ValidateHandshake checked hs.nonce == my_nonce
-	return s, true
+	return s, binds, true
 }

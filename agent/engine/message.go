@@ -22,6 +22,9 @@ type Msg struct {
 	HasMessage         bool
 	HS                 any // raw hs object, nil when absent
 	Sec                any // raw sec object, nil when absent
+	// MAC is the finalize MAC (plan §3) of conclude, finish, close and
+	// reconnect; "" when absent or not a string.
+	MAC string
 
 	// Received is when the engine read the line (zero: unknown), so a
 	// line that waited too long is dropped before any crypto.
@@ -101,6 +104,7 @@ func ParseMsg(p map[string]any, remoteAddr, selfID string) (Msg, error) {
 	m.Message, m.HasMessage = p["message"].(string)
 	m.HS = p["hs"]
 	m.Sec = p["sec"]
+	m.MAC = str(p, "mac")
 	return m, nil
 }
 

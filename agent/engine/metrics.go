@@ -37,7 +37,7 @@ func NewMetrics() *Metrics {
 	const ns, sub = "hsfleet", "agent"
 	return &Metrics{
 		Cycles: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "cycles_total",
-			Help: "Completed handshake cycles, by our role (responder: close accepted; initiator: finish received)."}, []string{"role"}),
+			Help: "Completed handshake cycles, by our role (responder: close accepted; initiator: finish received) and whether the cycle was authenticated end to end (verified)."}, []string{"role", "verified"}),
 		CycleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "cycle_duration_seconds",
 			Help:    "Time from leaving the ready state to the cycle's end, by our role.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"role"}),

@@ -14,6 +14,8 @@ type Out struct {
 	HSType string
 	// Text is the message text of request and respond.
 	Text string
+	// MACKey, when set, adds the finalize MAC (plan §3) made with it.
+	MACKey []byte
 }
 
 // Note is a log-worthy event of a step, kept as the reference's log lines.
@@ -37,6 +39,12 @@ const (
 	// ReasonSlotWaitExpired: a start queued for a cycle slot waited a
 	// state timeout and was dropped.
 	ReasonSlotWaitExpired = "slot_wait_expired"
+	// Transcript binding and finalize MAC (docs/protocol.md §7).
+	ReasonBindMissing  = "bind_missing"  // no bind from a peer that must bind
+	ReasonBindInvalid  = "bind_invalid"  // bind present but wrong
+	ReasonBindMismatch = "bind_mismatch" // sealed hsf missing or not the payload's
+	ReasonMACMissing   = "mac_missing"   // finalize message without mac from a binding peer
+	ReasonMACInvalid   = "mac_invalid"   // finalize mac does not verify
 )
 
 // Result is the outcome of one step.
@@ -60,6 +68,12 @@ type Result struct {
 	// CycleDone: a completed cycle to count (responder on close,
 	// initiator on finish).
 	CycleDone bool
+	// Verified: the counted cycle was authenticated end to end (both hs
+	// bound, key confirmed, finalize MAC valid).
+	Verified bool
+	// MarkBinds: the peer sent a verified bind; a tofu policy makes it
+	// required from now on (trust.Policy.MarkBinds).
+	MarkBinds bool
 	// Ignored is set when an inbound message was not accepted.
 	Ignored string
 	// KeepMem: the runner keeps Mem even though the message was ignored

@@ -26,14 +26,14 @@ func TestStaleLinesAreDroppedUnprocessedAndFreshOnesStillWork(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if u := cs.updates.Load(); u != 0 || metricValue(e.m.Cycles.WithLabelValues(string(Responder))) != 0 {
+	if u := cs.updates.Load(); u != 0 || metricValue(e.m.Cycles.WithLabelValues(string(Responder), "false")) != 0 {
 		t.Fatalf("stale lines were processed: %d updates", u)
 	}
 
 	fresh := closeMsg
 	fresh.Received = time.Now()
 	c.inbox <- fresh
-	cycles := e.m.Cycles.WithLabelValues(string(Responder))
+	cycles := e.m.Cycles.WithLabelValues(string(Responder), "false")
 	for i := 0; metricValue(cycles) < 1; i++ { // bounded: 5 s
 		if i == 500 {
 			t.Fatal("a fresh close after the stale ones did not complete the cycle")

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+
+	"github.com/hsfleet/hsfleet/agent/protocol/bind"
 )
 
 // respReady is handle_register: register (to null) starts a cycle when we
@@ -13,7 +15,28 @@ func (m Machine) respReady(res *Result, msg Msg, env Env) error {
 		res.ignore(reason)
 		return nil
 	}
-	return m.startResponderCycle(res, env)
+	if !resumeAuthentic(res, msg) {
+		return nil
+	}
+	echo := ""
+	if msg.Intent == IntentReconnect {
+		echo = msg.YourRef
+	}
+	return m.startResponderCycle(res, env, echo)
+}
+
+// resumeAuthentic applies plan §3 to a reconnect: after a cycle with a
+// binding peer, only a reconnect with that cycle's MAC resumes the
+// pair (a forged one starts nothing). Without the key (a legacy peer, or
+// after our restart or eviction) it is accepted as before.
+func resumeAuthentic(res *Result, msg Msg) bool {
+	if msg.Intent != IntentReconnect {
+		return true
+	}
+	if !res.Mem.ResumeBinds {
+		return true
+	}
+	return checkMAC(res, msg, res.Mem.ResumeKey)
 }
 
 // StartRefusal is why msg does not start a responder cycle from row in
@@ -42,7 +65,7 @@ func StartRefusal(row Row, msg Msg) string {
 
 // startResponderCycle moves to resp_confirm with a fresh nonce and a fresh
 // ephemeral key for this cycle's hs.
-func (m Machine) startResponderCycle(res *Result, env Env) error {
+func (m Machine) startResponderCycle(res *Result, env Env, echo string) error {
 	kx, err := env.NewEphemeral()
 	if err != nil {
 		return err
@@ -50,6 +73,7 @@ func (m Machine) startResponderCycle(res *Result, env Env) error {
 	res.Row.wipe()
 	res.Mem.endCycle()
 	res.Mem.Ephemeral = kx
+	res.Mem.ConfirmEcho = echo
 	res.Mem.CycleStart = env.Now()
 	m.accept(res, StateRespConfirm, env)
 	return nil
@@ -77,13 +101,15 @@ func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
 		res.ignore(ReasonReplay)
 		return nil
 	}
-	s, ok := m.verifyHS(res, msg, "init", &LazyKey{Key: res.Mem.Ephemeral}, env)
+	s, binds, ok := m.verifyHS(res, msg, "init", &LazyKey{Key: res.Mem.Ephemeral}, env)
 	if !ok {
 		return nil
 	}
 	session := s
 	if session == nil {
 		session = res.Mem.Session
+	} else {
+		res.Mem.PeerBinds = binds
 	}
 	if !m.checkSec(res, msg, session, env) {
 		return nil
@@ -131,6 +157,9 @@ func (m Machine) respExchange(res *Result, msg Msg, env Env) error {
 		}
 	}
 	if msg.Intent == IntentConclude {
+		if !checkMAC(res, msg, res.Mem.bindingKey()) {
+			return nil
+		}
 		res.Row.PeerRef = msg.MyRef
 		res.Row.ExchangeCount = 0
 		m.accept(res, StateRespFinalize, env)
@@ -180,6 +209,10 @@ func (m Machine) respFinalize(res *Result, msg Msg, env Env) error {
 			res.ignore(ReasonRefMismatch)
 			return nil
 		}
+		if !checkMAC(res, msg, res.Mem.bindingKey()) {
+			return nil
+		}
+		res.Verified = res.Mem.verifiedCycle()
 		res.Row.PeerRef = msg.MyRef
 		res.Row.LocalNonce, res.Row.PeerNonce = "", ""
 		res.Row.ExchangeCount, res.Row.FinalizeRetryCount = 0, 0
@@ -187,8 +220,23 @@ func (m Machine) respFinalize(res *Result, msg Msg, env Env) error {
 		res.Write, res.Progress = true, true
 		res.DeletePairNonces = true
 		res.CycleDone = true
-		res.note("CLOSE SUCCESS", "transition", "resp_finalize -> resp_ready")
+		res.note("CLOSE SUCCESS", "transition", "resp_finalize -> resp_ready", "verified", res.Verified)
 		res.Mem.endCycle()
+		return nil
+	}
+	if res.Mem.PeerBinds {
+		// A binding peer's only other message here is its conclude,
+		// re-sent because our finish was lost: answer it again. Nothing
+		// else counts towards giving up, so forged or replayed lines
+		// cannot abort the cycle (plan §3); the state timeout bounds it.
+		if msg.Intent != IntentConclude {
+			res.ignore(ReasonWrongState)
+			return nil
+		}
+		if !checkMAC(res, msg, res.Mem.bindingKey()) {
+			return nil
+		}
+		m.drive(res, env)
 		return nil
 	}
 	if res.Row.FinalizeRetryCount > RespFinalLimit {
@@ -213,6 +261,7 @@ func adoptSession(res *Result, s *Session, env Env, transition string) {
 	res.Row.PeerSignPub = base64.StdEncoding.EncodeToString(s.PeerSignPub)
 	res.Row.PeerKxPub = base64.StdEncoding.EncodeToString(s.PeerKxPub)
 	res.Row.HSDerivedAt = &now
+	res.Mem.FinKey = bind.FinalizeKey(s.Key)
 	res.note("sym_key", "transition", transition, "sym_key", KeyFingerprint(s.Key))
 }
 

@@ -56,10 +56,45 @@ type Mem struct {
 	// nonce went stale keeps re-sending an already-seen one (§6.1 mode 2),
 	// and a conclude must echo that to be accepted.
 	LatestRespondNonce string
+
+	// Transcript binding (docs/protocol.md §7). PeerBinds: the peer's hs
+	// this cycle carried a verified bind, so its sealed messages must
+	// carry a matching hsf and its finalize messages a MAC under FinKey.
+	PeerBinds bool
+	// KeyConfirmed: a sealed message from the binding peer opened with a
+	// matching hsf, so the peer holds this cycle's session key.
+	KeyConfirmed bool
+	// FinKey is this cycle's finalize key, derived whenever a session key
+	// exists: we always send MACs (a peer that thinks we bind requires
+	// them, and a legacy peer ignores them) but require them only from a
+	// binding peer.
+	FinKey []byte
+	// ResumeKey is the finalize key of the last cycle that had one: it
+	// authenticates the closes re-sent after the cycle and the reconnect
+	// that resumes the pair. ResumeBinds: that cycle's peer was binding,
+	// so a reconnect must carry its MAC.
+	ResumeKey   []byte
+	ResumeBinds bool
+	// ConfirmEcho (responder) is the your_ref of the reconnect that
+	// started this cycle, signed into the confirm's bind.
+	ConfirmEcho string
 }
 
 // endCycle forgets the cycle's keys.
 func (m *Mem) endCycle() {
+	if m.Session != nil {
+		m.ResumeKey, m.ResumeBinds = m.FinKey, m.PeerBinds && m.FinKey != nil
+	}
 	m.Session, m.Ephemeral, m.HSOnRequest = nil, nil, false
 	m.LatestRespondNonce = ""
+	m.PeerBinds, m.KeyConfirmed, m.FinKey, m.ConfirmEcho = false, false, nil, ""
+}
+
+// macKey is the key a finalize MAC is made or checked with: this cycle's,
+// else the last binding cycle's; nil when the peer does not bind.
+func (m Mem) macKey() []byte {
+	if m.FinKey != nil {
+		return m.FinKey
+	}
+	return m.ResumeKey
 }

@@ -32,6 +32,7 @@ func (c *conv) save(res Result, now time.Time) (cycles int64, err error) {
 	if res.CycleDone {
 		at := now.UTC()
 		step.CycleAt = &at
+		step.Verified = res.Verified
 	}
 	if !step.Write && step.Received == "" && step.HSNonce == "" && !step.ClearPairNonces &&
 		step.Sent == "" && step.CycleAt == nil {

@@ -137,7 +137,9 @@ func TestTimeoutRecoversEveryWaitingState(t *testing.T) {
 			if !WaitsForPeer(tc.row) {
 				t.Fatalf("state %s with %+v has no timer", tc.row.State, tc.row)
 			}
-			res := Machine{}.Timeout(tc.row, Mem{Session: &Session{}}, newMemEnv(peerID, nil))
+			// A binding (hsfleet) peer; TestLegacyResponderKeepsGettingConclude
+			// covers a Python one.
+			res := Machine{}.Timeout(tc.row, Mem{Session: &Session{}, PeerBinds: true}, newMemEnv(peerID, nil))
 			// A timeout writes exactly when it changes the row.
 			if res.Row.State != tc.wantState || res.Write != (res.Row != tc.row) {
 				t.Fatalf("state %s (write %v), want %s", res.Row.State, res.Write, tc.wantState)
@@ -198,5 +200,21 @@ func TestResumedExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
 	}
 	if o := next.Out[0]; o.YourNonce != "n1" || o.MyRef == "" || o.MyRef != next.Row.LocalRef || !next.Write {
 		t.Fatalf("conclude %+v, row %+v", o, next.Row)
+	}
+}
+
+// TestLegacyResponderKeepsGettingConclude: stall B (issue 12 item 7). A
+// Python responder waits in resp_exchange forever, so an unanswered
+// conclude to a peer that does not bind keeps the cycle and its conclude
+// going; a later respond or finish still completes it.
+func TestLegacyResponderKeepsGettingConclude(t *testing.T) {
+	row := Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n7", FinalizeRetryCount: 4}
+	res := Machine{}.Timeout(row, Mem{Session: &Session{}}, newMemEnv(peerID, nil))
+	if res.Row != row || res.Write || res.DeletePairNonces || !WaitsForPeer(res.Row) {
+		t.Fatalf("legacy propose timeout: row %+v write %v clear %v", res.Row, res.Write, res.DeletePairNonces)
+	}
+	next := Machine{}.Retry(res.Row, res.Mem, newMemEnv(peerID, nil))
+	if got := intents(next); !sameIntents(got, []string{IntentConclude}) || next.Out[0].YourNonce != "n7" {
+		t.Fatalf("retry after the timeout sent %v", next.Out)
 	}
 }

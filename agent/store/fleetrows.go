@@ -14,7 +14,10 @@ type FleetRow struct {
 	SelfID, PeerID string
 	Initiator      bool
 	Cycles         int64
-	Verified       bool // hs_derived_at is set: these cycles count as verified
+	Verified       bool // hs_derived_at is set (a verified hs; the pre-bind meaning)
+	// VerifiedCycles is role_state.verified_cycles: the row's cycles
+	// authenticated end to end (docs/protocol.md §7.4).
+	VerifiedCycles int64
 	LastCycleAt    *time.Time
 }
 
@@ -43,19 +46,19 @@ type FleetRowsResult struct {
 const fleetRowsQuery = `WITH want AS (
 		SELECT w.self_id, w.stale_before FROM unnest($1::text[], $2::timestamptz[]) AS w(self_id, stale_before)
 	), changed AS (
-		SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL AS verified, r.last_cycle_at
+		SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL AS verified, r.verified_cycles, r.last_cycle_at
 		FROM role_state r WHERE r.self_id = ANY($3::text[])
 		UNION ALL (
-			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.last_cycle_at
+			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.verified_cycles, r.last_cycle_at
 			FROM unnest($4::text[]) AS d(self_id)
 			CROSS JOIN LATERAL (SELECT * FROM role_state x WHERE x.self_id = d.self_id AND x.last_cycle_at >= $5) r
 			UNION
-			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.last_cycle_at
+			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.verified_cycles, r.last_cycle_at
 			FROM role_state r WHERE r.id > $6 AND r.self_id = ANY($4::text[]))
 	)
-	SELECT false, c.self_id, c.peer_id, c.role, c.cycles, c.verified, c.last_cycle_at, NULL::json, 0::bigint FROM changed c
+	SELECT false, c.self_id, c.peer_id, c.role, c.cycles, c.verified, c.verified_cycles, c.last_cycle_at, NULL::json, 0::bigint FROM changed c
 	UNION ALL
-	SELECT true, w.self_id, '', '', 0, false, NULL,
+	SELECT true, w.self_id, '', '', 0, false, 0, NULL,
 		(SELECT COALESCE(json_agg(json_build_array(s.peer_id, COALESCE(a.name, ''), s.role, s.state, s.cycles,
 				s.last_cycle_at, s.hs_derived_at IS NOT NULL AND s.last_secure_at >= w.stale_before)
 				ORDER BY s.peer_id, s.role), '[]')
@@ -113,7 +116,7 @@ func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery, visit func(Flee
 			sample   []byte
 			maxID    int64
 		)
-		if err := rows.Scan(&isSample, &r.SelfID, &r.PeerID, &role, &r.Cycles, &r.Verified, &last, &sample, &maxID); err != nil {
+		if err := rows.Scan(&isSample, &r.SelfID, &r.PeerID, &role, &r.Cycles, &r.Verified, &r.VerifiedCycles, &last, &sample, &maxID); err != nil {
 			return out, fmt.Errorf("store: fleet rows: %w", err)
 		}
 		if isSample {

@@ -26,9 +26,10 @@ type FleetQuery struct {
 
 // FleetAgentSummary is one agent's aggregates over all its conversations.
 //
-// VerifiedCycles counts the cycles of conversations whose key exchange was
-// authenticated (a verified hs: hs_derived_at is set); the rest of Cycles
-// ran without one. Sample is a stable page of conversations, ordered by
+// VerifiedCycles counts the cycles authenticated end to end
+// (role_state.verified_cycles: both hs bound, key confirmed, finalize MAC
+// valid; docs/protocol.md §7.4); the rest of Cycles ran without that
+// (Python or open-mode peers). Sample is a stable page of conversations, ordered by
 // peer ID then role, so it does not reorder as peers take turns cycling;
 // its Secure is true when the pair's hs was verified AND an encrypted
 // envelope from the peer was opened since StaleBefore (a live encrypted
@@ -51,7 +52,7 @@ const fleetSummaryQuery = `WITH want AS (
 		SELECT w.self_id, w.stale_before FROM unnest($1::text[], $2::timestamptz[]) AS w(self_id, stale_before)
 	), per_peer AS (
 		SELECT rs.self_id, rs.peer_id, sum(rs.cycles) AS cycles,
-			COALESCE(sum(rs.cycles) FILTER (WHERE rs.hs_derived_at IS NOT NULL), 0) AS verified,
+			sum(rs.verified_cycles) AS verified,
 			max(rs.last_cycle_at) AS last_cycle_at
 		FROM role_state rs JOIN want w ON w.self_id = rs.self_id
 		GROUP BY rs.self_id, rs.peer_id

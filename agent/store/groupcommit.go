@@ -37,6 +37,17 @@ type Step struct {
 	Sent string
 	// CycleAt, when set, counts one completed cycle (see BumpCycles).
 	CycleAt *time.Time
+	// Verified (with CycleAt): the cycle was authenticated end to end; it
+	// also counts in verified_cycles and moves last_verified_at.
+	Verified bool
+}
+
+// verifiedArg is the 0/1 increment of verified_cycles.
+func verifiedArg(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // StepResult is one step's outcome. Err is nil (the step is committed with
@@ -189,7 +200,8 @@ func (s *Store) applyStep(ctx context.Context, tx *sqlx.Tx, st Step) (StepResult
 	}
 	if st.CycleAt != nil {
 		t := s.timeArg(*st.CycleAt)
-		err := tx.GetContext(ctx, &res.Cycles, s.q.bumpCycles, t, t, s.timeArg(s.now()), k.SelfID, string(k.Role), k.PeerID)
+		v := verifiedArg(st.Verified)
+		err := tx.GetContext(ctx, &res.Cycles, s.q.bumpCycles, v, v, t, t, t, t, s.timeArg(s.now()), k.SelfID, string(k.Role), k.PeerID)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Only reachable without Write (a written row exists).
 			return StepResult{Err: fmt.Errorf("%w: %s", ErrNotFound, k.label())}, nil

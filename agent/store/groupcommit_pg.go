@@ -34,11 +34,11 @@ const applyStepsPGQuery = `WITH inp AS (
 	SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bool[],
 		$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::int[],
 		$14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::timestamptz[],
-		$19::text[], $20::text[], $21::text[], $22::bool[], $23::timestamptz[])
+		$19::text[], $20::text[], $21::text[], $22::bool[], $23::timestamptz[], $25::bool[])
 	AS t(idx, self_id, role, peer_id, version, write,
 		state, local_nonce, peer_nonce, local_reference, peer_reference, exchange_count, finalize_retry_count,
 		peer_address, peer_sign_pub, peer_kx_pub, hs_derived_at, last_secure_at,
-		received, hs_nonce, sent, clear_log, cycle_at)
+		received, hs_nonce, sent, clear_log, cycle_at, verified)
 ), lk AS (
 	SELECT i.idx, r.version = i.version AS at_version FROM role_state r JOIN inp i
 		ON r.self_id = i.self_id AND r.role = i.role AND r.peer_id = i.peer_id
@@ -77,6 +77,9 @@ const applyStepsPGQuery = `WITH inp AS (
 		last_secure_at = CASE WHEN g.write THEN g.last_secure_at ELSE r.last_secure_at END,
 		version = r.version + CASE WHEN g.write THEN 1 ELSE 0 END,
 		cycles = r.cycles + CASE WHEN g.cycle_at IS NULL THEN 0 ELSE 1 END,
+		verified_cycles = r.verified_cycles + CASE WHEN g.cycle_at IS NOT NULL AND g.verified THEN 1 ELSE 0 END,
+		last_verified_at = CASE WHEN g.cycle_at IS NOT NULL AND g.verified
+			AND (r.last_verified_at IS NULL OR r.last_verified_at < g.cycle_at) THEN g.cycle_at ELSE r.last_verified_at END,
 		last_cycle_at = CASE WHEN g.cycle_at IS NOT NULL AND (r.last_cycle_at IS NULL OR r.last_cycle_at < g.cycle_at)
 			THEN g.cycle_at ELSE r.last_cycle_at END,
 		updated_at = $24::timestamptz
@@ -113,7 +116,7 @@ type pgStepArrays struct {
 	idx, exchange, finalize                  []int64
 	self, role, peer, state                  []string
 	version                                  []int64
-	write, clear                             []bool
+	write, clear, verified                   []bool
 	localNonce, peerNonce, localRef, peerRef []sql.NullString
 	peerAddr, peerSign, peerKx               []sql.NullString
 	hsDerived, lastSecure, cycleAt           []sql.NullString
@@ -148,6 +151,7 @@ func (a *pgStepArrays) add(i int, st Step) {
 	a.hsDerived, a.lastSecure = append(a.hsDerived, pgTime(n.HSDerivedAt)), append(a.lastSecure, pgTime(n.LastSecureAt))
 	a.received, a.hsNonce, a.sent = append(a.received, nonEmpty(st.Received)), append(a.hsNonce, nonEmpty(st.HSNonce)), append(a.sent, nonEmpty(st.Sent))
 	a.clear, a.cycleAt = append(a.clear, st.ClearPairNonces), append(a.cycleAt, pgTime(st.CycleAt))
+	a.verified = append(a.verified, st.Verified)
 }
 
 func (a *pgStepArrays) args(now time.Time) []any {
@@ -155,7 +159,7 @@ func (a *pgStepArrays) args(now time.Time) []any {
 		pq.Array(a.state), pq.Array(a.localNonce), pq.Array(a.peerNonce), pq.Array(a.localRef), pq.Array(a.peerRef),
 		pq.Array(a.exchange), pq.Array(a.finalize), pq.Array(a.peerAddr), pq.Array(a.peerSign), pq.Array(a.peerKx),
 		pq.Array(a.hsDerived), pq.Array(a.lastSecure), pq.Array(a.received), pq.Array(a.hsNonce), pq.Array(a.sent),
-		pq.Array(a.clear), pq.Array(a.cycleAt), normTime(now)}
+		pq.Array(a.clear), pq.Array(a.cycleAt), normTime(now), pq.Array(a.verified)}
 }
 
 // applyStepsPG runs the valid steps (results[i].Err == nil) in one

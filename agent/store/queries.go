@@ -77,7 +77,11 @@ func buildQueries(rebind func(string) string) queries {
 				WHERE self_id = ? AND role = ? AND peer_id = ? AND flow = ? AND nonce = ?) THEN 1 ELSE 0 END`,
 		roleExists: `SELECT count(*) FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?`,
 		// last_cycle_at never moves backwards, whatever order bumps land in.
+		// verified_cycles and last_verified_at move only for a verified
+		// cycle (the first two arguments: 1 or 0).
 		bumpCycles: `UPDATE role_state SET cycles = cycles + 1,
+			verified_cycles = verified_cycles + ?,
+			last_verified_at = CASE WHEN ? = 1 AND (last_verified_at IS NULL OR last_verified_at < ?) THEN ? ELSE last_verified_at END,
 			last_cycle_at = CASE WHEN last_cycle_at IS NULL OR last_cycle_at < ? THEN ? ELSE last_cycle_at END,
 			updated_at = ?
 			WHERE self_id = ? AND role = ? AND peer_id = ?

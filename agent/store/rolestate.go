@@ -277,7 +277,7 @@ func (s *Store) BumpCycles(ctx context.Context, k Key, at time.Time) (total int6
 		return 0, err
 	}
 	t := s.timeArg(at)
-	err = s.w.GetContext(ctx, &total, s.q.bumpCycles, t, t, s.timeArg(s.now()), k.SelfID, string(k.Role), k.PeerID)
+	err = s.w.GetContext(ctx, &total, s.q.bumpCycles, 0, 0, t, t, t, t, s.timeArg(s.now()), k.SelfID, string(k.Role), k.PeerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("%w: %s", ErrNotFound, k.label())
 	}

@@ -275,3 +275,23 @@ func prodX(w *world, stop <-chan struct{}) {
 // runUndefended runs the attacks this base does not defend yet instead of
 // skipping them (HSFLEET_ADVERSARY_ALL=1), to see which now pass.
 func runUndefended() bool { return os.Getenv("HSFLEET_ADVERSARY_ALL") != "" }
+
+// combine installs several attacks at once: each sees every genuine line.
+func combine(installs ...func(*world)) func(*world) {
+	return func(w *world) {
+		var reacts []func(seen)
+		for _, install := range installs {
+			install(w)
+			w.att.mu.Lock()
+			if f := w.att.react; f != nil {
+				reacts = append(reacts, f)
+			}
+			w.att.mu.Unlock()
+		}
+		w.att.onLine(func(s seen) {
+			for _, f := range reacts {
+				f(s)
+			}
+		})
+	}
+}

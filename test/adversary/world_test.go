@@ -53,6 +53,7 @@ type world struct {
 
 	mu        sync.Mutex
 	cycles    map[cycleKey][]time.Time
+	verified  map[cycleKey]int // cycles OnCycle reported Verified
 	rowTokens map[rowToken]bool
 	rowsDone  chan struct{}
 	ready     readiness
@@ -97,7 +98,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		t.Fatal(err)
 	}
 	w := &world{t: t, opts: opts, st: st, db: db, bundle: trust.Bundle{}, cycles: map[cycleKey][]time.Time{},
-		rowTokens: map[rowToken]bool{}}
+		verified: map[cycleKey]int{}, rowTokens: map[rowToken]bool{}}
 	srv, err := relay.NewServer(relay.ServerConfig{Listen: "127.0.0.1:0"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +152,7 @@ func (w *world) start(id *crypto.Identity) *agent {
 		OnDisconnect: func(error) { a.up.Store(false) }})
 	eng, err := engine.New(engine.Config{
 		Identity: id, Name: "agent", Store: w.st, Agents: w.st, Transport: client,
-		Policy: trust.NewPolicy(w.opts.mode, w.bundleCopy()), Secure: true,
+		Policy: w.policy(), Secure: true,
 		RegisterInterval: 200 * time.Millisecond, RetryInterval: 200 * time.Millisecond,
 		StateTimeout: w.opts.stateTimeout, CycleInterval: w.opts.cycleEvery,
 		MaxPeers: w.opts.maxPeers, MaxActiveCycles: w.opts.maxActive,
@@ -160,6 +161,9 @@ func (w *world) start(id *crypto.Identity) *agent {
 			k := cycleKey{ev.SelfID, ev.PeerID, ev.Role}
 			w.mu.Lock()
 			w.cycles[k] = append(w.cycles[k], ev.Completed)
+			if ev.Verified {
+				w.verified[k]++
+			}
 			w.mu.Unlock()
 		},
 	})
@@ -178,6 +182,20 @@ func (w *world) start(id *crypto.Identity) *agent {
 func (a *agent) stop() {
 	a.cancel()
 	<-a.done
+}
+
+// policy is an agent's trust policy: the bundle with every member marked
+// bind1, as the operator writes it for the agents it runs, so in fleet
+// mode transcript binding is required and a forged line must fail it.
+func (w *world) policy() *trust.Policy {
+	b := w.bundleCopy()
+	caps := make(trust.Caps, len(b))
+	for id := range b {
+		caps[id] = []trust.Cap{trust.CapBind1}
+	}
+	p := trust.NewPolicy(w.opts.mode, b)
+	p.SetBundleCaps(b, caps)
+	return p
 }
 
 func (w *world) bundleCopy() trust.Bundle {
