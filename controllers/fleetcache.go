@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"hash/fnv"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -21,7 +22,7 @@ import (
 // cycle) stays unseen: resyncSlices polls.
 //
 // At 1,000 agents in a full mesh it holds a million peers, so each agent's
-// peers are one slice of 40-byte values sorted by interned peer ID (binary
+// peers are one slice of 48-byte values sorted by interned peer ID (binary
 // search), not a map: the heap profile of the 1,000-agent benchmark had
 // the former map-based cache (agent/store.FleetCache, removed) at 115 MiB of 152 MiB live.
 type fleetCache struct {
@@ -44,16 +45,14 @@ type fleetMark struct {
 
 // fleetPeer is one peer's two conversations (initiator 0, responder 1).
 type fleetPeer struct {
-	cycles [2]int64
-	last   [2]int64 // UnixMicro (PostgreSQL's precision); 0: never cycled
-	pid    uint32
-	flags  uint8 // has0, has1, verified0, verified1
+	cycles   [2]int64
+	last     [2]int64  // UnixMicro (PostgreSQL's precision); 0: never cycled
+	verified [2]uint32 // cycles authenticated end to end, saturating: 48 bytes an entry, not 56
+	pid      uint32
+	flags    uint8 // has0, has1
 }
 
-const (
-	flagHas      = 1 // << role
-	flagVerified = 4 // << role
-)
+const flagHas = 1 // << role
 
 func newFleetCache() *fleetCache {
 	return &fleetCache{clockSkew: time.Minute, resyncSlices: 20, peers: map[string]uint32{}, agents: map[string][]fleetPeer{}}
@@ -147,9 +146,7 @@ func (c *fleetCache) entry(r store.FleetRow) fleetPeer {
 	}
 	p := fleetPeer{pid: pid, flags: flagHas << i}
 	p.cycles[i] = r.Cycles
-	if r.Verified {
-		p.flags |= flagVerified << i
-	}
+	p.verified[i] = uint32(min(max(r.VerifiedCycles, 0), math.MaxUint32))
 	if r.LastCycleAt != nil {
 		p.last[i] = r.LastCycleAt.UnixMicro()
 	}
@@ -162,8 +159,8 @@ func (p *fleetPeer) set(e fleetPeer) {
 		if e.flags&(flagHas<<i) == 0 {
 			continue
 		}
-		p.flags = p.flags&^(flagHas<<i|flagVerified<<i) | e.flags&(flagHas<<i|flagVerified<<i)
-		p.cycles[i], p.last[i] = e.cycles[i], e.last[i]
+		p.flags |= flagHas << i
+		p.cycles[i], p.last[i], p.verified[i] = e.cycles[i], e.last[i], e.verified[i]
 	}
 }
 
@@ -207,9 +204,7 @@ func summarize(a store.FleetQuery, rows []fleetPeer) store.FleetAgentSummary {
 				continue
 			}
 			sum.Cycles += p.cycles[i]
-			if p.flags&(flagVerified<<i) != 0 {
-				sum.VerifiedCycles += p.cycles[i]
-			}
+			sum.VerifiedCycles += int64(p.verified[i])
 			peerLast = max(peerLast, p.last[i])
 		}
 		sum.PeerCount++

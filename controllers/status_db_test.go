@@ -25,7 +25,9 @@ func openTestStore(t testing.TB, dsn string) *store.Store {
 }
 
 // writeConversation records cycles completed by self with peer, through the
-// store API the agents use, and marks the pair secure when asked.
+// store API the agents use; when secure is set the pair is marked secure
+// and its cycles count as verified (authenticated end to end), as a
+// binding agent's steps record them.
 func writeConversation(t testing.TB, st *store.Store, self string, role store.Role, peer string, cycles int, at time.Time, secure bool) {
 	t.Helper()
 	ctx := context.Background()
@@ -42,6 +44,16 @@ func writeConversation(t testing.TB, st *store.Store, self string, role store.Ro
 		}
 	}
 	for i := 0; i < cycles; i++ {
+		if secure {
+			res, err := st.ApplySteps(ctx, []store.Step{{Key: k, CycleAt: &at, Verified: true}})
+			if err == nil {
+				err = res[0].Err
+			}
+			if err != nil {
+				t.Fatalf("ApplySteps verified cycle %v: %v", k, err)
+			}
+			continue
+		}
 		if _, err := st.BumpCycles(ctx, k, at); err != nil {
 			t.Fatalf("BumpCycles %v: %v", k, err)
 		}

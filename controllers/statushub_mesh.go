@@ -201,10 +201,10 @@ func (c *fleetCache) walkPairs(members map[string]*meshMember, loaded map[string
 				continue
 			}
 			if e.flags&flagHas != 0 {
-				fn(meshRow{initiator: self, responder: peer, cycles: e.cycles[0], last: e.last[0], verified: e.flags&flagVerified != 0})
+				fn(meshRow{initiator: self, responder: peer, cycles: e.cycles[0], last: e.last[0], verified: e.verified[0] > 0})
 			}
 			if e.flags&(flagHas<<1) != 0 && !loadedOf[e.pid] {
-				fn(meshRow{initiator: peer, responder: self, cycles: e.cycles[1], last: e.last[1], verified: e.flags&(flagVerified<<1) != 0})
+				fn(meshRow{initiator: peer, responder: self, cycles: e.cycles[1], last: e.last[1], verified: e.verified[1] > 0})
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func BenchmarkFleetMeshNamespaces(b *testing.B) {
 			}
 			last := now.Add(-time.Duration((i*agents+j)%120) * time.Second).UnixMicro()
 			rows = append(rows, fleetPeer{pid: uint32(j), cycles: [2]int64{3, 3}, last: [2]int64{last, last},
-				flags: flagHas | flagHas<<1 | flagVerified | flagVerified<<1})
+				flags: flagHas | flagHas<<1, verified: [2]uint32{3, 3}})
 		}
 		c.agents[ids[i]] = rows
 	}

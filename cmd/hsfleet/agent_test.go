@@ -36,7 +36,7 @@ func httpGet(url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-var cyclesMetric = regexp.MustCompile(`hsfleet_agent_cycles_total\{role="responder"\} (\d+)`)
+var cyclesMetric = regexp.MustCompile(`hsfleet_agent_cycles_total\{role="responder",verified="true"\} (\d+)`)
 
 func TestAgentCommandCyclesServesProbesAndShutsDownGracefully(t *testing.T) {
 	srv, err := relay.NewServer(relay.ServerConfig{Listen: "127.0.0.1:0"}, slog.New(slog.DiscardHandler))
