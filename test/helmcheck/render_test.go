@@ -19,10 +19,12 @@ var valuesFiles = map[string][]string{
 	"production":   {"-f", "charts/hsfleet/ci/production-values.yaml"},
 	"dev-postgres": {"-f", "charts/hsfleet/ci/dev-postgres-values.yaml"},
 	"cluster-wide": {"--set", "rbac.clusterWide=true", "--set", "database.dsn=postgres://u:p@db.example.com:5432/hsfleet?sslmode=require"},
-	// The relay variants: the single-relay path, and three replicas with
-	// hard anti-affinity, an extra client in the NetworkPolicy, a custom
-	// cluster domain and the CRD left to someone else.
-	"single-relay": {"--set", "relay.replicas=1", "--set", "crds.keep=false", "--set", "operator.metrics.secure=false"},
+	// The relay variants: the single-relay path without a memory limit
+	// (GOMEMLIMIT from a resourceFieldRef, an explicit queue), and three
+	// replicas with hard anti-affinity, an extra client in the
+	// NetworkPolicy, a custom cluster domain and the CRD left to someone else.
+	"single-relay": {"--set", "relay.replicas=1", "--set", "crds.keep=false", "--set", "operator.metrics.secure=false",
+		"--set", "relay.resources.limits=null", "--set", "relay.queueBytes=1048576"},
 	"relay-ha": {"--set", "relay.replicas=3", "--set", "relay.antiAffinity=hard", "--set", "clusterDomain=corp.example",
 		"--set", "relay.networkPolicy.extraClients[0].ipBlock.cidr=10.9.0.0/16", "--set", "crds.enabled=false",
 		"--set", "relay.podDisruptionBudget.maxUnavailable=34%", "--set", "serviceMonitor.enabled=true"},
