@@ -9,6 +9,11 @@ import "time"
 const idleEvictFactor = 6
 
 func (c *conv) idleEvictAfter() time.Duration {
+	if c.stranger.Load() {
+		// A peer that never completed a cycle keeps no goroutine past
+		// one idle state timeout (the sender budget's places).
+		return c.e.cfg.StateTimeout
+	}
 	return idleEvictFactor * c.e.cfg.StateTimeout
 }
 
@@ -49,5 +54,6 @@ func (e *Engine) forgetIdle(c *conv) bool {
 	}
 	delete(e.convs, k)
 	e.m.Conversations.Dec()
+	c.leaveBudget()
 	return true
 }
