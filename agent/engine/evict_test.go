@@ -10,9 +10,9 @@ import (
 )
 
 // Registers from invented peer IDs (open mode admits anyone) start
-// responder conversations; once their cycles time out back to resp_ready
-// and stay idle, the conversations are dropped, and a later message from
-// the same ID starts over from the stored row. None of them is answered:
+// responder conversations; once they stay idle, the conversations are
+// dropped with their rows (no cycle counted), and a later message from
+// the same ID starts over with a new row. None of them is answered:
 // a stranger's first start is dropped (budget.go).
 func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 	const stateTimeout = 100 * time.Millisecond
@@ -45,6 +45,10 @@ func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 	}
 	if got := metricValue(evicted); got != spoofed {
 		t.Fatalf("evicted counter %v, want %d", got, spoofed)
+	}
+	// Their rows (no cycle counted) went with them.
+	if got := metricValue(m.RowsCollected.WithLabelValues(string(Responder))); got != spoofed {
+		t.Fatalf("unused rows deleted %v, want %d", got, spoofed)
 	}
 
 	// The same ID comes back: a new conversation answers from the stored
