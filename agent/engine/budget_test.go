@@ -1,8 +1,13 @@
 package engine
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
 // The bucket holds its capacity, refills it over one state timeout, and
@@ -82,5 +87,34 @@ func TestCycleSlotsStrangersShare(t *testing.T) {
 	}
 	if !s.acquire(s3) {
 		t.Fatal("the freed stranger slot was not granted")
+	}
+}
+
+// A restarted agent reads its peers with a counted cycle back as known, so
+// its own fleet is not charged to the sender budget.
+func TestSeedKnownFromStoredCycles(t *testing.T) {
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := New(Config{Identity: mustIdentity(t, "a"), Store: st, Transport: chanTransport{},
+		Policy: trust.NewPolicy(trust.Open, nil), StateTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, p := range []string{"old-peer", "never-cycled"} {
+		if _, err := st.GetOrCreate(ctx, store.Key{SelfID: e.ID(), Role: store.Responder, PeerID: p}, StateRespReady); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.BumpCycles(ctx, store.Key{SelfID: e.ID(), Role: store.Responder, PeerID: "old-peer"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.seedKnown()
+	if !e.budget.isKnown("old-peer") || e.budget.isKnown("never-cycled") {
+		t.Fatalf("known: old-peer %v, never-cycled %v; want true, false",
+			e.budget.isKnown("old-peer"), e.budget.isKnown("never-cycled"))
 	}
 }
