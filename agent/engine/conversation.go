@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
@@ -51,6 +52,17 @@ type conv struct {
 	// gate, from its reconnect (or an accepted confirm) to the cycle's end.
 	holdsStart   bool
 	waitingStart bool // counted in the gate's waiting pairs
+
+	// stranger: the peer had completed no cycle with us when the
+	// conversation started; it holds one of the sender budget's places
+	// until the first completed cycle or its end (budget.go).
+	stranger atomic.Bool
+	// slotStranger: the held cycle slot counts against the strangers'
+	// share (guarded by the slots' mutex).
+	slotStranger bool
+	// strangerPause: no responder cycle for this stranger before it.
+	strangerPause  time.Time
+	strangerStarts int // responder starts seen while a stranger
 }
 
 func newConv(e *Engine, role Role, peer string) *conv {
@@ -274,6 +286,11 @@ func (c *conv) handle(msg Msg) {
 		return
 	}
 	if c.startsCycle(msg) && !c.holdsSlot {
+		if c.strangerSlotWait(c.e.cfg.Now()) {
+			return
+		}
+	}
+	if c.startsCycle(msg) && !c.holdsSlot {
 		if c.queued || !c.e.slots.acquire(c) {
 			if !c.queued {
 				c.queuedAt = c.e.cfg.Now()
@@ -301,7 +318,12 @@ func (c *conv) startsCycle(msg Msg) bool {
 func (c *conv) syncSlot() {
 	if c.holdsSlot && c.row.State == StateRespReady {
 		c.holdsSlot = false
-		c.e.slots.release()
+		c.e.slots.release(c)
+		if c.stranger.Load() {
+			// The cycle ended without completing (a completed one made
+			// the peer known): see strangerSlotWait.
+			c.strangerPause = c.e.cfg.Now().Add(c.e.cfg.StateTimeout)
+		}
 	}
 }
 
@@ -313,7 +335,7 @@ func (c *conv) dropSlot() {
 	}
 	if c.holdsSlot {
 		c.holdsSlot = false
-		c.e.slots.release()
+		c.e.slots.release(c)
 	}
 }
 
@@ -431,6 +453,8 @@ func (c *conv) commit(res Result) error {
 	}
 	if res.CycleDone {
 		c.cycleDone(prevMem.CycleStart, now, cycles, res.Verified)
+		c.e.budget.markKnown(c.key.PeerID)
+		c.leaveBudget()
 	}
 	outs, pause := res.Out, time.Duration(0)
 	if res.CycleDone && c.role == Initiator && c.e.cfg.CycleInterval > 0 {

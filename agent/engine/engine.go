@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/store"
+	"github.com/hsfleet/hsfleet/agent/trust"
 	"github.com/hsfleet/hsfleet/agent/wire"
 	"github.com/hsfleet/hsfleet/relay"
 )
@@ -34,6 +35,7 @@ type Engine struct {
 	kick        chan struct{}
 	slots       *cycleSlots
 	starts      *startGate
+	budget      *senderBudget
 	writer      *groupWriter
 	active      atomic.Int64 // conversations mid-cycle (the Active gauge)
 	storeTime   time.Duration
@@ -68,6 +70,7 @@ func New(cfg Config) (*Engine, error) {
 		kick:   make(chan struct{}, 1),
 		slots:  &cycleSlots{limit: cfg.MaxActiveCycles},
 		starts: newStartGate(cfg.MaxActiveCycles),
+		budget: newSenderBudget(cfg, cfg.Policy.Mode() == trust.Fleet),
 		// Half the state timeout: a step that cannot be saved fails while
 		// its conversation can still recover.
 		storeTime: min(storeOpTimeout, max(cfg.StateTimeout/2, 100*time.Millisecond)),
@@ -118,6 +121,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		cancel()
 		e.storeResult("upsert_agent", err)
 	}
+	e.seedKnown()
 	e.log.Info("agent started", "name", e.cfg.Name, "trust_mode", e.cfg.Policy.Mode(), "secure", e.cfg.Secure,
 		"exchange_limit", e.cfg.ExchangeLimit, "state_timeout", e.cfg.StateTimeout)
 	loopCtx, cancel := context.WithCancel(ctx)
@@ -204,9 +208,9 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 	}
 	e.m.Messages.WithLabelValues("in", msg.Intent).Inc()
 	msg.Received = e.cfg.Now()
-	c := e.conversation(role, msg.From)
+	c, reason := e.startConversation(role, msg.From)
 	if c == nil {
-		e.m.RejectedLines.WithLabelValues("too_many_peers").Inc()
+		e.m.RejectedLines.WithLabelValues(reason).Inc()
 		return
 	}
 	select {
@@ -218,18 +222,34 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 }
 
 // conversation returns the (role, peer) conversation, starting it on first
-// use; nil when the peer limit is reached or the engine is stopping.
+// use; nil when the peer limit or the sender budget refuses it, or the
+// engine is stopping.
 func (e *Engine) conversation(role Role, peer string) *conv {
+	c, _ := e.startConversation(role, peer)
+	return c
+}
+
+// startConversation is conversation with the rejected_lines_total reason
+// when it returns nil.
+func (e *Engine) startConversation(role Role, peer string) (*conv, string) {
 	k := convKey{role, peer}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if c, ok := e.convs[k]; ok {
-		return c
+		return c, ""
 	}
 	if e.ctx == nil || len(e.convs) >= 2*e.cfg.MaxPeers {
-		return nil
+		return nil, "too_many_peers"
+	}
+	stranger := !e.budget.isKnown(peer)
+	if stranger && !e.budget.admit(e.cfg.Now()) {
+		return nil, ReasonSenderBudget
 	}
 	c := newConv(e, role, peer)
+	if stranger {
+		c.stranger.Store(true)
+		c.mem.ExchangeCap = StrangerMaxExchanges
+	}
 	e.convs[k] = c
 	e.m.Conversations.Inc()
 	ctx := e.ctx // read under e.mu: Run clears it when stopping
@@ -238,7 +258,7 @@ func (e *Engine) conversation(role Role, peer string) *conv {
 		defer e.wg.Done()
 		c.run(ctx)
 	}()
-	return c
+	return c, ""
 }
 
 // forget drops an ended conversation, so the peer's next message starts a
@@ -250,6 +270,7 @@ func (e *Engine) forget(c *conv) {
 	if e.convs[k] == c {
 		delete(e.convs, k)
 		e.m.Conversations.Dec()
+		c.leaveBudget()
 	}
 }
 

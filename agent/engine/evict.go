@@ -1,6 +1,11 @@
 package engine
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+)
 
 // idleEvictFactor × StateTimeout without a message or progress ends an
 // idle conversation, so peer IDs invented in open or tofu mode cannot hold
@@ -9,6 +14,11 @@ import "time"
 const idleEvictFactor = 6
 
 func (c *conv) idleEvictAfter() time.Duration {
+	if c.stranger.Load() {
+		// A peer that never completed a cycle keeps no goroutine past
+		// one idle state timeout (the sender budget's places).
+		return c.e.cfg.StateTimeout
+	}
 	return idleEvictFactor * c.e.cfg.StateTimeout
 }
 
@@ -29,12 +39,40 @@ func (c *conv) evictIfIdle() bool {
 	if !c.evictable() || c.e.cfg.Now().Before(c.idleSince().Add(c.idleEvictAfter())) {
 		return false
 	}
+	stranger := c.stranger.Load() // forgetIdle gives the place back
 	if !c.e.forgetIdle(c) {
 		return false
 	}
 	c.e.m.IdleEvicted.WithLabelValues(string(c.role)).Inc()
 	c.log.Debug("idle conversation evicted", "state", c.row.State, "idle_for", c.e.cfg.Now().Sub(c.idleSince()))
+	if stranger && c.stored.Cycles == 0 {
+		c.collectRow()
+	}
 	return true
+}
+
+// rowCollector is the part of *store.Store that collectRow needs; stores
+// without it keep the rows.
+type rowCollector interface {
+	DeleteUnusedRole(ctx context.Context, k store.Key, version int64) (bool, error)
+}
+
+// collectRow deletes the evicted stranger's row (no cycle counted, not
+// written since we read it), so invented IDs leave no rows behind (issue
+// 12 item 5). A new conversation for the peer that raced it re-creates
+// the row or, having read it just before, ends as for a deleted pair.
+func (c *conv) collectRow() {
+	gc, ok := c.e.cfg.Store.(rowCollector)
+	if !ok {
+		return
+	}
+	ctx, cancel := c.e.storeCtx()
+	defer cancel()
+	gone, err := gc.DeleteUnusedRole(ctx, c.key, c.stored.Version)
+	c.e.storeResult("delete_unused_role", err)
+	if gone {
+		c.e.m.RowsCollected.WithLabelValues(string(c.role)).Inc()
+	}
 }
 
 // forgetIdle drops c from the conversation map if its inbox is empty. A
@@ -49,5 +87,6 @@ func (e *Engine) forgetIdle(c *conv) bool {
 	}
 	delete(e.convs, k)
 	e.m.Conversations.Dec()
+	c.leaveBudget()
 	return true
 }

@@ -10,9 +10,10 @@ import (
 )
 
 // Registers from invented peer IDs (open mode admits anyone) start
-// responder conversations; once their cycles time out back to resp_ready
-// and stay idle, the conversations are dropped, and a later message from
-// the same ID starts over from the stored row.
+// responder conversations; once they stay idle, the conversations are
+// dropped with their rows (no cycle counted), and a later message from
+// the same ID starts over with a new row. None of them is answered:
+// a stranger's first start is dropped (budget.go).
 func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 	const stateTimeout = 100 * time.Millisecond
 	f := newFleet(t, fleetOptions{mode: trust.Open, stateTimeout: stateTimeout, retryInterval: time.Minute})
@@ -45,6 +46,10 @@ func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 	if got := metricValue(evicted); got != spoofed {
 		t.Fatalf("evicted counter %v, want %d", got, spoofed)
 	}
+	// Their rows (no cycle counted) went with them.
+	if got := metricValue(m.RowsCollected.WithLabelValues(string(Responder))); got != spoofed {
+		t.Fatalf("unused rows deleted %v, want %d", got, spoofed)
+	}
 
 	// The same ID comes back: a new conversation answers from the stored
 	// (idle) row with a fresh confirm.
@@ -53,6 +58,14 @@ func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 		if i == 10 {
 			t.Fatal("confirms keep coming to an evicted conversation's peer")
 		}
+	}
+	// A stranger's first start is dropped (budget.go); an honest peer
+	// re-sends its register, and the second one is answered (sent well
+	// within the state timeout, after which an idle stranger's
+	// conversation is evicted).
+	pw.send(register("spoofed-0"))
+	if pw.next(IntentConfirm, 30*time.Millisecond) != nil {
+		t.Fatal("a stranger's first register was answered")
 	}
 	pw.send(register("spoofed-0"))
 	if pw.next(IntentConfirm, 5*time.Second) == nil {

@@ -22,6 +22,7 @@ type Metrics struct {
 	StoreErrors   *prometheus.CounterVec
 	PairsGone     *prometheus.CounterVec
 	IdleEvicted   *prometheus.CounterVec
+	RowsCollected *prometheus.CounterVec
 	Active        prometheus.Gauge
 	Conversations prometheus.Gauge
 	// CommitSteps is the steps per group-commit transaction; its count is
@@ -59,6 +60,8 @@ func NewMetrics() *Metrics {
 			Help: "Conversations ended because their role_state row was deleted (peer removed), by our role."}, []string{"role"}),
 		IdleEvicted: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "idle_conversations_evicted_total",
 			Help: "Idle conversations dropped from memory (their row stays), by our role."}, []string{"role"}),
+		RowsCollected: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "unused_rows_deleted_total",
+			Help: "role_state rows of evicted peers that never completed a cycle, deleted, by our role."}, []string{"role"}),
 		Active: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "active_conversations",
 			Help: "Conversations in the middle of a cycle."}),
 		Conversations: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "conversations",
@@ -74,7 +77,7 @@ func NewMetrics() *Metrics {
 // Collectors lists the metrics for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Handshakes, m.Messages, m.RejectedLines,
-		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.Active, m.Conversations, m.CommitSteps,
+		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.RowsCollected, m.Active, m.Conversations, m.CommitSteps,
 		m.StartsDeferred}
 }
 

@@ -176,7 +176,7 @@ func (m Machine) respExchange(res *Result, msg Msg, env Env) error {
 	if !m.checkSec(res, msg, res.Mem.Session, env) {
 		return nil
 	}
-	if res.Row.ExchangeCount >= RespMaxExchanges {
+	if limit := respExchangeCap(res.Mem); res.Row.ExchangeCount >= limit {
 		// An honest initiator cuts after a few exchanges (re-sends
 		// included); one that never concludes would hold a cycle slot
 		// forever, since every request is progress (issue 12 item 5).
@@ -186,7 +186,7 @@ func (m Machine) respExchange(res *Result, msg Msg, env Env) error {
 		res.DeletePairNonces = true
 		res.Mem.endCycle()
 		res.note("exchange cap reached; cycle given up", "transition", "resp_exchange -> resp_ready",
-			"exchange_count", RespMaxExchanges)
+			"exchange_count", limit)
 		return nil
 	}
 	res.Row.PeerNonce = msg.MyNonce
@@ -271,4 +271,13 @@ func adoptSession(res *Result, s *Session, env Env, transition string) {
 func KeyFingerprint(key []byte) string {
 	sum := sha256.Sum256(key)
 	return hex.EncodeToString(sum[:8])
+}
+
+// respExchangeCap is the responder's exchange cap for the peer: mem's
+// override, else RespMaxExchanges.
+func respExchangeCap(mem Mem) int {
+	if mem.ExchangeCap > 0 {
+		return mem.ExchangeCap
+	}
+	return RespMaxExchanges
 }

@@ -78,6 +78,10 @@ type Mem struct {
 	// ConfirmEcho (responder) is the your_ref of the reconnect that
 	// started this cycle, signed into the confirm's bind.
 	ConfirmEcho string
+	// ExchangeCap (responder) overrides RespMaxExchanges when > 0: the
+	// conversation sets StrangerMaxExchanges for a peer that never
+	// completed a cycle (budget.go).
+	ExchangeCap int
 }
 
 // endCycle forgets the cycle's keys.

@@ -49,7 +49,7 @@ func TestQueuedStartExpiresAfterOneStateTimeout(t *testing.T) {
 		t.Fatal("queued again: want no free slot")
 	}
 	waiter.queued, waiter.queuedAt = true, t0
-	e.slots.release() // holder's slot goes to waiter's wake channel
+	e.slots.release(holder) // holder's slot goes to waiter's wake channel
 	waiter.expireQueue(t0.Add(time.Minute))
 	if !waiter.holdsSlot {
 		t.Fatal("a slot handed over was lost")

@@ -21,16 +21,25 @@ type cycleSlots struct {
 	max     int // the configured bound; 0 until the first adapt
 	lastCut time.Time
 	used    int
-	waiters []*conv
+	// strangers: slots held by conversations with peers that never
+	// completed a cycle (see strangerLimit).
+	strangers int
+	waiters   []*conv
 }
 
-// acquire takes a slot, or queues c (once) to be woken with one.
+// acquire takes a slot, or queues c (once) to be woken with one. A
+// stranger (budget.go) gets a slot only while strangers hold fewer than
+// strangerLimit, so peers that never complete a cycle cannot hold every
+// slot (issue 12 item 5, the slot hog), and is never queued.
 func (s *cycleSlots) acquire(c *conv) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.used < s.limit {
-		s.used++
+	if s.used < s.limit && s.eligible(c) {
+		s.grant(c)
 		return true
+	}
+	if c.stranger.Load() {
+		return false // strangers are not queued (strangerSlotWait)
 	}
 	for _, w := range s.waiters {
 		if w == c {
@@ -41,6 +50,23 @@ func (s *cycleSlots) acquire(c *conv) bool {
 	return false
 }
 
+// strangerLimit is how many slots strangers may hold: half the limit,
+// at least one.
+func (s *cycleSlots) strangerLimit() int { return max(1, s.limit/2) }
+
+func (s *cycleSlots) eligible(c *conv) bool {
+	return !c.stranger.Load() || s.strangers < s.strangerLimit()
+}
+
+// grant counts a slot for c; s.mu is held.
+func (s *cycleSlots) grant(c *conv) {
+	s.used++
+	c.slotStranger = c.stranger.Load()
+	if c.slotStranger {
+		s.strangers++
+	}
+}
+
 // take counts a slot for a cycle already running at start-up, even past
 // the limit.
 func (s *cycleSlots) take() {
@@ -49,19 +75,30 @@ func (s *cycleSlots) take() {
 	s.mu.Unlock()
 }
 
-// release returns a slot, handing it to the oldest waiter if any and the
-// (possibly lowered) limit allows.
-func (s *cycleSlots) release() {
+// release returns c's slot, handing it to the oldest eligible waiter if
+// any and the (possibly lowered) limit allows.
+func (s *cycleSlots) release(c *conv) {
 	s.mu.Lock()
-	if len(s.waiters) == 0 || s.used > s.limit {
-		s.used--
+	if c.slotStranger {
+		c.slotStranger = false
+		s.strangers = max(0, s.strangers-1)
+	}
+	s.used--
+	if s.used >= s.limit {
 		s.mu.Unlock()
 		return
 	}
-	w := s.waiters[0]
-	s.waiters = s.waiters[1:]
+	for i, w := range s.waiters {
+		if !s.eligible(w) {
+			continue
+		}
+		s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+		s.grant(w)
+		s.mu.Unlock()
+		w.wake <- struct{}{} // capacity 1, and w is queued at most once
+		return
+	}
 	s.mu.Unlock()
-	w.wake <- struct{}{} // capacity 1, and w is queued at most once
 }
 
 // forget drops c from the queue (its goroutine is exiting).

@@ -17,7 +17,7 @@ func TestCycleSlotsHandReleasedSlotsToWaitersInOrder(t *testing.T) {
 	if len(s.waiters) != 2 {
 		t.Fatalf("%d waiters, want 2 (b queued once)", len(s.waiters))
 	}
-	s.release() // a's slot goes to b
+	s.release(a) // a's slot goes to b
 	select {
 	case <-b.wake:
 	default:
@@ -27,7 +27,7 @@ func TestCycleSlotsHandReleasedSlotsToWaitersInOrder(t *testing.T) {
 		t.Fatalf("c woken early or slot count %d", s.used)
 	}
 	s.forget(c)
-	s.release() // b's slot: nobody waits
+	s.release(b) // b's slot: nobody waits
 	if s.used != 0 || len(c.wake) != 0 {
 		t.Fatalf("used %d after the last release, c woken %d", s.used, len(c.wake))
 	}
@@ -61,11 +61,11 @@ func TestCycleSlotsHalveOnSlowCyclesOncePerCooldownAndGrowBackOnFastOnes(t *test
 	s.acquire(b)
 	s.acquire(c) // queued
 	s.adapt(-1, timeout, t0)
-	s.release()
+	s.release(a)
 	if len(c.wake) != 0 || s.used != 1 {
 		t.Fatalf("slot handed over past the lowered limit (used %d)", s.used)
 	}
-	s.release()
+	s.release(b)
 	if len(c.wake) != 1 {
 		t.Fatal("waiter not woken once under the limit")
 	}

@@ -49,6 +49,10 @@ const (
 	// re-sends included, passes the exchange limit; 16 leaves room for
 	// loss and for a peer with a higher limit.
 	RespMaxExchanges = 16
+	// StrangerMaxExchanges is the cap for a peer that never completed a
+	// cycle with us: twice the exchange limit, so a keyless slot hog
+	// gives its slot up in a few hundred milliseconds.
+	StrangerMaxExchanges = 2 * DefaultExchangeLimit
 )
 
 // DefaultState is the state a new row starts in.

@@ -34,6 +34,8 @@ type queries struct {
 	deleteAgentNonces, deleteAgentRoles, deleteAgent string
 
 	summaryTotals, summaryPeers string
+
+	deleteUnusedRole string // rowgc.go
 }
 
 func buildQueries(rebind func(string) string) queries {
@@ -111,6 +113,9 @@ func buildQueries(rebind func(string) string) queries {
 		deleteAgentRoles:  `DELETE FROM role_state WHERE self_id = ? OR peer_id = ?`,
 		deleteAgent:       `DELETE FROM agents WHERE self_id = ?`,
 
+		deleteUnusedRole: `DELETE FROM role_state
+			WHERE self_id = ? AND role = ? AND peer_id = ? AND cycles = 0 AND version = ?`,
+
 		// Group then count: a hash aggregate, cheaper than count(DISTINCT)'s sort.
 		summaryTotals: `SELECT count(*), COALESCE(sum(cycles), 0), max(last_cycle_at)
 			FROM (SELECT sum(cycles) AS cycles, max(last_cycle_at) AS last_cycle_at
@@ -136,7 +141,7 @@ func buildQueries(rebind func(string) string) queries {
 		&q.recordNonce, &q.nonceExists, &q.deletePairNonces, &q.deleteOldNonces, &q.deleteOldFlowNonces,
 		&q.upsertAgent, &q.touchAgent, &q.getAgent,
 		&q.deleteAgentNonces, &q.deleteAgentRoles, &q.deleteAgent,
-		&q.summaryTotals, &q.summaryPeers,
+		&q.summaryTotals, &q.summaryPeers, &q.deleteUnusedRole,
 	} {
 		*p = rebind(*p)
 	}
