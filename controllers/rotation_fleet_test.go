@@ -218,8 +218,8 @@ func (f *rotationFleet) snapshot() map[[2]string]int {
 // cal: the metric detects what the overlap prevents.
 func TestRotationWithOverlapRejectsNoHandshake(t *testing.T) {
 	const (
-		propagation = 1500 * time.Millisecond
-		lag         = time.Second // cal's kubelet; < propagation
+		propagation = 5500 * time.Millisecond
+		lag         = 5 * time.Second // cal's kubelet; < propagation, > the state timeout (3 s): a peer stopped mid-cycle stalls its pairs until then
 		grace       = 500 * time.Millisecond
 	)
 	for _, tc := range []struct {
