@@ -17,6 +17,10 @@ var (
 		Help:    "Latency of store operations.",
 		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14), // 0.2 ms .. 1.6 s
 	}, []string{"op", "dialect"})
+	rejectedPeers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hsfleet", Subsystem: "store", Name: "rejected_peers_total",
+		Help: "Peer IDs refused as row keys (empty, oversized, not UTF-8, NUL) by a bulk operation; no row was created for them.",
+	}, []string{"op", "dialect"})
 	migrationsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hsfleet", Subsystem: "store", Name: "migrations_applied_total",
 		Help: "Schema migrations applied by this process.",
@@ -27,7 +31,7 @@ var (
 // (prometheus.MustRegister(store.Collectors()...) or controller-runtime's
 // metrics.Registry).
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{opsTotal, opSeconds, migrationsApplied}
+	return []prometheus.Collector{opsTotal, opSeconds, rejectedPeers, migrationsApplied}
 }
 
 func resultOf(err error) string {
