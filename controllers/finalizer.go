@@ -43,7 +43,10 @@ func (r *HSAgentReconciler) ensureFinalizer(ctx context.Context, agent *hsv1.HSA
 // owner reference.
 func (r *HSAgentReconciler) reconcileDelete(ctx context.Context, s *agentScope) (ctrl.Result, error) {
 	agent := s.agent
-	r.hub.Untrack(types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name})
+	// Gone from its peers' status from the next poll on, whatever the
+	// reclaim policy leaves in the database (statushub_departed.go).
+	agentID := r.storedAgentID(ctx, agent)
+	r.hub.Depart(types.NamespacedName{Namespace: agent.Namespace, Name: agent.Name}, agentID)
 	if !controllerutil.ContainsFinalizer(agent, hsv1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -61,7 +64,6 @@ func (r *HSAgentReconciler) reconcileDelete(ctx context.Context, s *agentScope) 
 		log.FromContext(ctx).Info("agent pod still present after the cleanup grace period, cleaning up anyway")
 		r.warningEvent(agent, EventStateDeleteFailed, "Delete", "agent pod not gone after %s; deleting its state anyway", r.Config.StateCleanupGrace)
 	}
-	agentID := r.storedAgentID(ctx, agent)
 	if agentID != "" {
 		if err := r.deleteAgentState(ctx, agent, agentID); err != nil {
 			return ctrl.Result{}, err

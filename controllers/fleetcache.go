@@ -61,11 +61,13 @@ func newFleetCache() *fleetCache {
 // Poll reads what changed for the asked agents with one FleetRows
 // statement and returns their summaries, equal to store.FleetSummary's for
 // that snapshot up to the resync bound above. start is the poll's clock
-// reading. Agents not asked are forgotten.
-func (c *fleetCache) Poll(ctx context.Context, s *store.Store, agents []store.FleetQuery, sampleRows int, start time.Time) (map[string]store.FleetAgentSummary, error) {
+// reading. Agents not asked are forgotten. Peers in hidden (departed
+// agents, fleetcache_hide.go) are left out of every summary and sample but
+// stay cached, so a peer that comes back is counted again at once.
+func (c *fleetCache) Poll(ctx context.Context, s *store.Store, agents []store.FleetQuery, sampleRows int, start time.Time, hidden map[string]bool) (map[string]store.FleetAgentSummary, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	q := store.FleetRowsQuery{SampleRows: sampleRows}
+	q := store.FleetRowsQuery{SampleRows: sampleQueryRows(sampleRows, c.hiddenCount(hidden))}
 	asked := make(map[string]bool, len(agents))
 	for _, a := range agents {
 		asked[a.SelfID] = true
@@ -114,10 +116,11 @@ func (c *fleetCache) Poll(ctx context.Context, s *store.Store, agents []store.Fl
 	if len(c.marks) > 2 {
 		c.marks = c.marks[1:]
 	}
+	skip := c.hiddenPeers(hidden) // after the read: it may have named them first
 	out := make(map[string]store.FleetAgentSummary, len(agents))
 	for _, a := range agents {
-		sum := summarize(a, c.agents[a.SelfID])
-		sum.Sample = res.Samples[a.SelfID]
+		sum := summarize(a, c.agents[a.SelfID], skip)
+		sum.Sample = visibleSample(res.Samples[a.SelfID], hidden, sampleRows)
 		out[a.SelfID] = sum
 	}
 	return out, nil
@@ -192,12 +195,16 @@ func merge(rows []fleetPeer) []fleetPeer {
 	return slices.Clone(out)
 }
 
-// summarize computes what store.FleetSummary computes, from the cache.
-func summarize(a store.FleetQuery, rows []fleetPeer) store.FleetAgentSummary {
+// summarize computes what store.FleetSummary computes, from the cache,
+// without the peers in skip.
+func summarize(a store.FleetQuery, rows []fleetPeer, skip map[uint32]bool) store.FleetAgentSummary {
 	sum := store.FleetAgentSummary{SelfID: a.SelfID}
 	var last int64
 	staleBefore := a.StaleBefore.UnixMicro()
 	for _, p := range rows {
+		if len(skip) > 0 && skip[p.pid] {
+			continue
+		}
 		var peerLast int64
 		for i := range 2 {
 			if p.flags&(flagHas<<i) == 0 {

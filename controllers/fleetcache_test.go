@@ -35,7 +35,7 @@ func TestFleetCacheMatchesFullSummary(t *testing.T) {
 			{SelfID: "other", StaleBefore: now.Add(-time.Minute)},
 			{SelfID: "nobody", StaleBefore: now.Add(-time.Minute)},
 		}
-		got, err := c.Poll(ctx, st, asked, 3, now)
+		got, err := c.Poll(ctx, st, asked, 3, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestFleetCacheResyncDropsDeletedRows(t *testing.T) {
 	asked := []store.FleetQuery{{SelfID: "me", StaleBefore: now}}
 	poll := func() store.FleetAgentSummary {
 		t.Helper()
-		got, err := c.Poll(ctx, st, asked, 0, now)
+		got, err := c.Poll(ctx, st, asked, 0, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestFleetCacheMergeAndUpsertKeepOneSortedEntryPerPeer(t *testing.T) {
 			t.Fatalf("not sorted by peer: %+v", rows)
 		}
 	}
-	sum := summarize(store.FleetQuery{SelfID: "me"}, rows)
+	sum := summarize(store.FleetQuery{SelfID: "me"}, rows, nil)
 	if sum.PeerCount != 3 || sum.Cycles != 9+2+1+3+5 {
 		t.Fatalf("summary %+v of %+v", sum, rows)
 	}

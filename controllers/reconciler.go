@@ -62,7 +62,7 @@ func (r *HSAgentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	agent := &hsv1.HSAgent{}
 	if err := r.Client.Get(ctx, req.NamespacedName, agent); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.hub.Untrack(req.NamespacedName) // gone without a deletion pass
+			r.hub.Depart(req.NamespacedName, "") // gone without a deletion pass
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -151,6 +151,7 @@ func (r *HSAgentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.dsns = newDSNCache(r.APIReader)
 	r.hub = newStatusHub(r.Config, r.Stores, r.dsns)
+	r.hub.retained = retainedAgentIDs(r.Client)
 	if err := mgr.Add(r.hub); err != nil {
 		return fmt.Errorf("add status hub: %w", err)
 	}

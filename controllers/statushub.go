@@ -39,6 +39,10 @@ type statusHub struct {
 	// caches hold each database's aggregates so a poll reads only what
 	// changed; one poll per database at a time uses its cache.
 	caches map[[32]byte]*fleetCache
+	// departed are deleted agents hidden from their peers' status;
+	// retained lists identities kept by Retain (statushub_departed.go).
+	departed departedIDs
+	retained func(context.Context) ([]string, error)
 }
 
 // trackedAgent is what the hub knows about one HSAgent.

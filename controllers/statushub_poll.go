@@ -55,6 +55,7 @@ func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
 		byDSN[k] = append(byDSN[k], targets...)
 		dsnOf[k] = dsn
 	}
+	hidden := h.hiddenPeers(ctx)
 	h.mu.Lock()
 	for k := range h.caches {
 		if _, ok := byDSN[k]; !ok && !h.polling[k] {
@@ -84,15 +85,15 @@ func (h *statusHub) pollAll(ctx context.Context, wg *sync.WaitGroup) {
 				delete(h.polling, k)
 				h.mu.Unlock()
 			}()
-			h.pollDatabase(ctx, dsn, targets, cache)
+			h.pollDatabase(ctx, dsn, targets, cache, hidden)
 		}(k, dsnOf[k], targets, cache)
 	}
 }
 
 // pollDatabase runs one fleet statement for every agent on a database
 // (through its cache: only changed rows), on a bounded worker, within the
-// poll deadline.
-func (h *statusHub) pollDatabase(ctx context.Context, dsn string, targets []pollTarget, cache *fleetCache) {
+// poll deadline. Peers in hidden are departed agents (statushub_departed.go).
+func (h *statusHub) pollDatabase(ctx context.Context, dsn string, targets []pollTarget, cache *fleetCache, hidden map[string]bool) {
 	select {
 	case h.workers <- struct{}{}:
 		defer func() { <-h.workers }()
@@ -112,7 +113,7 @@ func (h *statusHub) pollDatabase(ctx context.Context, dsn string, targets []poll
 	for i, t := range targets {
 		queries[i] = store.FleetQuery{SelfID: t.agentID, StaleBefore: start.Add(-t.staleAfter)}
 	}
-	sums, err := cache.Poll(pctx, st, queries, hsv1.StatusPeerSample, start)
+	sums, err := cache.Poll(pctx, st, queries, hsv1.StatusPeerSample, start, hidden)
 	statusPollSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		statusPolls.WithLabelValues("query_failed").Inc()

@@ -1,0 +1,75 @@
+package controllers
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hsfleet/hsfleet/agent/store"
+)
+
+// Hidden peers (departed agents) leave every total and the sample, which
+// still holds sampleRows entries when they sort first; unhidden, they are
+// counted again from the cache at the next poll, with no row changed.
+func TestFleetCacheHidesDepartedPeers(t *testing.T) {
+	st := openTestStore(t, testDSN(t))
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	base := now
+	writeConversation(t, st, "me", store.Initiator, "p0", 2, now, true)
+	writeConversation(t, st, "me", store.Responder, "p0", 1, now, false)
+	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		writeConversation(t, st, "me", store.Initiator, p, 1, base.Add(-time.Hour), false)
+	}
+	writeConversation(t, st, "other", store.Initiator, "p0", 7, now, false)
+	asked := []store.FleetQuery{
+		{SelfID: "me", StaleBefore: now.Add(-time.Minute)},
+		{SelfID: "other", StaleBefore: now.Add(-time.Minute)},
+	}
+	c := newFleetCache()
+	c.resyncSlices = 1000
+	hidden := map[string]bool{"p0": true, "never-seen": true}
+	for _, step := range []string{"first poll (full)", "delta poll"} {
+		got, err := c.Poll(ctx, st, asked, 3, now, hidden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		me, other := got["me"], got["other"]
+		if me.PeerCount != 5 || me.Cycles != 5 || me.VerifiedCycles != 0 || me.StalePeers != 5 || !me.LastCycleAt.Equal(base.Add(-time.Hour)) {
+			t.Errorf("%s: me %+v, want p0 left out", step, me)
+		}
+		var ids []string
+		for _, p := range me.Sample {
+			ids = append(ids, p.PeerID)
+		}
+		if !reflect.DeepEqual(ids, []string{"p1", "p2", "p3"}) {
+			t.Errorf("%s: sample %v, want p1 p2 p3 (three rows though p0's two sort first)", step, ids)
+		}
+		if other.PeerCount != 0 || other.Cycles != 0 || other.LastCycleAt != nil || len(other.Sample) != 0 {
+			t.Errorf("%s: other %+v, want no peer", step, other)
+		}
+		now = now.Add(15 * time.Second)
+	}
+	got, err := c.Poll(ctx, st, asked, 3, now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := st.FleetSummary(ctx, asked, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("unhidden: cache %+v\nfull query %+v", got, want)
+	}
+}
+
+func TestSampleQueryRows(t *testing.T) {
+	for _, tt := range []struct{ sample, hidden, want int }{
+		{16, 0, 16}, {16, 1, 18}, {16, 8, 32}, {16, 100, 32}, {0, 5, 0}, {60, 5, 64},
+	} {
+		if got := sampleQueryRows(tt.sample, tt.hidden); got != tt.want {
+			t.Errorf("sampleQueryRows(%d, %d) = %d, want %d", tt.sample, tt.hidden, got, tt.want)
+		}
+	}
+}
