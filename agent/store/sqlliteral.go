@@ -77,6 +77,13 @@ func appendString(b *strings.Builder, s string) error {
 	if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
 		return fmt.Errorf("%w: value is not valid UTF-8 text without NUL", ErrInvalid)
 	}
-	b.WriteString(pq.QuoteLiteral(s))
+	if strings.ContainsAny(s, `'\`) {
+		b.WriteString(pq.QuoteLiteral(s))
+		return nil
+	}
+	// What pq.QuoteLiteral returns for such a string, without its copies.
+	b.WriteByte('\'')
+	b.WriteString(s)
+	b.WriteByte('\'')
 	return nil
 }
