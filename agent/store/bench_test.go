@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,7 +53,9 @@ func BenchmarkStore(b *testing.B) {
 		if s.dialect == DialectPostgres {
 			b.Run("pgbench-update-8-clients/"+tg.name, func(b *testing.B) { benchPgbench(b, s, tg.dsn, 8) })
 		}
-		b.Run("transition-8-writers/"+tg.name, func(b *testing.B) { benchTransitions(b, s, 8) })
+		b.Run("transition-8-writers/"+tg.name, func(b *testing.B) { benchTransitions(b, s, 8, 0) })
+		// As the engine calls it: every store call has a deadline.
+		b.Run("transition-8-writers-deadline/"+tg.name, func(b *testing.B) { benchTransitions(b, s, 8, 10*time.Second) })
 		b.Run("record-nonce-once-8-writers/"+tg.name, func(b *testing.B) { benchRecordNonce(b, s, 8) })
 		b.Run("update-recording-nonce-8-writers/"+tg.name, func(b *testing.B) { benchUpdateRecordingNonce(b, s, 8) })
 		b.Run("summary-1000-peers/"+tg.name, func(b *testing.B) { benchSummary(b, s, 1000) })
@@ -108,8 +111,10 @@ func (s *Store) backendPID() int {
 
 // benchTransitions: each writer owns one pair and moves it through the
 // handshake states with compare-and-set Updates, as an engine goroutine
-// per conversation would.
-func benchTransitions(b *testing.B, s *Store, writers int) {
+// per conversation would. A non-zero deadline gives each call a context
+// with that timeout (database/sql and lib/pq then watch it, a goroutine
+// each per query).
+func benchTransitions(b *testing.B, s *Store, writers int, deadline time.Duration) {
 	states := []string{"init_ready", "init_exchange", "init_finalize_propose", "init_finalize_close"}
 	rows := make([]RoleState, writers)
 	run := time.Now().UnixNano()
@@ -125,7 +130,13 @@ func benchTransitions(b *testing.B, s *Store, writers int) {
 		next.State = states[i%len(states)]
 		next.ExchangeCount = i % 5
 		next.PeerNonce = ptr(fmt.Sprintf("%032x", i))
-		got, err := s.Update(ctx, next)
+		c := ctx
+		if deadline > 0 {
+			var cancel context.CancelFunc
+			c, cancel = context.WithTimeout(ctx, deadline)
+			defer cancel()
+		}
+		got, err := s.Update(c, next)
 		if err != nil {
 			return err
 		}

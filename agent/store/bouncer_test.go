@@ -143,6 +143,11 @@ func namedStatementsAfterEveryOperation(t *testing.T, dsn string) sessionStateme
 	if _, err := s.RecordNonceOnce(ctx, k, FlowSent, "n2"); err != nil {
 		t.Fatal(err)
 	}
+	other := mustCreate(t, s, Key{SelfID: "self", Role: Responder, PeerID: "peer"})
+	if _, err := s.ApplySteps(ctx, []Step{{Key: other.Key, Next: other, Write: true, Received: "n3"},
+		{Key: k, Sent: "n4"}}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.BumpCycles(ctx, k, s.now()); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -162,8 +163,17 @@ func (a *pgStepArrays) args(now time.Time) []any {
 		pq.Array(a.clear), pq.Array(a.cycleAt), normTime(now), pq.Array(a.verified)}
 }
 
+// pgStepRow is one row of applyStepsPGQuery's result.
+type pgStepRow struct {
+	idx                      int
+	applied, hsSeen, rcvSeen bool
+	curVersion, newVersion   sql.NullInt64
+	cycles                   sql.NullInt64
+	lastCycle                dbTime
+}
+
 // applyStepsPG runs the valid steps (results[i].Err == nil) in one
-// statement and fills in their results.
+// statement (prepared, see runHot) and fills in their results.
 func (s *Store) applyStepsPG(ctx context.Context, steps []Step, results []StepResult) error {
 	var a pgStepArrays
 	for i, st := range steps {
@@ -172,29 +182,31 @@ func (s *Store) applyStepsPG(ctx context.Context, steps []Step, results []StepRe
 		}
 	}
 	now := s.now()
-	rows, err := s.w.QueryContext(ctx, applyStepsPGQuery, a.args(now)...)
+	var out []pgStepRow
+	err := s.runHot(ctx, applyStepsPGQuery, a.args(now), func(q sqlx.QueryerContext, query string, args ...any) error {
+		out = out[:0]
+		rows, err := q.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r pgStepRow
+			if err := rows.Scan(&r.idx, &r.applied, &r.hsSeen, &r.rcvSeen, &r.curVersion, &r.newVersion, &r.cycles, &r.lastCycle); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return fmt.Errorf("store: apply %d steps: %w", len(a.idx), err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			idx                      int
-			applied, hsSeen, rcvSeen bool
-			curVersion, newVersion   sql.NullInt64
-			cycles                   sql.NullInt64
-			lastCycle                dbTime
-		)
-		if err := rows.Scan(&idx, &applied, &hsSeen, &rcvSeen, &curVersion, &newVersion, &cycles, &lastCycle); err != nil {
-			return fmt.Errorf("store: apply %d steps: %w", len(a.idx), err)
+	for _, r := range out {
+		if r.idx < 0 || r.idx >= len(steps) {
+			return fmt.Errorf("store: apply %d steps: result for step %d", len(a.idx), r.idx)
 		}
-		if idx < 0 || idx >= len(steps) {
-			return fmt.Errorf("store: apply %d steps: result for step %d", len(a.idx), idx)
-		}
-		results[idx] = pgStepResult(steps[idx], applied, hsSeen, rcvSeen, curVersion, newVersion, cycles, lastCycle, now)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: apply %d steps: %w", len(a.idx), err)
+		results[r.idx] = pgStepResult(steps[r.idx], r.applied, r.hsSeen, r.rcvSeen, r.curVersion, r.newVersion, r.cycles, r.lastCycle, now)
 	}
 	return nil
 }

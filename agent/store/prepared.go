@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -62,7 +63,24 @@ func takePrepareParam(dsn string) (string, bool, error) {
 type hotStatement struct {
 	name    string
 	prepare string // PREPARE name AS query
+	// generic runs the EXECUTE after genericPlanSQL, in the same message.
+	generic bool
 }
+
+// genericPlanSQL makes the server use (and keep) the prepared statement's
+// generic plan for the rest of this transaction only. Sent in the same
+// simple Query message as the EXECUTE, both run in one implicit
+// transaction, so SET LOCAL holds for the EXECUTE and ends with it: no
+// session state, safe behind PgBouncer in transaction mode.
+//
+// Why: PostgreSQL's plan cache takes the generic plan only when its
+// estimated cost is close to the custom plans'. For the batch statement
+// the generic plan estimates each unnest of a parameter array at 10 rows,
+// the custom plans see the real 1-8, so it re-plans on every call (a
+// 9-CTE statement: planning costs more than running it). The plan's shape
+// (an index lookup per step) does not depend on the batch size, so the
+// generic plan is the right one; docs/database.md has the figures.
+const genericPlanSQL = "SET LOCAL plan_cache_mode = force_generic_plan; "
 
 func newHotStatement(query string) *hotStatement {
 	sum := sha256.Sum256([]byte(query))
@@ -73,7 +91,10 @@ func newHotStatement(query string) *hotStatement {
 // execute builds EXECUTE name(args...).
 func (h *hotStatement) execute(args []any) (string, error) {
 	var b strings.Builder
-	b.Grow(len(h.name) + 16 + 24*len(args))
+	b.Grow(len(genericPlanSQL) + len(h.name) + 16 + 24*len(args))
+	if h.generic {
+		b.WriteString(genericPlanSQL)
+	}
 	b.WriteString("EXECUTE ")
 	b.WriteString(h.name)
 	b.WriteByte('(')
@@ -90,41 +111,76 @@ func (h *hotStatement) execute(args []any) (string, error) {
 }
 
 // prepareHot turns on EXECUTE for the statements of the compare-and-set
-// loop (read, update, update recording a nonce). Nothing is sent yet: a
-// statement is prepared on a server connection the first time it is
-// missing there.
-func (s *Store) prepareHot() {
+// loop (read, update, update recording a nonce) and for the group commit's
+// batch statement. Nothing is prepared yet: a statement is prepared on a
+// server connection the first time it is missing there. The batch runs
+// with its generic plan when the server has plan_cache_mode (PostgreSQL
+// 12 and later).
+func (s *Store) prepareHot(ctx context.Context) {
 	s.prepared = map[string]*hotStatement{}
-	for _, q := range []string{s.q.getRole, s.q.updateRole, s.q.updateRecordingNonce} {
+	for _, q := range []string{s.q.getRole, s.q.updateRole, s.q.updateRecordingNonce, applyStepsPGQuery} {
 		s.prepared[q] = newHotStatement(q)
 	}
+	var version int
+	err := s.w.GetContext(ctx, &version, `SELECT current_setting('server_version_num')::int`)
+	if err != nil {
+		s.log.Warn("store: cannot read the server version; the batch statement keeps custom plans", "err", err)
+		return
+	}
+	s.prepared[applyStepsPGQuery].generic = version >= 120000
 }
 
 // getOne runs a one-row query on the writer pool, as EXECUTE when it is
 // one of the hot statements and prepared statements are on.
 func (s *Store) getOne(ctx context.Context, dest any, query string, args ...any) error {
+	return s.runHot(ctx, query, args, func(q sqlx.QueryerContext, query string, args ...any) error {
+		return sqlx.GetContext(ctx, q, dest, query, args...)
+	})
+}
+
+// getReturned runs a compare-and-set statement (RETURNING roleReturned)
+// like getOne, scanning its five columns straight into row: no reflective
+// column mapping, which cost about a tenth of the client's CPU per
+// transition (docs/database.md).
+func (s *Store) getReturned(ctx context.Context, row *roleRow, query string, args ...any) error {
+	return s.runHot(ctx, query, args, func(q sqlx.QueryerContext, query string, args ...any) error {
+		return q.QueryRowxContext(ctx, query, args...).Scan(&row.Cycles, &row.LastCycleAt, &row.Version, &row.CreatedAt, &row.UpdatedAt)
+	})
+}
+
+// hotRun runs one statement on q (the pool, or a transaction) and reads
+// its whole result. It may be called twice (see runHot), so it must not
+// keep anything from a failed call.
+type hotRun func(q sqlx.QueryerContext, query string, args ...any) error
+
+// runHot runs query through run on the writer pool: as EXECUTE name
+// (literals) when it is a hot statement and prepared statements are on,
+// else as given. A server connection that lacks the statement refuses the
+// EXECUTE before running anything, and then prepareAndRun prepares it
+// there and runs it again.
+func (s *Store) runHot(ctx context.Context, query string, args []any, run hotRun) error {
 	h := s.prepared[query]
 	if h == nil {
-		return s.w.GetContext(ctx, dest, query, args...)
+		return run(s.w, query, args...)
 	}
 	exec, err := h.execute(args)
 	if err != nil {
 		return err
 	}
-	err = s.w.GetContext(ctx, dest, exec)
+	err = run(s.w, exec)
 	if !isMissingStatement(err) {
 		return err
 	}
-	return s.prepareAndGet(ctx, h, dest, exec)
+	return s.prepareAndRun(ctx, h, exec, run)
 }
 
-// prepareAndGet prepares h on a server connection that lacks it and runs
+// prepareAndRun prepares h on a server connection that lacks it and runs
 // exec there. It is one transaction so that PgBouncer (transaction mode)
 // keeps one server connection for all of it; the name may already exist
 // there (another client of PgBouncer prepared it since), so it checks
 // first. A prepared statement outlives the transaction, whether it commits
 // or not.
-func (s *Store) prepareAndGet(ctx context.Context, h *hotStatement, dest any, exec string) error {
+func (s *Store) prepareAndRun(ctx context.Context, h *hotStatement, exec string, run hotRun) error {
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -141,7 +197,7 @@ func (s *Store) prepareAndGet(ctx context.Context, h *hotStatement, dest any, ex
 	}
 	// No row (a compare-and-set that lost) commits too, as the
 	// autocommitted EXECUTE would have; the caller sees sql.ErrNoRows.
-	err = tx.GetContext(ctx, dest, exec)
+	err = run(tx, exec)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}

@@ -241,7 +241,7 @@ func (s *Store) Update(ctx context.Context, next RoleState) (rs RoleState, err e
 	k := next.Key
 	var row roleRow
 	args := append(s.updateSetArgs(next), k.SelfID, string(k.Role), k.PeerID, next.Version)
-	err = s.getOne(ctx, &row, s.q.updateRole, args...)
+	err = s.getReturned(ctx, &row, s.q.updateRole, args...)
 	if err == nil {
 		return next.stored(row), nil
 	}

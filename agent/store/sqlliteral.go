@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,16 +44,46 @@ func appendLiteral(b *strings.Builder, v any) error {
 		b.WriteByte('\'')
 		b.Write(pq.FormatTimestamp(x))
 		b.WriteByte('\'')
+	case *pq.Int64Array, *pq.BoolArray, *pq.StringArray, pq.GenericArray:
+		// pq.Array's own text form ({1,2}, {t,f}, {"a",NULL}: elements
+		// double-quoted with '"' and backslash escaped), then quoted as a string;
+		// the server casts it to the parameter's array type.
+		return appendArray(b, x.(driver.Valuer))
 	default:
 		return fmt.Errorf("store: no SQL literal for %T", v)
 	}
 	return nil
 }
 
+func appendArray(b *strings.Builder, a driver.Valuer) error {
+	v, err := a.Value()
+	if err != nil {
+		return fmt.Errorf("store: array literal: %w", err)
+	}
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("NULL")
+		return nil
+	case string:
+		return appendString(b, x)
+	case []byte:
+		return appendString(b, string(x))
+	default:
+		return fmt.Errorf("store: array literal: unexpected %T", v)
+	}
+}
+
 func appendString(b *strings.Builder, s string) error {
 	if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
 		return fmt.Errorf("%w: value is not valid UTF-8 text without NUL", ErrInvalid)
 	}
-	b.WriteString(pq.QuoteLiteral(s))
+	if strings.ContainsAny(s, `'\`) {
+		b.WriteString(pq.QuoteLiteral(s))
+		return nil
+	}
+	// What pq.QuoteLiteral returns for such a string, without its copies.
+	b.WriteByte('\'')
+	b.WriteString(s)
+	b.WriteByte('\'')
 	return nil
 }

@@ -3,13 +3,14 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
-	_ "github.com/lib/pq"
+	"github.com/lib/pq"
 )
 
 // openLiteralDB is one connection to a fresh database, closed before the
@@ -113,4 +114,59 @@ func FuzzLiteralRoundTrip(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The batch statement's arrays travel as literals too: every element,
+// NULL and empty string included, must come back from the server's
+// unnest exactly, under both standard_conforming_strings settings.
+func TestArrayLiteralsRoundTripThroughTheServer(t *testing.T) {
+	db := openLiteralDB(t)
+	elems := []sql.NullString{{}, {Valid: true}, {String: "NULL", Valid: true}, {String: `"quoted"`, Valid: true},
+		{String: `back\slash`, Valid: true}, {String: "a,b", Valid: true}, {String: "{x}", Valid: true},
+		{String: "it's", Valid: true}, {String: " spaced ", Valid: true}, {String: "ünï ✓", Valid: true},
+		{String: `\'; DROP TABLE role_state; --`, Valid: true}}
+	for _, conforming := range []string{"on", "off"} {
+		var b strings.Builder
+		if err := appendLiteral(&b, pq.Array(elems)); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `SET standard_conforming_strings = `+conforming); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.QueryContext(ctx, `SELECT e FROM unnest(CAST(`+b.String()+` AS text[])) WITH ORDINALITY AS t(e, i) ORDER BY i`)
+		if err != nil {
+			t.Fatalf("literal %s: %v", b.String(), err)
+		}
+		var got []sql.NullString
+		for rows.Next() {
+			var e sql.NullString
+			if err := rows.Scan(&e); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, e)
+		}
+		rows.Close()
+		conn.Close()
+		if !reflect.DeepEqual(got, elems) {
+			t.Errorf("standard_conforming_strings=%s: %v came back as %v", conforming, elems, got)
+		}
+	}
+	for _, v := range []any{pq.Array([]int64{-1, 0, 1 << 40}), pq.Array([]bool{true, false})} {
+		var b strings.Builder
+		if err := appendLiteral(&b, v); err != nil {
+			t.Fatalf("%T: %v", v, err)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT cardinality(`+b.String()+`::text[])`).Scan(&n); err != nil || n < 2 {
+			t.Errorf("%s: %d elements, %v", b.String(), n, err)
+		}
+	}
+	var b strings.Builder
+	if err := appendLiteral(&b, pq.Array([]string{"nul\x00"})); !errors.Is(err, ErrInvalid) {
+		t.Errorf("array with a NUL: %v, want ErrInvalid", err)
+	}
 }

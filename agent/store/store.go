@@ -102,7 +102,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 		s.warnIfSyncCommit(ctx)
 	}
 	if prepare {
-		s.prepareHot()
+		s.prepareHot(ctx)
 	}
 	return s, nil
 }

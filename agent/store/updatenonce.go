@@ -51,7 +51,7 @@ func (s *Store) updateRecordingNoncePG(ctx context.Context, next RoleState, flow
 	args = append(args, s.updateSetArgs(next)...)
 	args = append(args, k.SelfID, string(k.Role), k.PeerID, next.Version)
 	var row roleRow
-	err := s.getOne(ctx, &row, s.q.updateRecordingNonce, args...)
+	err := s.getReturned(ctx, &row, s.q.updateRecordingNonce, args...)
 	switch {
 	case err == nil:
 		return next.stored(row), true, nil

@@ -24,13 +24,17 @@ func (m *monitor) enableStatements(ctx context.Context) error {
 // completed cycle, with their share of the server's execution time: which
 // statements the commits per cycle come from, and which cost the server.
 // Each top-level statement outside an explicit transaction is one commit;
-// BEGIN/COMMIT show as their own rows.
+// BEGIN/COMMIT show as their own rows. The SET LOCAL the store sends in
+// the same message as the batch EXECUTE (agent/store/prepared.go,
+// genericPlanSQL) is part of that statement's transaction, not a commit of
+// its own, so it is left out; the batch shows under its PREPAREd text.
 func (r *fleetRun) printStatements(ctx context.Context, top int) {
 	cycles := r.last.cycles - r.first.cycles
 	rows, err := r.mon.db.QueryContext(ctx, `SELECT calls, rows, total_exec_time, total_plan_time,
 			sum(total_exec_time) OVER (), regexp_replace(query, '\s+', ' ', 'g')
 		FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1) AND toplevel
+			AND query NOT LIKE 'SET LOCAL plan_cache_mode%'
 		ORDER BY calls DESC LIMIT $2`, r.mon.dbName, top)
 	if err != nil {
 		fmt.Println("fleetbench: pg_stat_statements:", err)
