@@ -34,6 +34,9 @@ type conv struct {
 	mem     Mem
 	dl      deadlines
 	retries int  // re-sends since the last progress, for backoff
+	// cycleSteps counts the saved steps since the conversation was last
+	// in its ready state: what a state timeout throws away.
+	cycleSteps int
 	active  bool // counted in the active gauge
 	nonces  *nonceCache
 	// gone: the pair's row was deleted (the operator removed the peer);
@@ -255,9 +258,13 @@ func (c *conv) onTimer() {
 			c.endStart() // the re-sent reconnect must be admitted again
 		}
 		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
+		lost := c.cycleSteps
 		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Timeout(row, mem, env), nil
 		})
+		if err == nil && isReadyState(c.row.State) && lost > 0 {
+			c.e.m.StepsDiscarded.Add(float64(lost))
+		}
 		switch {
 		case err != nil && !c.gone:
 			c.backOff(now)
@@ -304,9 +311,14 @@ func (c *conv) handle(msg Msg) {
 		}
 		c.holdsSlot = true
 	}
+	ok, took := c.admitConfirm(msg)
+	if !ok {
+		return
+	}
 	c.step(msg.Intent, func(row Row, mem Mem, env Env) (Result, error) {
 		return c.e.machine.OnMessage(row, mem, msg, env)
 	})
+	c.confirmDone(took)
 }
 
 // startsCycle reports whether msg would start a responder cycle.
@@ -458,6 +470,12 @@ func (c *conv) commit(res Result) error {
 	}
 	prevMem := c.mem
 	c.row, c.mem = res.Row, res.Mem
+	if res.Write {
+		c.cycleSteps++
+	}
+	if isReadyState(c.row.State) {
+		c.cycleSteps = 0
+	}
 	if res.Progress || c.row.State != prevState {
 		c.dl.progress = now
 		c.retries = 0

@@ -21,8 +21,14 @@ type startGate struct {
 	lastCut time.Time
 }
 
-func newStartGate(limit int) *startGate {
-	return &startGate{limit: limit, max: limit}
+// initialStartLimit is where the bound starts: low, so a fleet larger
+// than the machine can carry does not begin by starting more cycles than
+// it can finish within the state timeout (then every one is lost). Fast
+// cycles raise it by one each, up to the max.
+const initialStartLimit = 2
+
+func newStartGate(maxLimit int) *startGate {
+	return &startGate{limit: min(initialStartLimit, maxLimit), max: maxLimit}
 }
 
 // tryStart takes a start if the limit allows.
@@ -58,9 +64,8 @@ func (g *startGate) contended() bool {
 	return g.waiting > 0
 }
 
-// take counts a start the peer began without asking us (a confirm to our
-// broadcast register), even past the limit: refusing it would waste the
-// responder's slot.
+// take counts a start that began without the gate (a cycle a restart
+// left running), even past the limit.
 func (g *startGate) take() {
 	g.mu.Lock()
 	g.used++

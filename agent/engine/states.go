@@ -85,3 +85,7 @@ func RoleOfState(state string) Role {
 	}
 	return ""
 }
+
+func isReadyState(state string) bool {
+	return state == StateInitReady || state == StateRespReady
+}
