@@ -33,12 +33,12 @@ type conv struct {
 	row     Row
 	mem     Mem
 	dl      deadlines
-	retries int  // re-sends since the last progress, for backoff
+	retries int // re-sends since the last progress, for backoff
 	// cycleSteps counts the saved steps since the conversation was last
 	// in its ready state: what a state timeout throws away.
 	cycleSteps int
-	active  bool // counted in the active gauge
-	nonces  *nonceCache
+	active     bool // counted in the active gauge
+	nonces     *nonceCache
 	// gone: the pair's row was deleted (the operator removed the peer);
 	// the conversation ends and the next message re-creates it.
 	gone bool
