@@ -55,9 +55,6 @@ type conv struct {
 	// gate, from its reconnect (or an accepted confirm) to the cycle's end.
 	holdsStart   bool
 	waitingStart bool // counted in the gate's waiting pairs
-	// heldConfirm (initiator): a confirm the gate could not admit yet,
-	// handled when a start is handed over (wake).
-	heldConfirm *Msg
 
 	// stranger: the peer had completed no cycle with us when the
 	// conversation started; it holds one of the sender budget's places
@@ -117,10 +114,6 @@ func (c *conv) run(ctx context.Context) {
 			}
 			c.handle(msg)
 		case <-c.wake:
-			if c.role == Initiator {
-				c.wakeConfirm()
-				break
-			}
 			c.queued, c.holdsSlot = false, true
 			if m := c.pending; m != nil {
 				c.pending = nil
@@ -376,7 +369,6 @@ func (c *conv) syncSlot() {
 }
 
 func (c *conv) dropSlot() {
-	c.dropHeldConfirm()
 	c.endStart()
 	c.setWaitingStart(false)
 	if c.queued {
@@ -520,9 +512,6 @@ func (c *conv) commit(res Result) error {
 	}
 	if c.role == Initiator {
 		outs = c.admit(res, prevState, prevMem, outs, now)
-		if c.holdsStart {
-			c.dropHeldConfirm()
-		}
 	}
 	if res.Restart != "" {
 		c.e.m.CyclesRestarted.WithLabelValues(string(c.role), res.Restart).Inc()

@@ -30,7 +30,7 @@ func (c *conv) idleSince() time.Time { return c.dl.idleSince() }
 // duty; a responder holding or queued for a cycle slot must give it back
 // through the normal path first.
 func (c *conv) evictable() bool {
-	return !WaitsForPeer(c.row) && !c.queued && !c.holdsSlot && c.pending == nil && c.heldConfirm == nil
+	return !WaitsForPeer(c.row) && !c.queued && !c.holdsSlot && c.pending == nil
 }
 
 // evictIfIdle ends the conversation when it has been idle long enough and

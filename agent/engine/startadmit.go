@@ -57,75 +57,28 @@ func (c *conv) endStart() {
 }
 
 // ReasonStartGate: a confirm we did not ask for (an answer to our
-// broadcast register) arrived while the start gate was full; it is held
-// and taken once a start is free.
+// broadcast register) arrived while the start gate was full. The
+// responder re-sends it, and it is taken once a start is free.
 const ReasonStartGate = "start_gate_full"
 
 // admitConfirm applies the start gate to a confirm that would start a cycle
-// the pair holds no start for. ok is false when the gate is full: the
-// confirm is held (the latest one, counted) and handled when a start is
-// released to this pair (wakeConfirm). Before, such confirms were taken
-// past the bound; at 100 agents every register then drew up to N-1 of
-// them and most of the cycles they started timed out. Dropping them
-// instead starved the gate: a free start then waited for the responder's
-// backed-off re-send. took: a start was taken for this confirm, to give
-// back if it starts no cycle (confirmDone).
+// the pair holds no start for. ok is false (the confirm is dropped,
+// counted) when the gate is full. Before, such confirms were taken past
+// the bound; at 100 agents every register then drew up to N-1 of them and
+// most of the cycles they started timed out. took: a start was taken for
+// this confirm, to give back if it starts no cycle (confirmDone).
 func (c *conv) admitConfirm(msg Msg) (ok, took bool) {
 	if c.role != Initiator || c.holdsStart || c.row.State != StateInitReady ||
 		msg.Intent != IntentConfirm || msg.Broadcast() {
 		return true, false
 	}
-	if c.heldConfirm != nil {
-		c.heldConfirm = &msg // already waiting: keep the latest re-send
-		return false, false
-	}
-	if !c.e.starts.admitConfirm(c) {
+	if !c.e.starts.tryStart() {
 		c.e.m.Ignored.WithLabelValues(ReasonStartGate).Inc()
-		c.heldConfirm = &msg
 		return false, false
 	}
 	c.holdsStart = true
 	c.setWaitingStart(false)
 	return true, true
-}
-
-// wakeConfirm handles the held confirm once the gate handed this pair a
-// start; a confirm that waited past the stale-line age is dropped, and
-// the start passes on.
-func (c *conv) wakeConfirm() {
-	msg := c.heldConfirm
-	c.heldConfirm = nil
-	if c.holdsStart {
-		// The pair started another way meanwhile: pass the start on.
-		c.e.starts.release()
-		return
-	}
-	c.holdsStart = true
-	c.setWaitingStart(false)
-	if msg == nil || c.row.State != StateInitReady || c.stale(*msg, c.e.cfg.Now()) {
-		c.confirmDone(true)
-		return
-	}
-	c.step(msg.Intent, func(row Row, mem Mem, env Env) (Result, error) {
-		return c.e.machine.OnMessage(row, mem, *msg, env)
-	})
-	c.confirmDone(true)
-}
-
-// dropHeldConfirm leaves the gate's queue (the conversation ends, or its
-// pair holds a start now); a start handed over in the meantime is given
-// back.
-func (c *conv) dropHeldConfirm() {
-	if c.heldConfirm == nil {
-		return
-	}
-	c.heldConfirm = nil
-	c.e.starts.forget(c)
-	select {
-	case <-c.wake:
-		c.e.starts.release()
-	default:
-	}
 }
 
 // confirmDone gives back the start admitConfirm took when the confirm did

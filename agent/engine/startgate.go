@@ -19,9 +19,6 @@ type startGate struct {
 	used    int
 	waiting int // pairs whose start was refused and not yet admitted
 	lastCut time.Time
-	// held: initiators holding a confirm the gate could not admit, oldest
-	// first; a released start goes to the first of them (its wake).
-	held []*conv
 }
 
 // initialStartLimit is where the bound starts: low, so a fleet larger
@@ -75,51 +72,10 @@ func (g *startGate) take() {
 	g.mu.Unlock()
 }
 
-// release gives a start back; if an initiator holds a confirm, the start
-// passes straight to it (its wake), so a free start never waits for the
-// responder's next re-send.
 func (g *startGate) release() {
 	g.mu.Lock()
 	g.used = max(0, g.used-1)
-	var next *conv
-	if g.used < g.limit && len(g.held) > 0 {
-		next, g.held = g.held[0], g.held[1:]
-		g.used++
-	}
 	g.mu.Unlock()
-	if next != nil {
-		next.wake <- struct{}{} // capacity 1, and next is held at most once
-	}
-}
-
-// admitConfirm takes a start for c's confirm, or holds c (once) to be
-// woken with one.
-func (g *startGate) admitConfirm(c *conv) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.used < g.limit {
-		g.used++
-		return true
-	}
-	for _, w := range g.held {
-		if w == c {
-			return false
-		}
-	}
-	g.held = append(g.held, c)
-	return false
-}
-
-// forget drops c from the held confirms (its goroutine is exiting).
-func (g *startGate) forget(c *conv) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for i, w := range g.held {
-		if w == c {
-			g.held = append(g.held[:i], g.held[i+1:]...)
-			return
-		}
-	}
 }
 
 // adapt feeds a completed cycle (d > 0) or a timeout (d < 0) into the limit.
