@@ -311,14 +311,9 @@ func (c *conv) handle(msg Msg) {
 		}
 		c.holdsSlot = true
 	}
-	ok, took := c.admitConfirm(msg)
-	if !ok {
-		return
-	}
 	c.step(msg.Intent, func(row Row, mem Mem, env Env) (Result, error) {
 		return c.e.machine.OnMessage(row, mem, msg, env)
 	})
-	c.confirmDone(took)
 }
 
 // startsCycle reports whether msg would start a responder cycle.

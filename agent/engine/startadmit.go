@@ -56,39 +56,6 @@ func (c *conv) endStart() {
 	}
 }
 
-// ReasonStartGate: a confirm we did not ask for (an answer to our
-// broadcast register) arrived while the start gate was full. The
-// responder re-sends it, and it is taken once a start is free.
-const ReasonStartGate = "start_gate_full"
-
-// admitConfirm applies the start gate to a confirm that would start a cycle
-// the pair holds no start for. ok is false (the confirm is dropped,
-// counted) when the gate is full. Before, such confirms were taken past
-// the bound; at 100 agents every register then drew up to N-1 of them and
-// most of the cycles they started timed out. took: a start was taken for
-// this confirm, to give back if it starts no cycle (confirmDone).
-func (c *conv) admitConfirm(msg Msg) (ok, took bool) {
-	if c.role != Initiator || c.holdsStart || c.row.State != StateInitReady ||
-		msg.Intent != IntentConfirm || msg.Broadcast() {
-		return true, false
-	}
-	if !c.e.starts.tryStart() {
-		c.e.m.Ignored.WithLabelValues(ReasonStartGate).Inc()
-		return false, false
-	}
-	c.holdsStart = true
-	c.setWaitingStart(false)
-	return true, true
-}
-
-// confirmDone gives back the start admitConfirm took when the confirm did
-// not start a cycle (it was rejected).
-func (c *conv) confirmDone(took bool) {
-	if took && c.row.State == StateInitReady {
-		c.endStart()
-	}
-}
-
 func hasIntent(outs []Out, intent string) bool {
 	for _, o := range outs {
 		if o.Intent == intent {

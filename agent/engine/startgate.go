@@ -64,8 +64,12 @@ func (g *startGate) contended() bool {
 	return g.waiting > 0
 }
 
-// take counts a start that began without the gate (a cycle a restart
-// left running), even past the limit.
+// take counts a start the peer began without asking us (a confirm to our
+// broadcast register), even past the limit. Refusing or holding it makes
+// the responder's slot wait for our gate while our starts wait for
+// responder slots: hold-and-wait on both sides, which at 100 agents
+// deadlocked pairs until their state timeouts (measured: 8 and 18
+// cycles/s against 48; docs/engine-scale.md).
 func (g *startGate) take() {
 	g.mu.Lock()
 	g.used++

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 )
@@ -14,7 +13,7 @@ func TestStartGateBoundsStarts(t *testing.T) {
 	if g.tryStart() {
 		t.Fatal("third start admitted past the limit")
 	}
-	g.take() // a cycle a restart left running counts even past the limit
+	g.take() // a confirm the peer began counts even past the limit
 	g.release()
 	if g.tryStart() {
 		t.Fatal("start admitted while two are still running")
@@ -84,44 +83,5 @@ func TestStartGateContended(t *testing.T) {
 	g.unwait() // never below zero
 	if g.contended() {
 		t.Fatal("gate still contended after the waiter left")
-	}
-}
-
-// A confirm we did not ask for (an answer to our broadcast register) is
-// dropped while the gate is full, and taken once a start is free; a
-// rejected one gives its start back. Before issue 11 such confirms were
-// taken past the bound.
-func TestStartGateAdmitsUnaskedConfirms(t *testing.T) {
-	e := &Engine{cfg: Config{InboxSize: 1}, log: slog.New(slog.DiscardHandler), m: NewMetrics(),
-		starts: newStartGate(8)}
-	c := newConv(e, Initiator, "peer")
-	c.row = Row{State: StateInitReady}
-	confirm := Msg{Intent: IntentConfirm, From: "peer", To: "self", MyNonce: "n"}
-	for e.starts.tryStart() {
-	}
-	if ok, _ := c.admitConfirm(confirm); ok {
-		t.Fatal("confirm admitted while the gate is full")
-	}
-	if got := metricValue(e.m.Ignored.WithLabelValues(ReasonStartGate)); got != 1 {
-		t.Fatalf("%s counted %v times, want 1", ReasonStartGate, got)
-	}
-	e.starts.release()
-	ok, took := c.admitConfirm(confirm)
-	if !ok || !took || !c.holdsStart {
-		t.Fatalf("confirm with a free start: ok %v took %v holds %v", ok, took, c.holdsStart)
-	}
-	c.confirmDone(took) // the confirm was rejected: still init_ready
-	if c.holdsStart || !e.starts.tryStart() {
-		t.Fatal("a rejected confirm kept its start")
-	}
-	// A pair that already holds a start (its reconnect was admitted) is
-	// not gated again and keeps its start whatever the confirm does.
-	c.holdsStart = true
-	if ok, took := c.admitConfirm(confirm); !ok || took {
-		t.Fatalf("holding pair: ok %v took %v", ok, took)
-	}
-	c.confirmDone(false)
-	if !c.holdsStart {
-		t.Fatal("holding pair lost its start")
 	}
 }
