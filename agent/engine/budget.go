@@ -163,10 +163,12 @@ type peerLister interface {
 }
 
 // seedKnown marks the peers whose rows count a cycle as known, so a
-// restarted agent does not charge its own fleet to the sender budget.
+// restarted agent does not charge its own fleet to the sender budget, and
+// resumes at once every conversation the previous process left waiting
+// for a binding peer (resumeAtStart).
 func (e *Engine) seedKnown() {
 	l, ok := e.cfg.Store.(peerLister)
-	if !ok || e.budget.off {
+	if !ok {
 		return
 	}
 	ctx, cancel := e.storeCtx()
@@ -177,8 +179,25 @@ func (e *Engine) seedKnown() {
 		return
 	}
 	for _, r := range rows {
-		if r.Cycles > 0 {
+		if r.Cycles > 0 && !e.budget.off {
 			e.budget.markKnown(r.Key.PeerID)
 		}
+	}
+	e.resumeAtStart(rows)
+}
+
+// resumeAtStart starts the conversations whose rows wait for a binding
+// peer. Their cycles died with the previous process (ResumeBinding): a
+// responder sends a new confirm now, instead of when the peer's next
+// re-send happens to arrive (the peer's retries have backed off while we
+// were down).
+func (e *Engine) resumeAtStart(rows []store.RoleState) {
+	for _, r := range rows {
+		role := Role(r.Key.Role)
+		if RoleOfState(r.State) != role || !WaitsForPeer(rowFromStore(r)) ||
+			!e.cfg.Policy.RequiresBind(r.Key.PeerID) {
+			continue
+		}
+		e.conversation(role, r.Key.PeerID)
 	}
 }

@@ -17,6 +17,7 @@ import (
 //	other_pair: a request between two other agents (hs included), the
 //	            bulk of a broadcast relay's traffic for a large fleet;
 //	register:   another agent's register (to: null), parsed by everyone;
+//	register_boot: the same with its boot proof (tofu and fleet mode);
 //	for_us:     a request addressed to us, up to the conversation lookup.
 //
 //	go test -run '^$' -bench HandleLine -benchmem ./agent/engine
@@ -40,6 +41,10 @@ func BenchmarkHandleLine(b *testing.B) {
 		}
 		return w
 	}
+	boot, err := bootProof(other1.ID, other1.SignPriv, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
 	request := func(from, to string) wire.Payload {
 		return wire.Payload{"intent": IntentRequest, "from": from, "to": to, "my_nonce": crypto.NewNonce(),
 			"your_nonce": crypto.NewNonce(), "message": InitiatorText, "hs": hsPayload}
@@ -50,6 +55,7 @@ func BenchmarkHandleLine(b *testing.B) {
 	}{
 		{"other_pair", wrap(request(other1.ID, other2.ID))},
 		{"register", wrap(wire.Payload{"intent": IntentRegister, "from": other1.ID, "to": nil})},
+		{"register_boot", wrap(wire.Payload{"intent": IntentRegister, "from": other1.ID, "to": nil, bootField: boot})},
 		{"for_us", wrap(request(other1.ID, self.ID))},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -33,9 +33,12 @@ type conv struct {
 	row     Row
 	mem     Mem
 	dl      deadlines
-	retries int  // re-sends since the last progress, for backoff
-	active  bool // counted in the active gauge
-	nonces  *nonceCache
+	retries int // re-sends since the last progress, for backoff
+	// cycleSteps counts the saved steps since the conversation was last
+	// in its ready state: what a state timeout throws away.
+	cycleSteps int
+	active     bool // counted in the active gauge
+	nonces     *nonceCache
 	// gone: the pair's row was deleted (the operator removed the peer);
 	// the conversation ends and the next message re-creates it.
 	gone bool
@@ -165,10 +168,14 @@ func (c *conv) load(ctx context.Context) bool {
 	}
 	now := c.e.cfg.Now()
 	c.dl.progress, c.dl.retry = now, now
-	res := c.e.machine.Resume(c.role, c.row)
-	if res.Write {
-		c.log.Info("conversation resumed after restart", "state", c.row.State, "to", res.Row.State)
-		c.commit(res)
+	if c.role == Responder {
+		// A boot proof older than this load cannot concern a cycle of
+		// this process (bootproof.go).
+		c.mem.CycleStart = now
+	}
+	c.resume()
+	if c.role == Responder && c.row.State != StateRespReady {
+		c.mem.Inherited = true
 	}
 	// Whatever was in flight died with the previous process: re-send now.
 	c.dl.retry = now
@@ -251,9 +258,13 @@ func (c *conv) onTimer() {
 			c.endStart() // the re-sent reconnect must be admitted again
 		}
 		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
+		lost := c.cycleSteps
 		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Timeout(row, mem, env), nil
 		})
+		if err == nil && isReadyState(c.row.State) && lost > 0 {
+			c.e.m.StepsDiscarded.Add(float64(lost))
+		}
 		switch {
 		case err != nil && !c.gone:
 			c.backOff(now)
@@ -307,11 +318,36 @@ func (c *conv) handle(msg Msg) {
 
 // startsCycle reports whether msg would start a responder cycle.
 func (c *conv) startsCycle(msg Msg) bool {
-	if c.role != Responder || c.row.State != StateRespReady || StartRefusal(c.row, msg) != "" {
+	if c.role != Responder || c.row.State != StateRespReady {
 		return false
+	}
+	if StartRefusal(c.row, msg) != "" {
+		// A boot proof starts a cycle from resp_ready with a reference.
+		return bootRestarts(c.row, c.mem, msg, c.e.machine.Policy.Strict, c.e.cfg.Now())
 	}
 	probe := Result{Mem: c.mem}
 	return resumeAuthentic(&probe, msg)
+}
+
+// resume fixes up the row just loaded: a cycle with a binding peer that
+// the previous process left mid-way is given up at once (ResumeBinding),
+// the rest as the reference would (Resume).
+func (c *conv) resume() {
+	from := c.row.State
+	if c.e.cfg.Policy.RequiresBind(c.key.PeerID) {
+		err := c.step("resume", func(row Row, mem Mem, env Env) (Result, error) {
+			return c.e.machine.ResumeBinding(c.role, row, mem, env)
+		})
+		if err == nil && c.row.State != from {
+			c.log.Info("conversation resumed after restart", "state", from, "to", c.row.State)
+		}
+		return
+	}
+	res := c.e.machine.Resume(c.role, c.row)
+	if res.Write {
+		c.log.Info("conversation resumed after restart", "state", from, "to", res.Row.State)
+		c.commit(res)
+	}
 }
 
 // syncSlot gives the slot back once the responder is idle again.
@@ -429,6 +465,12 @@ func (c *conv) commit(res Result) error {
 	}
 	prevMem := c.mem
 	c.row, c.mem = res.Row, res.Mem
+	if res.Write {
+		c.cycleSteps++
+	}
+	if isReadyState(c.row.State) {
+		c.cycleSteps = 0
+	}
 	if res.Progress || c.row.State != prevState {
 		c.dl.progress = now
 		c.retries = 0
@@ -465,6 +507,9 @@ func (c *conv) commit(res Result) error {
 	}
 	if c.role == Initiator {
 		outs = c.admit(res, prevState, prevMem, outs, now)
+	}
+	if res.Restart != "" {
+		c.e.m.CyclesRestarted.WithLabelValues(string(c.role), res.Restart).Inc()
 	}
 	if len(outs) > 0 || c.row.State != prevState {
 		c.sendAll(outs)
@@ -601,6 +646,9 @@ func (s *storeEnv) NewEphemeral() (*ecdh.PrivateKey, error) { return newEphemera
 func (s *storeEnv) Now() time.Time                          { return s.c.e.cfg.Now() }
 func (s *storeEnv) Pair() (string, string)                  { return s.c.e.self, s.c.key.PeerID }
 func (s *storeEnv) RequiresBind() bool                      { return s.c.e.cfg.Policy.RequiresBind(s.c.key.PeerID) }
+func (s *storeEnv) VerifyBoot(raw any, pinned string) (time.Time, error) {
+	return verifyBootProof(raw, s.c.key.PeerID, pinned, s.c.e.cfg.Policy)
+}
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 

@@ -42,6 +42,7 @@ type Engine struct {
 	staleLog    rateLog
 	lastStoreOK atomic.Int64 // unix nanos of the last successful store call
 	storeFailed atomic.Bool
+	started     time.Time // when Run began: the boot proof's ts
 }
 
 var nullToken = []byte("null")
@@ -109,6 +110,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer stopConvs()
 	e.mu.Lock()
 	e.ctx = convCtx
+	e.started = e.cfg.Now()
 	e.mu.Unlock()
 	if e.cfg.Agents != nil {
 		now := e.cfg.Now().UTC()
@@ -278,7 +280,7 @@ func (e *Engine) forget(c *conv) {
 // so a fleet started together does not send in lockstep, and refreshes the
 // agents row now and then.
 func (e *Engine) announceLoop(ctx context.Context) {
-	reg, err := wire.Encode(wire.Payload{"to": nil, "intent": IntentRegister, "from": e.self})
+	reg, err := e.registerLine()
 	if err != nil {
 		e.log.Error("encode register", "error", err)
 		return
@@ -309,6 +311,21 @@ func (e *Engine) announceLoop(ctx context.Context) {
 			t.Reset(jitter(e.cfg.RegisterInterval))
 		}
 	}
+}
+
+// registerLine is our register. In tofu and fleet mode it carries the
+// boot proof of this process (bootproof.go), so peers give up at once the
+// cycles they still run with our previous process.
+func (e *Engine) registerLine() ([]byte, error) {
+	p := wire.Payload{"to": nil, "intent": IntentRegister, "from": e.self}
+	if e.cfg.Policy.Mode().Strict() {
+		proof, err := bootProof(e.self, e.cfg.Identity.SignPriv, e.started)
+		if err != nil {
+			return nil, err
+		}
+		p[bootField] = proof
+	}
+	return wire.Encode(p)
 }
 
 func (e *Engine) kickConversations() {

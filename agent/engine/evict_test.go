@@ -46,8 +46,14 @@ func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 	if got := metricValue(evicted); got != spoofed {
 		t.Fatalf("evicted counter %v, want %d", got, spoofed)
 	}
-	// Their rows (no cycle counted) went with them.
-	if got := metricValue(m.RowsCollected.WithLabelValues(string(Responder))); got != spoofed {
+	// Their rows (no cycle counted) went with them. Each conversation
+	// deletes its row after leaving the map (the gauge above), so wait
+	// for the last deletions; bounded at 5 s.
+	collected := m.RowsCollected.WithLabelValues(string(Responder))
+	for i := 0; metricValue(collected) < spoofed && i < 500; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := metricValue(collected); got != spoofed {
 		t.Fatalf("unused rows deleted %v, want %d", got, spoofed)
 	}
 

@@ -37,6 +37,10 @@ func (e *memEnv) NewEphemeral() (*ecdh.PrivateKey, error)             { return n
 func (e *memEnv) Now() time.Time                                      { return e.now }
 func (e *memEnv) Pair() (string, string)                              { return e.self, e.peer }
 func (e *memEnv) RequiresBind() bool                                  { return e.requireBind }
+func (e *memEnv) VerifyBoot(raw any, pinned string) (time.Time, error) {
+	checker, _ := e.policy.(bootKeyChecker)
+	return verifyBootProof(raw, e.peer, pinned, checker)
+}
 
 // side is one conversation held in memory: what the runner keeps, minus the
 // database.

@@ -66,6 +66,7 @@ func (m Machine) restartOnConfirm(res *Result, msg Msg, env Env) (handled bool, 
 		return true, err
 	}
 	res.DeletePairNonces = true // the abandoned cycle's log
+	res.Restart = RestartPeerConfirm
 	res.note("peer restarted the cycle", "from_state", from)
 	return true, nil
 }

@@ -28,6 +28,10 @@ type Env interface {
 	// RequiresBind: a bind1 bundle entry in fleet mode, a binding pin in
 	// tofu mode), so an hs without a valid bind is a downgrade.
 	RequiresBind() bool
+	// VerifyBoot checks a register's boot proof from the peer (key
+	// against the trust policy, pinned as in VerifyHS, then signature)
+	// and returns the proven process start.
+	VerifyBoot(raw any, pinned string) (time.Time, error)
 	NewNonce() string
 	NewRef() string
 	NewEphemeral() (*ecdh.PrivateKey, error)
@@ -58,6 +62,14 @@ type Machine struct {
 func (m Machine) OnMessage(row Row, mem Mem, msg Msg, env Env) (Result, error) {
 	res := Result{Row: row, Mem: mem}
 	var err error
+	if RoleOfState(row.State) == Responder {
+		if handled, err := m.peerRestarted(&res, msg, env); handled {
+			if err != nil {
+				return Result{Row: row, Mem: mem}, err
+			}
+			return res, nil
+		}
+	}
 	switch row.State {
 	case StateRespReady:
 		err = m.respReady(&res, msg, env)

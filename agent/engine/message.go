@@ -25,6 +25,8 @@ type Msg struct {
 	// MAC is the finalize MAC (plan §3) of conclude, finish, close and
 	// reconnect; "" when absent or not a string.
 	MAC string
+	// Boot is a register's boot proof (bootproof.go), nil when absent.
+	Boot any
 
 	// Received is when the engine read the line (zero: unknown), so a
 	// line that waited too long is dropped before any crypto.
@@ -105,6 +107,9 @@ func ParseMsg(p map[string]any, remoteAddr, selfID string) (Msg, error) {
 	m.HS = p["hs"]
 	m.Sec = p["sec"]
 	m.MAC = str(p, "mac")
+	if m.Intent == IntentRegister {
+		m.Boot = p[bootField]
+	}
 	return m, nil
 }
 

@@ -30,6 +30,12 @@ type Metrics struct {
 	CommitSteps *prometheus.HistogramVec
 	// StartsDeferred counts reconnects the initiator's start gate held back.
 	StartsDeferred prometheus.Counter
+	// CyclesRestarted counts cycles abandoned at once for a new one
+	// because a restart was proven, instead of at the state timeout.
+	CyclesRestarted *prometheus.CounterVec
+	// StepsDiscarded counts saved steps of cycles a state timeout threw
+	// away: work done for nothing.
+	StepsDiscarded prometheus.Counter
 }
 
 // NewMetrics returns unregistered collectors; register them with
@@ -71,6 +77,10 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 8)}, []string{"result"}),
 		StartsDeferred: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "cycle_starts_deferred_total",
 			Help: "Initiator cycle starts (reconnects) postponed because the agent's started-cycle limit was reached."}),
+		CyclesRestarted: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "cycles_restarted_total",
+			Help: "Cycles given up at once for a new one because a restart was proven (peer_boot: the peer's signed boot proof; peer_confirm: the peer's verified confirm of a new cycle; own_boot: this process found the row mid-cycle), by our role."}, []string{"role", "cause"}),
+		StepsDiscarded: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_discarded_total",
+			Help: "Saved conversation steps of cycles that a state timeout gave up (work done for nothing)."}),
 	}
 }
 
@@ -78,7 +88,7 @@ func NewMetrics() *Metrics {
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Handshakes, m.Messages, m.RejectedLines,
 		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.RowsCollected, m.Active, m.Conversations, m.CommitSteps,
-		m.StartsDeferred}
+		m.StartsDeferred, m.CyclesRestarted, m.StepsDiscarded}
 }
 
 // hsFailureReason names an hs failure for the metric label.

@@ -82,7 +82,10 @@ type Result struct {
 	// Rejected: Ignored for a security reason (hs or sec), not a mere
 	// protocol mismatch.
 	Rejected bool
-	Notes    []Note
+	// Restart names why a cycle was abandoned at once for a new one
+	// (RestartPeerBoot, RestartPeerConfirm, RestartOwnBoot); "" otherwise.
+	Restart string
+	Notes   []Note
 }
 
 func (r *Result) note(msg string, attrs ...any) {

@@ -82,6 +82,9 @@ type Mem struct {
 	// conversation sets StrangerMaxExchanges for a peer that never
 	// completed a cycle (budget.go).
 	ExchangeCap int
+	// Inherited (responder): the current cycle was loaded mid-way from
+	// the row of a previous process, without its keys (bootRestarts).
+	Inherited bool
 }
 
 // endCycle forgets the cycle's keys.
@@ -92,6 +95,7 @@ func (m *Mem) endCycle() {
 	m.Session, m.Ephemeral, m.HSOnRequest = nil, nil, false
 	m.LatestRespondNonce = ""
 	m.PeerBinds, m.KeyConfirmed, m.FinKey, m.ConfirmEcho = false, false, nil, ""
+	m.Inherited = false
 }
 
 // macKey is the key a finalize MAC is made or checked with: this cycle's,

@@ -21,8 +21,14 @@ type startGate struct {
 	lastCut time.Time
 }
 
-func newStartGate(limit int) *startGate {
-	return &startGate{limit: limit, max: limit}
+// initialStartLimit is where the bound starts: low, so a fleet larger
+// than the machine can carry does not begin by starting more cycles than
+// it can finish within the state timeout (then every one is lost). Fast
+// cycles raise it by one each, up to the max.
+const initialStartLimit = 2
+
+func newStartGate(maxLimit int) *startGate {
+	return &startGate{limit: min(initialStartLimit, maxLimit), max: maxLimit}
 }
 
 // tryStart takes a start if the limit allows.
@@ -59,8 +65,11 @@ func (g *startGate) contended() bool {
 }
 
 // take counts a start the peer began without asking us (a confirm to our
-// broadcast register), even past the limit: refusing it would waste the
-// responder's slot.
+// broadcast register), even past the limit. Refusing or holding it makes
+// the responder's slot wait for our gate while our starts wait for
+// responder slots: hold-and-wait on both sides, which at 100 agents
+// deadlocked pairs until their state timeouts (measured: 8 and 18
+// cycles/s against 48; docs/engine-scale.md).
 func (g *startGate) take() {
 	g.mu.Lock()
 	g.used++

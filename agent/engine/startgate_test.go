@@ -28,6 +28,15 @@ func TestStartGateAIMDOnFakeClock(t *testing.T) {
 	const st = 10 * time.Second
 	now := time.Unix(1_000_000, 0)
 	g := newStartGate(8)
+	if got := g.Limit(); got != initialStartLimit {
+		t.Fatalf("a new gate starts at %d, want %d (low, then AIMD up)", got, initialStartLimit)
+	}
+	for i := 0; i < 6; i++ {
+		g.adapt(st/100, st, now) // fast cycles: +1 each
+	}
+	if got := g.Limit(); got != 8 {
+		t.Fatalf("after six fast cycles limit = %d, want 8", got)
+	}
 
 	g.adapt(-1, st, now) // timeout: halve
 	if got := g.Limit(); got != 4 {

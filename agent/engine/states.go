@@ -74,3 +74,18 @@ func RoleFor(intent string) (Role, bool) {
 	}
 	return "", false
 }
+
+// RoleOfState is the role a state belongs to ("" for an unknown state).
+func RoleOfState(state string) Role {
+	switch state {
+	case StateInitReady, StateInitExchange, StateInitPropose, StateInitClose:
+		return Initiator
+	case StateRespReady, StateRespConfirm, StateRespExchange, StateRespFinalize:
+		return Responder
+	}
+	return ""
+}
+
+func isReadyState(state string) bool {
+	return state == StateInitReady || state == StateRespReady
+}

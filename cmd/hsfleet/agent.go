@@ -19,7 +19,11 @@ import (
 )
 
 func init() {
-	register(command{name: "agent", summary: "run one HSAgent_1 handshake agent", run: runAgent})
+	register(command{name: "agent", summary: "run one HSAgent_1 handshake agent", run: func(ctx context.Context, args []string) error {
+		// The process only, not runAgent: tests run agents in-process.
+		applyAgentProcs(os.Getenv)
+		return runAgent(ctx, args)
+	}})
 }
 
 // agentOptions are the flags of `hsfleet agent` (deployment contract).

@@ -34,8 +34,8 @@ var forgeries = []forgery{
 	// (they take ~40 s together; the default run stays ~25 s).
 	{name: "Combined", defended: true, opts: worldOptions{cycleEvery: 600 * time.Millisecond},
 		install: combine(readdressConfirm, replayHSAcrossPairs, forgedFinish, forgedClose, forgedConcludeClose,
-			abortFinalize, forgedReconnect, moveSec),
-		oracles: []func(*world) []string{(*world).reconnectsGenuine}},
+			abortFinalize, forgedReconnect, moveSec, forgedBoot, replayBoot),
+		oracles: []func(*world) []string{(*world).reconnectsGenuine, (*world).noBootRestarts}},
 	{name: "ReaddressConfirm", defended: true, install: readdressConfirm},
 	{name: "ReplayHSAcrossPairs", defended: true, install: replayHSAcrossPairs},
 	{name: "ForgedFinish", defended: true, install: forgedFinish},
@@ -45,6 +45,10 @@ var forgeries = []forgery{
 	{name: "ForgedReconnect", defended: true, install: forgedReconnect, opts: worldOptions{cycleEvery: 600 * time.Millisecond},
 		oracles: []func(*world) []string{(*world).reconnectsGenuine}},
 	{name: "MoveSec", defended: true, install: moveSec},
+	{name: "ForgedBoot", defended: true, install: forgedBoot,
+		oracles: []func(*world) []string{(*world).noBootRestarts}},
+	{name: "ReplayBoot", defended: true, install: replayBoot,
+		oracles: []func(*world) []string{(*world).noBootRestarts}},
 }
 
 // slack is added to "within one state timeout" for scheduling on a loaded

@@ -1,6 +1,7 @@
 package adversary
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"sync"
@@ -8,7 +9,10 @@ import (
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
 	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol/bind"
 	"github.com/hsfleet/hsfleet/agent/wire"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // The forging attacks of issue 12 items 1-3 (docs/protocol.md §6.2). Each
@@ -234,6 +238,67 @@ func moveSec(w *world) {
 	})
 }
 
+// forgedBoot (the restart rule, docs/protocol.md §8): on every register
+// of an honest agent A, a register from A whose boot proof claims A
+// started just now, with A's real sign_pub but a signature of the
+// attacker's own key, and one with the attacker's key as sign_pub. A
+// proof that verified would end every cycle A's peers run with A.
+func forgedBoot(w *world) {
+	fake, err := crypto.NewIdentity("attacker")
+	if err != nil {
+		panic(err)
+	}
+	w.att.onLine(func(s seen) {
+		if s.intent != engine.IntentRegister {
+			return
+		}
+		boot, ok := s.payload["boot"].(map[string]any)
+		if !ok {
+			return
+		}
+		now := time.Now().UTC().Format(time.RFC3339Nano)
+		sig, err := bind.Transcript{From: s.from, Type: "boot", TS: now}.Sign(fake.SignPriv)
+		if err != nil {
+			return
+		}
+		for _, pub := range []any{boot["sign_pub"], base64.StdEncoding.EncodeToString(fake.SignPub())} {
+			w.att.send(wire.Payload{"intent": engine.IntentRegister, "from": s.from, "to": nil,
+				"boot": map[string]any{"ts": now, "sign_pub": pub, "sig": sig}})
+		}
+	})
+}
+
+// replayBoot: every genuine register (with its genuine boot proof) is
+// replayed at once and again 300 ms later. The proof says only when the
+// agent's process started, so a replay can end only cycles that began
+// before that start: none while the agent runs.
+func replayBoot(w *world) {
+	w.att.onLine(func(s seen) {
+		if s.intent != engine.IntentRegister || s.payload["boot"] == nil {
+			return
+		}
+		p := relayed(s.payload)
+		w.att.send(p)
+		time.AfterFunc(300*time.Millisecond, func() { w.att.send(p) })
+	})
+}
+
+// noBootRestarts is the oracle of forgedBoot and replayBoot: no honest
+// agent restarts in the world, so no cycle may end on a boot proof.
+func (w *world) noBootRestarts() []string {
+	var out []string
+	for _, a := range w.agentsNow() {
+		m := a.eng.Metrics().CyclesRestarted
+		for _, role := range []engine.Role{engine.Initiator, engine.Responder} {
+			if n := counterValue(m.WithLabelValues(string(role), engine.RestartPeerBoot)); n != 0 {
+				out = append(out, fmt.Sprintf("%s (%s) ended %g cycles on a boot proof, though no agent restarted",
+					short(a.id.ID), role, n))
+			}
+		}
+	}
+	return out
+}
+
 // prodX runs beside every fleet attack: it claims to be X (a bundle member
 // that never runs), registers, and answers every line an honest agent sends
 // X with the forged rest of a cycle, so any cycle counted with X is one the
@@ -294,4 +359,13 @@ func combine(installs ...func(*world)) func(*world) {
 			}
 		})
 	}
+}
+
+// counterValue reads one counter.
+func counterValue(c prometheus.Counter) float64 {
+	var d dto.Metric
+	if err := c.Write(&d); err != nil {
+		return -1
+	}
+	return d.GetCounter().GetValue()
 }
