@@ -19,7 +19,7 @@ import (
 type pendingAPITrustSource struct{}
 
 func (pendingAPITrustSource) Watch(context.Context, func(relay.TrustUpdate)) {}
-func (pendingAPITrustSource) Synced() bool                                    { return false }
+func (pendingAPITrustSource) Synced() bool                                   { return false }
 
 // relayRESTConfig finds the API server: in a pod the ServiceAccount,
 // otherwise KUBECONFIG / --kubeconfig as controller-runtime resolves them.
