@@ -87,6 +87,10 @@ type ServerConfig struct {
 	// clients cannot). Off, they are served as broadcast clients that may
 	// not claim a bundle ID. Needs TrustBundle.
 	RequireAuth bool
+	// TrustSource, instead of TrustBundle, supplies the bundle (e.g. every
+	// namespace's hsfleet-trust ConfigMap through the Kubernetes API,
+	// relay/kubetrust). At most one of the two.
+	TrustSource TrustSource
 	// TrustBundlePoll is how often the bundle file is checked for changes
 	// (0: trust.DefaultWatchInterval).
 	TrustBundlePoll time.Duration
@@ -151,8 +155,11 @@ func (c ServerConfig) validate() error {
 	if c.StallBytes < 1 {
 		errs = append(errs, fmt.Errorf("stall bytes %d: must be positive", c.StallBytes))
 	}
-	if c.RequireAuth && c.TrustBundle == "" {
+	if c.RequireAuth && c.TrustBundle == "" && c.TrustSource == nil {
 		errs = append(errs, errors.New("requiring authentication needs a trust bundle"))
+	}
+	if c.TrustBundle != "" && c.TrustSource != nil {
+		errs = append(errs, errors.New("a trust bundle file and a trust source are exclusive"))
 	}
 	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 || c.StuckTimeout < 0 || c.AuthTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))

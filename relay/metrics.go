@@ -67,6 +67,7 @@ type metrics struct {
 	routesContested    prometheus.Counter
 	bundleAgents       prometheus.Gauge
 	bundleReloadErrors prometheus.Counter
+	bundleConflicts    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -113,6 +114,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bundleAgents: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "trust_bundle_agents", Help: "Agent IDs in the loaded trust bundle."}),
 		bundleReloadErrors: counter("trust_bundle_reload_errors_total", "Trust bundle loads that failed (the previous bundle stays)."),
+		bundleConflicts: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "trust_bundle_conflicts", Help: "Agent IDs left out of the trust bundle because two namespaces list them with different keys."}),
 	}
 	for _, r := range []string{authResultOK, authResultUnknownID, authResultBadSignature, authResultMalformed, authResultTimeout, authResultUnavailable} {
 		m.authAttempts.WithLabelValues(r)
@@ -124,7 +127,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, c := range []prometheus.Collector{m.connections, m.accepted, m.linesIn, m.bytesIn, m.linesOut,
 		m.bytesOut, m.directed, m.stalls, m.writes, drops, m.disconnects,
 		m.clusterPublished, m.clusterReceived, m.clusterDropped, m.clusterMalformed,
-		m.authAttempts, m.authenticated, m.routesContested, m.bundleAgents, m.bundleReloadErrors} {
+		m.authAttempts, m.authenticated, m.routesContested, m.bundleAgents, m.bundleReloadErrors, m.bundleConflicts} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register relay metrics: %w", err)
 		}

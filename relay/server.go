@@ -96,6 +96,10 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 			logger.Warn("trust bundle not loaded yet; every agent ID is unknown until it is", "path", cfg.TrustBundle, "error", err)
 		}
 		m.bundleAgents.Set(float64(len(s.trust.Bundle())))
+	} else if cfg.TrustSource != nil {
+		// Empty until the source's first view: every agent ID is
+		// unknown, as with a bundle file not written yet.
+		s.trust = trust.NewPolicy(trust.Fleet, nil)
 	}
 	if err := reg.Register(s.clusterRoutesGauge()); err != nil {
 		return nil, fmt.Errorf("register relay metrics: %w", err)
@@ -146,7 +150,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("relay: Serve called twice")
 	}
 	go s.clock.run(s.done)
-	if s.trust != nil {
+	if s.cfg.TrustSource != nil {
+		go s.cfg.TrustSource.Watch(ctx, s.trustUpdated)
+	} else if s.trust != nil {
 		go s.trust.WatchFile(ctx, s.cfg.TrustBundle, s.cfg.TrustBundlePoll, s.log, s.bundleReloaded)
 	}
 	httpErr := make(chan error, 1)
@@ -162,7 +168,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.ready.Store(true)
 	s.log.Info("relay listening", "addr", s.Addr().String(), "metrics_addr", addrString(s.MetricsAddr()),
 		"max_line", s.cfg.MaxLine, "max_relayed_line", s.cfg.MaxRelayedLine, "allow_plain_text", s.cfg.AllowPlainText, "directed_routing", s.cfg.DirectedRouting,
-		"trust_bundle", s.cfg.TrustBundle, "require_auth", s.cfg.RequireAuth)
+		"trust_bundle", s.cfg.TrustBundle, "trust_source", s.cfg.TrustSource != nil, "require_auth", s.cfg.RequireAuth)
 
 	var err error
 	select {

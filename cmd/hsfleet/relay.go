@@ -19,6 +19,18 @@ func init() {
 // relayFlags binds every relay setting to a flag (and HSFLEET_<FLAG> env).
 func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 	cfg := &relay.ServerConfig{}
+	fs.Func("trust-source", "where the trust bundle comes from: file (--trust-bundle) or api (every namespace's operator-managed hsfleet-trust ConfigMap, "+
+		"read through the Kubernetes API; needs get/list/watch on configmaps cluster-wide; see docs/relay-auth.md)", func(v string) error {
+		switch v {
+		case "file", "":
+			cfg.TrustSource = nil
+		case "api":
+			cfg.TrustSource = pendingAPITrustSource{}
+		default:
+			return fmt.Errorf("trust source %q: want file or api", v)
+		}
+		return nil
+	})
 	fs.StringVar(&cfg.Listen, "listen", relay.DefaultListen, "TCP address agents connect to")
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "HTTP address for /healthz, /readyz and /metrics (empty: off)")
 	fs.IntVar(&cfg.MaxLine, "max-line", relay.DefaultMaxLine, "longest accepted line in bytes; longer lines are dropped with a warning")
@@ -78,6 +90,9 @@ func runRelay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := resolveTrustSource(cfg, logger); err != nil {
+		return err
+	}
 	srv, err := relay.NewServer(*cfg, logger)
 	if err != nil {
 		return err
@@ -94,7 +109,7 @@ func runRelay(ctx context.Context, args []string) error {
 func defaultDirectedRouting(fs *flag.FlagSet, cfg *relay.ServerConfig) {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "directed-routing" })
-	if !set && cfg.TrustBundle != "" {
+	if !set && (cfg.TrustBundle != "" || cfg.TrustSource != nil) {
 		cfg.DirectedRouting = true
 	}
 }

@@ -110,14 +110,15 @@ capabilities:
 trust bundle (relay.auth.enabled). A ConfigMap volume mounts only from the
 pod's own namespace, so agents in other namespaces stay unknown to the
 relay: they go on unauthenticated (broadcast), which relay.allowUnauthenticated
-must then allow.
+must then allow; relay.auth.source=api reads every namespace's bundle
+through the API instead, which lifts that restriction.
 */}}
 {{- define "hsfleet.relayAuth" -}}
 {{- $auth := and .Values.relay.enabled .Values.relay.auth.enabled -}}
 {{- if and (not .Values.relay.allowUnauthenticated) (not $auth) }}
 {{- fail "relay.allowUnauthenticated=false needs relay.auth.enabled (the relay must have the trust bundle to authenticate anyone)" }}
 {{- end }}
-{{- if and $auth (not .Values.relay.allowUnauthenticated) }}
+{{- if and $auth (not .Values.relay.allowUnauthenticated) (ne .Values.relay.auth.source "api") }}
 {{- $elsewhere := .Values.rbac.clusterWide }}
 {{- range .Values.agentNamespaces }}
 {{- if ne . $.Release.Namespace }}{{ $elsewhere = true }}{{ end }}
@@ -127,4 +128,9 @@ must then allow.
 {{- end }}
 {{- end }}
 {{- $auth -}}
+{{- end }}
+
+{{/* "true" when the relay reads trust bundles through the API. */}}
+{{- define "hsfleet.relayTrustAPI" -}}
+{{- and (eq (include "hsfleet.relayAuth" .) "true") (eq .Values.relay.auth.source "api") -}}
 {{- end }}
