@@ -96,10 +96,7 @@ func verifyBootProof(raw any, peer, pinned string, policy bootKeyChecker) (time.
 	if err != nil || len(pub) != ed25519.PublicKeySize {
 		return time.Time{}, fmt.Errorf("%w: bad sign_pub", ErrBadBootProof)
 	}
-	var pin ed25519.PublicKey
-	if p, err := base64.StdEncoding.DecodeString(pinned); err == nil && len(p) == ed25519.PublicKeySize {
-		pin = p
-	}
+	pin := decodePin(pinned)
 	if policy == nil {
 		return time.Time{}, fmt.Errorf("%w: no trust policy", ErrBadBootProof)
 	}

@@ -88,12 +88,7 @@ func verifyHSLazy(ctx context.Context, raw any, typ, nonce string, kx *LazyKey, 
 	if err != nil {
 		return nil, err
 	}
-	var pin ed25519.PublicKey
-	if pinned != "" {
-		if p, err := base64.StdEncoding.DecodeString(pinned); err == nil && len(p) == ed25519.PublicKeySize {
-			pin = p
-		}
-	}
+	pin := decodePin(pinned)
 	// Before the signature only checks without side effects: the row's
 	// pin and the fleet bundle. A TOFU policy pins the first key it sees,
 	// so it must see only signed ones.
@@ -202,4 +197,13 @@ func render(o Out, self, peer string, mem Mem, id *crypto.Identity, seal bool, n
 		}
 	}
 	return p, nil
+}
+
+// decodePin reads a row's stored tofu pin (base64 Ed25519 key); anything
+// else, including no pin, is nil.
+func decodePin(pinned string) ed25519.PublicKey {
+	if p, err := base64.StdEncoding.DecodeString(pinned); err == nil && len(p) == ed25519.PublicKeySize {
+		return p
+	}
+	return nil
 }
