@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+
+	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
 // agentIdentity is what `hsfleet identity new --json` prints that we need.
@@ -19,8 +21,9 @@ type agentIdentity struct {
 }
 
 // createIdentities runs `hsfleet identity new` for every agent (a few at a
-// time: each is one scrypt) and writes the fleet's trust bundle.
-func createIdentities(ctx context.Context, bin, dir string, n, workers int) ([]agentIdentity, string, error) {
+// time: each is one scrypt) and writes the fleet's trust bundle, every
+// entry with caps (the object form) when caps are given.
+func createIdentities(ctx context.Context, bin, dir string, n, workers int, caps []string) ([]agentIdentity, string, error) {
 	ids := make([]agentIdentity, n)
 	errs := make([]error, n)
 	next := make(chan int)
@@ -49,7 +52,7 @@ func createIdentities(ctx context.Context, bin, dir string, n, workers int) ([]a
 	if len(bundle) != n {
 		return nil, "", fmt.Errorf("identities: %d distinct agent IDs for %d agents", len(bundle), n)
 	}
-	data, err := json.Marshal(bundle)
+	data, err := bundleJSON(bundle, caps)
 	if err != nil {
 		return nil, "", err
 	}
@@ -58,6 +61,27 @@ func createIdentities(ctx context.Context, bin, dir string, n, workers int) ([]a
 		return nil, "", err
 	}
 	return ids, path, nil
+}
+
+// bundleJSON renders agent ID → base64 key, in the string form without
+// caps, else in the object form with the caps, checked by the agents' own
+// parser.
+func bundleJSON(keys map[string]string, caps []string) ([]byte, error) {
+	if len(caps) == 0 {
+		return json.Marshal(keys)
+	}
+	entries := make(map[string]any, len(keys))
+	for id, key := range keys {
+		entries[id] = map[string]any{"key": key, "caps": caps}
+	}
+	data, err := json.Marshal(entries)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := trust.ParseBundleCaps(data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 func agentName(i int) string { return fmt.Sprintf("fb%04d", i) }

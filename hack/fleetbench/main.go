@@ -66,7 +66,7 @@ func run(ctx context.Context, o *options) (bool, error) {
 	}
 
 	t0 := time.Now()
-	ids, bundle, err := createIdentities(ctx, bin, dir, o.n, 2)
+	ids, bundle, err := createIdentities(ctx, bin, dir, o.n, 2, o.caps)
 	if err != nil {
 		return false, err
 	}
@@ -131,11 +131,14 @@ func run(ctx context.Context, o *options) (bool, error) {
 	}
 
 	r := newRun(o, mon, relay, logs)
+	if r.server, err = findServer(ctx, mon); err != nil {
+		return false, err
+	}
 	r.relayMetrics = "http://" + relayMetrics + "/metrics"
 	fmt.Printf("fleetbench: N=%d agents (%d directed pairs), relay %s, trust %s, durable PostgreSQL max_connections=%s "+
-		"fsync=%s synchronous_commit=%s, binary %s, agent args %q, load average %s\n",
+		"fsync=%s synchronous_commit=%s, binary %s, agent args %q, bundle caps %q, load average %s\n",
 		o.n, r.pairsTotal, relayMode(o), o.trustMode, mon.serverSetting(ctx, "max_connections"),
-		mon.serverSetting(ctx, "fsync"), mon.serverSetting(ctx, "synchronous_commit"), bin, o.agentArgs, loadAverage())
+		mon.serverSetting(ctx, "fsync"), mon.serverSetting(ctx, "synchronous_commit"), bin, o.agentArgs, o.caps, loadAverage())
 	if err := r.begin(ctx); err != nil {
 		return false, err
 	}
@@ -168,9 +171,13 @@ func run(ctx context.Context, o *options) (bool, error) {
 	}
 	fmt.Printf("fleetbench: %d agents started in %.1fs\n", o.n, time.Since(r.start).Seconds())
 	converged := r.watch(ctx)
-	r.report(context.WithoutCancel(ctx))
+	kindErr := r.report(context.WithoutCancel(ctx))
 	if o.statements {
 		r.printStatements(context.WithoutCancel(ctx), 15)
+	}
+	if kindErr != nil {
+		fmt.Println("fleetbench: EXPECT FAILED:", kindErr)
+		return false, nil
 	}
 	return converged, nil
 }

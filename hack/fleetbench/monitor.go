@@ -12,6 +12,11 @@ type dbSample struct {
 	cycles      int64 // initiator-side completed cycles (one per cycle)
 	xactCommit  int64 // pg_stat_database.xact_commit of the fleet database
 	connections int64 // client backends on the server, ours excluded
+	// verified is the initiator rows' verified_cycles: cycles
+	// authenticated end to end (docs/protocol.md §7.4). hasVerified is
+	// false for a binary whose schema has no such column.
+	verified    int64
+	hasVerified bool
 }
 
 // monitor queries one database over a single connection; it counts its own
@@ -21,6 +26,7 @@ type monitor struct {
 	dbName      string
 	ownCommits  int64
 	ownSessions int64
+	hasVerified bool // role_state.verified_cycles exists (migration 0004)
 }
 
 func newMonitor(ctx context.Context, dsn, dbName string) (*monitor, error) {
@@ -57,9 +63,23 @@ func (m *monitor) sample(ctx context.Context) (dbSample, error) {
 	if err != nil || !hasTable {
 		return s, err
 	}
+	if !m.hasVerified {
+		m.ownCommits++
+		if err := m.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+				WHERE table_name = 'role_state' AND column_name = 'verified_cycles')`).Scan(&m.hasVerified); err != nil {
+			return s, err
+		}
+	}
 	m.ownCommits++
-	err = m.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE cycles > 0), COALESCE(sum(cycles), 0)
-		FROM role_state WHERE role = 'initiator'`).Scan(&s.pairsDone, &s.cycles)
+	if !m.hasVerified {
+		err = m.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE cycles > 0), COALESCE(sum(cycles), 0)
+			FROM role_state WHERE role = 'initiator'`).Scan(&s.pairsDone, &s.cycles)
+		return s, err
+	}
+	s.hasVerified = true
+	err = m.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE cycles > 0), COALESCE(sum(cycles), 0),
+			COALESCE(sum(verified_cycles), 0)
+		FROM role_state WHERE role = 'initiator'`).Scan(&s.pairsDone, &s.cycles, &s.verified)
 	return s, err
 }
 

@@ -22,6 +22,9 @@ type options struct {
 	keepDir          bool
 	dbParams         string
 	statements       bool
+	warmup, duration time.Duration
+	expect           string
+	caps             []string
 }
 
 // multiFlag is a repeatable string flag.
@@ -59,8 +62,17 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.dbParams, "db-params", "", "extra agent DSN query parameters, e.g. hsfleet_prepare=off")
 	fs.BoolVar(&o.statements, "statements", false, "load pg_stat_statements and print the fleet's statements per cycle at the end")
 	fs.BoolVar(&o.keepDir, "keep-dir", false, "keep the temp dir with identities and bundle")
+	fs.DurationVar(&o.duration, "duration", 0, "measure a fixed window of this length after -warmup and stop then, converged or not "+
+		"(0: stop after convergence plus -settle); for comparing builds")
+	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "with -duration: time after the first agent start before the window opens")
+	fs.StringVar(&o.expect, "expect", "", "verified or legacy: exit 1 unless every cycle measured was of that kind "+
+		"(role_state.verified_cycles; docs/protocol.md §7.4)")
+	capsList := fs.String("caps", "", "comma-separated caps for every bundle entry, e.g. bind1 (the operator's object form); default the string form")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if *capsList != "" {
+		o.caps = strings.Split(*capsList, ",")
 	}
 	o.agentArgs = fs.Args()
 	switch {
@@ -74,6 +86,12 @@ func parseOptions(args []string) (*options, error) {
 		return nil, fmt.Errorf("-relay-auth needs -trust-mode fleet (the bundle)")
 	case o.maxConnections < 10:
 		return nil, fmt.Errorf("-max-connections must be at least 10")
+	case o.duration < 0 || o.warmup < 0:
+		return nil, fmt.Errorf("-duration and -warmup must not be negative")
+	case o.expect != "" && o.expect != "verified" && o.expect != "legacy":
+		return nil, fmt.Errorf("-expect must be verified or legacy")
+	case len(o.caps) > 0 && o.trustMode != "fleet":
+		return nil, fmt.Errorf("-caps needs -trust-mode fleet (the bundle)")
 	}
 	return o, nil
 }

@@ -10,33 +10,20 @@ import (
 // clockTicks is USER_HZ, 100 on every Linux the project runs on.
 const clockTicks = 100
 
-// procSample is one process's CPU time (user+system) and resident memory.
+// procSample is one process's CPU time (user+system), the CPU time of its
+// children it has waited for, its parent and resident memory.
 type procSample struct {
-	cpuSeconds float64
-	rssBytes   int64
+	cpuSeconds      float64
+	childCPUSeconds float64 // cutime+cstime: children that exited and were reaped
+	ppid            int
+	rssBytes        int64
 }
 
 // readProc reads /proc/PID/stat and /proc/PID/statm.
 func readProc(pid int) (procSample, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := readStat(pid)
 	if err != nil {
 		return procSample{}, err
-	}
-	// comm (field 2) may hold spaces; fields after its ')' are fixed.
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return procSample{}, fmt.Errorf("/proc/%d/stat: no comm", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return procSample{}, fmt.Errorf("/proc/%d/stat: short", pid)
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return procSample{}, fmt.Errorf("/proc/%d/stat: bad times", pid)
 	}
 	statm, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
 	if err != nil {
@@ -50,9 +37,48 @@ func readProc(pid int) (procSample, error) {
 	if err != nil {
 		return procSample{}, fmt.Errorf("/proc/%d/statm: %w", pid, err)
 	}
+	p.rssBytes = pages * int64(os.Getpagesize())
+	return p, nil
+}
+
+// readStat reads the CPU times and parent of /proc/PID/stat.
+func readStat(pid int) (procSample, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procSample{}, err
+	}
+	p, err := parseStat(string(stat))
+	if err != nil {
+		return procSample{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return p, nil
+}
+
+// parseStat reads ppid (field 4), utime, stime, cutime and cstime (fields
+// 14-17) of a /proc/PID/stat line. comm (field 2) may hold spaces and
+// parentheses; the fields after its last ')' are fixed.
+func parseStat(s string) (procSample, error) {
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return procSample{}, fmt.Errorf("no comm")
+	}
+	f := strings.Fields(s[i+1:])
+	// f[0] is field 3 (state), so field k is f[k-3].
+	if len(f) < 15 {
+		return procSample{}, fmt.Errorf("short")
+	}
+	var v [5]int64
+	for j, k := range []int{4, 14, 15, 16, 17} {
+		n, err := strconv.ParseInt(f[k-3], 10, 64)
+		if err != nil {
+			return procSample{}, fmt.Errorf("field %d: %w", k, err)
+		}
+		v[j] = n
+	}
 	return procSample{
-		cpuSeconds: float64(ut+st) / clockTicks,
-		rssBytes:   pages * int64(os.Getpagesize()),
+		ppid:            int(v[0]),
+		cpuSeconds:      float64(v[1]+v[2]) / clockTicks,
+		childCPUSeconds: float64(v[3]+v[4]) / clockTicks,
 	}, nil
 }
 

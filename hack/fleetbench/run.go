@@ -29,6 +29,13 @@ type fleetRun struct {
 	relayProc   procSample
 	peakRSS     int64
 	exited      []string
+
+	// server is PostgreSQL's processes, for its CPU in the window.
+	server serverProcs
+	// With -duration: the window's first snapshot, and the window once
+	// closed.
+	winStart *snapshot
+	win      *window
 }
 
 func newRun(o *options, mon *monitor, relay *child, logs *logCounter) *fleetRun {
@@ -61,6 +68,9 @@ func (r *fleetRun) watch(ctx context.Context) bool {
 			fmt.Println("fleetbench: interrupted")
 			return false
 		case now := <-tick.C:
+			if r.o.duration > 0 && r.windowTick(ctx, now) {
+				return r.convergedAt > 0
+			}
 			r.sampleProcs()
 			s, err := r.mon.sample(ctx)
 			if err != nil {
@@ -82,6 +92,9 @@ func (r *fleetRun) watch(ctx context.Context) bool {
 				fmt.Printf("fleetbench: relay exited (%v): %s\n", r.relay.err, r.logs.last("relay"))
 				return false
 			}
+			if r.o.duration > 0 {
+				continue // the window decides when to stop
+			}
 			if r.convergedAt != 0 && now.After(settleEnd) {
 				return true
 			}
@@ -91,6 +104,33 @@ func (r *fleetRun) watch(ctx context.Context) bool {
 			}
 		}
 	}
+}
+
+// windowTick opens the measuring window -warmup after the first agent
+// start and closes it -duration later; it reports whether the run is over.
+func (r *fleetRun) windowTick(ctx context.Context, now time.Time) bool {
+	switch {
+	case r.winStart == nil && now.Sub(r.start) >= r.o.warmup:
+		sn, err := r.snapshot(ctx)
+		if err != nil {
+			fmt.Println("fleetbench: window snapshot:", err)
+			return false
+		}
+		r.winStart = &sn
+		fmt.Printf("fleetbench: window opens at t=%.1fs for %v (pairs %d/%d), load %s\n",
+			sn.at.Sub(r.start).Seconds(), r.o.duration, sn.db.pairsDone, r.pairsTotal, loadAverage())
+	case r.winStart != nil && now.Sub(r.winStart.at) >= r.o.duration:
+		sn, err := r.snapshot(ctx)
+		if err != nil {
+			fmt.Println("fleetbench: window snapshot:", err)
+			return false
+		}
+		w := between(*r.winStart, sn)
+		r.win = &w
+		fmt.Printf("fleetbench: window closes at t=%.1fs, load %s\n", sn.at.Sub(r.start).Seconds(), loadAverage())
+		return true
+	}
+	return false
 }
 
 func (r *fleetRun) sampleProcs() {
@@ -156,7 +196,9 @@ func sumInt(xs []int64) (s int64) {
 	return s
 }
 
-func (r *fleetRun) report(ctx context.Context) {
+// report prints the summary; its error says the measured cycles were not
+// of the -expect kind.
+func (r *fleetRun) report(ctx context.Context) error {
 	elapsed := time.Since(r.start)
 	upd, hot, hotErr := r.mon.hotUpdates(ctx)
 	s := r.last
@@ -180,6 +222,8 @@ func (r *fleetRun) report(ctx context.Context) {
 		fmt.Fprintf(&b, "cycles/s per %v:     peak %.1f, lowest after the peak %.1f (%.0f%% of peak)\n",
 			r.o.interval, peak, minAfter, 100*minAfter/peak)
 	}
+	whole := window{cycles: cycles, verified: s.verified - r.first.verified, hasVerified: s.hasVerified}
+	fmt.Fprintf(&b, "cycle kinds:          %s\n", whole.kinds())
 	fmt.Fprintf(&b, "peak connections:     %d server connections (%.2f per agent; sampled every %v)\n",
 		r.peakConns, float64(r.peakConns)/float64(r.o.n), r.o.sample)
 	if cycles > 0 {
@@ -187,6 +231,14 @@ func (r *fleetRun) report(ctx context.Context) {
 			float64(commits)/float64(cycles), commits, r.mon.ownCommits)
 		fmt.Fprintf(&b, "agent CPU per cycle:  %.2f ms (%.1f CPU s over all agents)\n", 1000*cpu/float64(cycles), cpu)
 		fmt.Fprintf(&b, "relay CPU per cycle:  %.2f ms (%.1f CPU s)\n", 1000*r.relayProc.cpuSeconds/float64(cycles), r.relayProc.cpuSeconds)
+	}
+	measured, windowResult := whole, ""
+	if r.win != nil {
+		r.win.report(&b, fmt.Sprintf("window (after %v):", r.o.warmup))
+		measured, windowResult = *r.win, r.win.result()
+	} else if r.o.duration > 0 {
+		fmt.Fprintf(&b, "window:               not completed\n")
+		measured, windowResult = window{}, " window_s=0"
 	}
 	rl := r.relayLines()
 	rl.report(&b, r.o.n, cycles)
@@ -215,11 +267,16 @@ func (r *fleetRun) report(ctx context.Context) {
 	if other > 0 {
 		fmt.Fprintf(&b, "  %9d  (other)\n", other)
 	}
-	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f relay_lines_per_agent=%.0f relay_lines_per_cycle=%.1f\n",
+	verified := "na"
+	if whole.hasVerified {
+		verified = fmt.Sprint(whole.verified)
+	}
+	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f relay_lines_per_agent=%.0f relay_lines_per_cycle=%.1f cycles=%d verified=%s%s\n",
 		r.o.n, relayMode(r.o), r.convergedAt > 0, r.convergedAt.Seconds(), s.pairsDone, r.pairsTotal,
 		float64(cycles)/elapsed.Seconds(), r.peakConns, ratio(commits, cycles), 1000*cpu/float64(max(cycles, 1)), mib(sumInt(rss)),
-		rl.sent/float64(r.o.n), rl.sent/float64(max(cycles, 1)))
+		rl.sent/float64(r.o.n), rl.sent/float64(max(cycles, 1)), cycles, verified, windowResult)
 	fmt.Print(b.String())
+	return measured.expectKind(r.o.expect)
 }
 
 func ratio(a, b int64) float64 {
