@@ -124,16 +124,27 @@ func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HS
 		}
 	}
 	if err == nil {
-		logger.Info("agent state deleted", "agentID", agentID)
+		logger.Info("agent state deleted", "agent_id", agentID)
 		r.normalEvent(agent, EventStateDeleted, "Delete", "deleted database rows of %s", agentID)
+		if err := r.recordRowsLeft(ctx, agent.Namespace, agentID, false); err != nil {
+			logger.Info("cannot clear the departed-agent record", "agent_id", agentID, "error", err.Error())
+		}
 		return nil
+	}
+	// Rows may stay: recorded so that a restarted operator still hides the
+	// agent from its peers (departed_record.go). Best effort: a namespace
+	// being deleted refuses new objects, and the rows' peers go with it.
+	if !errors.Is(err, errNoDatabase) {
+		if rerr := r.recordRowsLeft(ctx, agent.Namespace, agentID, true); rerr != nil {
+			logger.Info("cannot record the agent whose rows are left", "agent_id", agentID, "error", rerr.Error())
+		}
 	}
 	// No database to clean, or it stayed away past the grace period: let
 	// the deletion finish rather than block a namespace teardown forever.
 	msg := redactDSN(err.Error(), "")
 	giveUp := errors.Is(err, errNoDatabase) || errors.Is(err, errDatabaseSecretMissing) || r.pastCleanupGrace(agent)
 	if giveUp {
-		logger.Info("agent state left in the database", "agentID", agentID, "error", msg)
+		logger.Info("agent state left in the database", "agent_id", agentID, "error", msg)
 		r.warningEvent(agent, EventStateRetained, "Delete", "rows of %s not deleted: %s", agentID, msg)
 		return nil
 	}

@@ -67,7 +67,7 @@ func newFleetCache() *fleetCache {
 func (c *fleetCache) Poll(ctx context.Context, s *store.Store, agents []store.FleetQuery, sampleRows int, start time.Time, hidden map[string]bool) (map[string]store.FleetAgentSummary, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	q := store.FleetRowsQuery{SampleRows: sampleQueryRows(sampleRows, c.hiddenCount(hidden))}
+	q := store.FleetRowsQuery{SampleRows: sampleRows, ExcludePeers: c.excludedPeers(hidden)}
 	asked := make(map[string]bool, len(agents))
 	for _, a := range agents {
 		asked[a.SelfID] = true

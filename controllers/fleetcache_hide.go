@@ -2,13 +2,6 @@ package controllers
 
 import "github.com/hsfleet/hsfleet/agent/store"
 
-// maxHiddenSampleRows bounds the extra sample rows read per agent so that
-// departed peers sorting first do not shorten the status sample: two rows
-// (both roles) per hidden peer, at most this many. With more departed peers
-// among an agent's first conversations its sample shows fewer entries
-// until their rows are gone.
-const maxHiddenSampleRows = 16
-
 // hiddenPeers maps hidden agent IDs to their interned peer indexes; an ID
 // no row of this database ever named is not a peer here.
 func (c *fleetCache) hiddenPeers(hidden map[string]bool) map[uint32]bool {
@@ -24,29 +17,21 @@ func (c *fleetCache) hiddenPeers(hidden map[string]bool) map[uint32]bool {
 	return skip
 }
 
-// hiddenCount is how many hidden IDs may be in a sample: those this cache
-// has seen as peers, or all of them before its first poll.
-func (c *fleetCache) hiddenCount(hidden map[string]bool) int {
-	if c.polls == 0 {
-		return len(hidden)
-	}
-	n := 0
+// excludedPeers are the hidden IDs the sample query leaves out: those this
+// cache has seen as peers (all of them before its first poll), at most
+// store.MaxFleetExcludePeers. A hidden ID past the bound is still dropped
+// by visibleSample, at the cost of a shorter sample.
+func (c *fleetCache) excludedPeers(hidden map[string]bool) []string {
+	var out []string
 	for id := range hidden {
-		if _, ok := c.peers[id]; ok {
-			n++
+		if len(out) == store.MaxFleetExcludePeers {
+			break
+		}
+		if _, seen := c.peers[id]; seen || c.polls == 0 {
+			out = append(out, id)
 		}
 	}
-	return n
-}
-
-// sampleQueryRows is how many sample rows to read per agent: the sample
-// plus room for the hidden peers' rows that visibleSample drops.
-func sampleQueryRows(sampleRows, hiddenPeers int) int {
-	if sampleRows == 0 {
-		return 0
-	}
-	extra := min(2*hiddenPeers, maxHiddenSampleRows, store.MaxFleetSampleRows-sampleRows)
-	return sampleRows + max(extra, 0)
+	return out
 }
 
 // visibleSample drops hidden peers' rows and keeps at most n.

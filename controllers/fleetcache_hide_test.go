@@ -2,11 +2,13 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/store"
+	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
 
 // Hidden peers (departed agents) leave every total and the sample, which
@@ -64,12 +66,55 @@ func TestFleetCacheHidesDepartedPeers(t *testing.T) {
 	}
 }
 
-func TestSampleQueryRows(t *testing.T) {
-	for _, tt := range []struct{ sample, hidden, want int }{
-		{16, 0, 16}, {16, 1, 18}, {16, 8, 32}, {16, 100, 32}, {0, 5, 0}, {60, 5, 64},
-	} {
-		if got := sampleQueryRows(tt.sample, tt.hidden); got != tt.want {
-			t.Errorf("sampleQueryRows(%d, %d) = %d, want %d", tt.sample, tt.hidden, got, tt.want)
+// More departed peers sorting first than the sample holds (the query
+// excludes them, so it does not read a fixed number of extra rows): the
+// sample still shows a full page of live peers.
+func TestFleetCacheSampleIsFullWithManyDepartedPeersFirst(t *testing.T) {
+	st := openTestStore(t, testDSN(t))
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	hidden := map[string]bool{}
+	for i := range 10 {
+		id := fmt.Sprintf("d%02d", i)
+		hidden[id] = true
+		writeConversation(t, st, "me", store.Initiator, id, 1, now, false)
+		writeConversation(t, st, "me", store.Responder, id, 1, now, false)
+	}
+	var want []string
+	for i := range 20 {
+		id := fmt.Sprintf("p%02d", i)
+		writeConversation(t, st, "me", store.Initiator, id, 1, now, false)
+		if i < hsv1.StatusPeerSample {
+			want = append(want, id)
 		}
+	}
+	asked := []store.FleetQuery{{SelfID: "me", StaleBefore: now.Add(-time.Minute)}}
+	c := newFleetCache()
+	for _, step := range []string{"first poll", "second poll"} {
+		got, err := c.Poll(ctx, st, asked, hsv1.StatusPeerSample, now, hidden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, p := range got["me"].Sample {
+			ids = append(ids, p.PeerID)
+		}
+		if !reflect.DeepEqual(ids, want) || got["me"].PeerCount != 20 {
+			t.Fatalf("%s: sample %v of %d peers, want %v of 20 (10 departed peers sort first)", step, ids, got["me"].PeerCount, want)
+		}
+		now = now.Add(15 * time.Second)
+	}
+}
+
+func TestExcludedPeersAreThoseSeenAsPeers(t *testing.T) {
+	c := newFleetCache()
+	hidden := map[string]bool{"seen": true, "unseen": true}
+	if got := c.excludedPeers(hidden); len(got) != 2 {
+		t.Fatalf("before the first poll: %v, want every hidden ID", got)
+	}
+	c.polls = 1
+	c.peers["seen"] = 0
+	if got := c.excludedPeers(hidden); !reflect.DeepEqual(got, []string{"seen"}) {
+		t.Fatalf("after a poll: %v, want only the ID rows named", got)
 	}
 }

@@ -151,7 +151,7 @@ func (r *HSAgentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	r.dsns = newDSNCache(r.APIReader)
 	r.hub = newStatusHub(r.Config, r.Stores, r.dsns)
-	r.hub.retained = retainedAgentIDs(r.Client)
+	r.hub.retained = durablyHiddenIDs(r.Client)
 	if err := mgr.Add(r.hub); err != nil {
 		return fmt.Errorf("add status hub: %w", err)
 	}

@@ -138,8 +138,15 @@ func TestStatusReportsPeersAndCyclesFromPostgres(t *testing.T) {
 		if _, err := fmt.Sscanf(p.AgentID, "peer-%d", &idx); err != nil {
 			t.Fatal(err)
 		}
-		if want := p.Role == "initiator" && idx%2 == 0; p.Secure != want {
+		// Even peers' initiator rows: verified cycles, and secure while
+		// one is recent; peer-00's last (verified) cycle is 10 minutes
+		// old, past the stale window, so its session is not secure.
+		verified := p.Role == "initiator" && idx%2 == 0
+		if want := verified && idx != 0; p.Secure != want {
 			t.Errorf("peer %s %s secure=%v, want %v", p.AgentID, p.Role, p.Secure, want)
+		}
+		if want := map[bool]int64{true: 2, false: 0}[verified]; p.VerifiedCycles != want {
+			t.Errorf("peer %s %s verifiedCycles=%d, want %d", p.AgentID, p.Role, p.VerifiedCycles, want)
 		}
 	}
 }

@@ -23,6 +23,9 @@ func TestAgentViewApplyBoundsWhatReachesStatus(t *testing.T) {
 	}
 	peers[0].Name = strings.Repeat("n", 1000)
 	peers[1].Cycles = -5
+	peers[2].VerifiedCycles = 9 // more than its 2 cycles: clamped
+	peers[3].VerifiedCycles = -1
+	peers[4].VerifiedCycles = 3
 
 	tests := []struct {
 		name                      string
@@ -62,9 +65,13 @@ func TestAgentViewApplyBoundsWhatReachesStatus(t *testing.T) {
 			if c := meta.FindStatusCondition(st.Conditions, hsv1.ConditionPeersCycling); c == nil || c.Status != tt.wantPeer {
 				t.Fatalf("PeersCycling = %+v, want %s", c, tt.wantPeer)
 			}
+			if len(st.Peers) > 4 && (st.Peers[2].VerifiedCycles != 2 || st.Peers[3].VerifiedCycles != 0 || st.Peers[4].VerifiedCycles != 3) {
+				t.Fatalf("per-peer verified cycles %d %d %d, want 2 (clamped to cycles) 0 3",
+					st.Peers[2].VerifiedCycles, st.Peers[3].VerifiedCycles, st.Peers[4].VerifiedCycles)
+			}
 			for _, p := range st.Peers {
-				if len(p.Name) > maxStatusString || p.Cycles < 0 {
-					t.Fatalf("unbounded peer in status: name %d bytes, cycles %d", len(p.Name), p.Cycles)
+				if len(p.Name) > maxStatusString || p.Cycles < 0 || p.VerifiedCycles < 0 || p.VerifiedCycles > p.Cycles {
+					t.Fatalf("unbounded peer in status: name %d bytes, cycles %d, verified %d", len(p.Name), p.Cycles, p.VerifiedCycles)
 				}
 				if p.LastCycleTime != nil && p.LastCycleTime.Nanosecond() != 0 {
 					t.Fatalf("time not truncated to seconds: %v", p.LastCycleTime)

@@ -121,13 +121,14 @@ func (v *agentView) apply(agent *hsv1.HSAgent) {
 	peers := make([]hsv1.PeerStatus, 0, n)
 	for _, p := range s.Sample[:n] {
 		peers = append(peers, hsv1.PeerStatus{
-			AgentID:       bound(p.PeerID),
-			Name:          bound(p.Name),
-			Role:          bound(p.Role),
-			State:         bound(p.State),
-			Cycles:        max(p.Cycles, 0),
-			LastCycleTime: metaTime(p.LastCycleAt),
-			Secure:        p.Secure,
+			AgentID:        bound(p.PeerID),
+			Name:           bound(p.Name),
+			Role:           bound(p.Role),
+			State:          bound(p.State),
+			Cycles:         max(p.Cycles, 0),
+			VerifiedCycles: min(max(p.VerifiedCycles, 0), max(p.Cycles, 0)),
+			LastCycleTime:  metaTime(p.LastCycleAt),
+			Secure:         p.Secure,
 		})
 	}
 	st.Peers = peers

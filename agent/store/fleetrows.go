@@ -21,14 +21,22 @@ type FleetRow struct {
 	LastCycleAt    *time.Time
 }
 
+// MaxFleetExcludePeers bounds FleetRowsQuery.ExcludePeers (one text[]
+// parameter): the operator's departed and retained agents fit many times.
+const MaxFleetExcludePeers = 20000
+
 // FleetRowsQuery asks for the rows of Full agents in whole and, of Delta
 // agents, only rows that may have changed: last_cycle_at at or after
 // CycledSince (a cycle bump) or id above AfterID (inserted since).
+// ExcludePeers are left out of every sample (not out of the rows: the
+// caller's cache keeps them), so a sample holds SampleRows visible
+// conversations however many excluded peers sort first.
 type FleetRowsQuery struct {
-	Full, Delta []FleetQuery
-	CycledSince time.Time
-	AfterID     int64
-	SampleRows  int
+	Full, Delta  []FleetQuery
+	CycledSince  time.Time
+	AfterID      int64
+	SampleRows   int
+	ExcludePeers []string
 }
 
 // FleetRowsResult is one snapshot: every asked agent's sample and the
@@ -41,8 +49,10 @@ type FleetRowsResult struct {
 // fleetRowsQuery reads, in one statement (one snapshot), Full agents'
 // rows, Delta agents' recently cycled rows (ix_role_state_recent: one
 // short range per agent) and rows inserted after $5 (the primary key),
-// then every agent's sample as in fleetSummaryQuery. Sample rows carry the
-// table's max id. The cost follows the rows asked for, not the table.
+// then every agent's sample as in fleetSummaryQuery without the peers in
+// $8 (a filter on the same uq_role_peer walk: it reads past the excluded
+// rows, at most theirs more). Sample rows carry the table's max id. The
+// cost follows the rows asked for, not the table.
 const fleetRowsQuery = `WITH want AS (
 		SELECT w.self_id, w.stale_before FROM unnest($1::text[], $2::timestamptz[]) AS w(self_id, stale_before)
 	), changed AS (
@@ -60,10 +70,10 @@ const fleetRowsQuery = `WITH want AS (
 	UNION ALL
 	SELECT true, w.self_id, '', '', 0, false, 0, NULL,
 		(SELECT COALESCE(json_agg(json_build_array(s.peer_id, COALESCE(a.name, ''), s.role, s.state, s.cycles,
-				s.last_cycle_at, s.hs_derived_at IS NOT NULL AND s.last_secure_at >= w.stale_before)
+				s.last_cycle_at, ` + sampleSecure + `, s.verified_cycles)
 				ORDER BY s.peer_id, s.role), '[]')
-			FROM (SELECT peer_id, role, state, cycles, last_cycle_at, hs_derived_at, last_secure_at
-				FROM role_state WHERE self_id = w.self_id ORDER BY peer_id, role LIMIT $7) s
+			FROM (SELECT peer_id, role, state, cycles, last_cycle_at, hs_derived_at, last_secure_at, verified_cycles, last_verified_at
+				FROM role_state WHERE self_id = w.self_id AND peer_id <> ALL($8::text[]) ORDER BY peer_id, role LIMIT $7) s
 			LEFT JOIN agents a ON a.self_id = s.peer_id),
 		(SELECT COALESCE(max(id), 0) FROM role_state)
 	FROM want w`
@@ -84,6 +94,14 @@ func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery, visit func(Flee
 	if q.SampleRows < 0 || q.SampleRows > MaxFleetSampleRows {
 		return out, fmt.Errorf("%w: sample of %d rows (0..%d)", ErrInvalid, q.SampleRows, MaxFleetSampleRows)
 	}
+	if len(q.ExcludePeers) > MaxFleetExcludePeers {
+		return out, fmt.Errorf("%w: %d excluded peers (max %d)", ErrInvalid, len(q.ExcludePeers), MaxFleetExcludePeers)
+	}
+	for _, id := range q.ExcludePeers {
+		if err := checkText("excluded peer_id", id, maxIDLen, true); err != nil {
+			return out, err
+		}
+	}
 	var all, full, delta []string
 	var cutoffs []time.Time
 	for i, a := range append(append([]FleetQuery(nil), q.Full...), q.Delta...) {
@@ -102,7 +120,7 @@ func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery, visit func(Flee
 		return out, nil
 	}
 	rows, err := s.r.QueryContext(ctx, fleetRowsQuery, pq.Array(all), pq.Array(cutoffs), pq.Array(full), pq.Array(delta),
-		q.CycledSince.UTC(), q.AfterID, q.SampleRows)
+		q.CycledSince.UTC(), q.AfterID, q.SampleRows, pq.Array(nonNil(q.ExcludePeers)))
 	if err != nil {
 		return out, fmt.Errorf("store: fleet rows of %d agents: %w", len(all), err)
 	}
@@ -134,4 +152,13 @@ func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery, visit func(Flee
 		return out, fmt.Errorf("store: fleet rows: %w", err)
 	}
 	return out, nil
+}
+
+// nonNil makes an empty list an empty array, not NULL (x <> ALL(NULL) is
+// NULL, which would drop every row).
+func nonNil(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
 }

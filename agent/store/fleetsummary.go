@@ -31,9 +31,7 @@ type FleetQuery struct {
 // valid; docs/protocol.md §7.4); the rest of Cycles ran without that
 // (Python or open-mode peers). Sample is a stable page of conversations, ordered by
 // peer ID then role, so it does not reorder as peers take turns cycling;
-// its Secure is true when the pair's hs was verified AND an encrypted
-// envelope from the peer was opened since StaleBefore (a live encrypted
-// session).
+// its Secure is sampleSecure judged at StaleBefore.
 type FleetAgentSummary struct {
 	SelfID         string
 	PeerCount      int
@@ -43,6 +41,17 @@ type FleetAgentSummary struct {
 	StalePeers     int
 	Sample         []PeerSummary
 }
+
+// sampleSecure is a sample row's secure flag: an encrypted session with the
+// peer is up (its hs verified, an envelope from it opened since the stale
+// cutoff) and, once the conversation has had a verified cycle (the peer
+// binds, §7.4), a verified cycle since the cutoff too: a binding pair whose
+// cycles stopped verifying (a downgrade, a hijacked hs) is not secure
+// however fresh its envelopes. A conversation that never verified (a
+// Python or open-mode peer) keeps the session meaning; its VerifiedCycles
+// of 0 tells that it is not authenticated end to end.
+const sampleSecure = `(s.hs_derived_at IS NOT NULL AND s.last_secure_at >= w.stale_before
+				AND (s.verified_cycles = 0 OR s.last_verified_at >= w.stale_before))`
 
 // fleetSummaryQuery returns one row per asked agent, with aggregates over
 // its rows grouped by peer, and its sample as a JSON array, from a single
@@ -60,9 +69,9 @@ const fleetSummaryQuery = `WITH want AS (
 	SELECT w.self_id, count(p.peer_id), COALESCE(sum(p.cycles), 0), COALESCE(sum(p.verified), 0), max(p.last_cycle_at),
 		count(p.peer_id) FILTER (WHERE p.last_cycle_at IS NULL OR p.last_cycle_at < w.stale_before),
 		(SELECT COALESCE(json_agg(json_build_array(s.peer_id, COALESCE(a.name, ''), s.role, s.state, s.cycles,
-				s.last_cycle_at, s.hs_derived_at IS NOT NULL AND s.last_secure_at >= w.stale_before)
+				s.last_cycle_at, ` + sampleSecure + `, s.verified_cycles)
 				ORDER BY s.peer_id, s.role), '[]')
-			FROM (SELECT peer_id, role, state, cycles, last_cycle_at, hs_derived_at, last_secure_at
+			FROM (SELECT peer_id, role, state, cycles, last_cycle_at, hs_derived_at, last_secure_at, verified_cycles, last_verified_at
 				FROM role_state WHERE self_id = w.self_id ORDER BY peer_id, role LIMIT $3) s
 			LEFT JOIN agents a ON a.self_id = s.peer_id)
 	FROM want w LEFT JOIN per_peer p ON p.self_id = w.self_id
@@ -124,10 +133,10 @@ func (s *Store) FleetSummary(ctx context.Context, agents []FleetQuery, sampleRow
 }
 
 // decodeFleetSample parses the sample's JSON rows
-// [peer_id, name, role, state, cycles, last_cycle_at, secure]; anything
-// else is an error, never a guess.
+// [peer_id, name, role, state, cycles, last_cycle_at, secure,
+// verified_cycles]; anything else is an error, never a guess.
 func decodeFleetSample(raw []byte, limit int) ([]PeerSummary, error) {
-	var rows [][7]json.RawMessage
+	var rows [][8]json.RawMessage
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		return nil, err
 	}
@@ -140,7 +149,7 @@ func decodeFleetSample(raw []byte, limit int) ([]PeerSummary, error) {
 			p    PeerSummary
 			last *time.Time
 		)
-		for i, dst := range []any{&p.PeerID, &p.Name, &p.Role, &p.State, &p.Cycles, &last, &p.Secure} {
+		for i, dst := range []any{&p.PeerID, &p.Name, &p.Role, &p.State, &p.Cycles, &last, &p.Secure, &p.VerifiedCycles} {
 			if err := json.Unmarshal(r[i], dst); err != nil {
 				return nil, fmt.Errorf("sample column %d: %w", i, err)
 			}

@@ -69,8 +69,8 @@ func TestFleetSummaryAggregatesEveryAgentInOneStatement(t *testing.T) {
 		t.Fatalf("me = %+v; want 3 peers, 6 cycles (3 verified), 2 stale, last %v", me, t0.Add(time.Minute))
 	}
 	want := []PeerSummary{
-		{PeerID: "p1", Name: "bob", Role: "initiator", State: "ready", Cycles: 2, LastCycleAt: ptr(t0)},
-		{PeerID: "p1", Name: "bob", Role: "responder", State: "ready", Cycles: 1, LastCycleAt: ptr(t0.Add(time.Minute)), Secure: true},
+		{PeerID: "p1", Name: "bob", Role: "initiator", State: "ready", Cycles: 2, VerifiedCycles: 2, LastCycleAt: ptr(t0)},
+		{PeerID: "p1", Name: "bob", Role: "responder", State: "ready", Cycles: 1, VerifiedCycles: 1, LastCycleAt: ptr(t0.Add(time.Minute)), Secure: true},
 		{PeerID: "p2", Role: "initiator", State: "ready", Cycles: 3, LastCycleAt: ptr(t0.Add(-10 * time.Minute))},
 	}
 	if !reflect.DeepEqual(me.Sample, want) {
@@ -125,7 +125,9 @@ func TestFleetSummaryRejectsBadInputBeforeTheDatabase(t *testing.T) {
 func TestDecodeFleetSampleRejectsMalformedRows(t *testing.T) {
 	for _, raw := range []string{
 		`{}`, `[["p"]]`, `[["p","n","r","s","many",null,false]]`, `[["p","n","r","s",1,"yesterday",false]]`,
-		`[["p","n","r","s",1,null,false],["p","n","r","s",1,null,false]]`, // over the limit of 1
+		`[["p","n","r","s",1,null,false]]`,                                    // no verified_cycles column
+		`[["p","n","r","s",1,null,false,"none"]]`,                             // verified_cycles not a number
+		`[["p","n","r","s",1,null,false,0],["p","n","r","s",1,null,false,0]]`, // over the limit of 1
 	} {
 		if _, err := decodeFleetSample([]byte(raw), 1); err == nil {
 			t.Errorf("decodeFleetSample(%s) accepted", raw)
@@ -136,9 +138,9 @@ func TestDecodeFleetSampleRejectsMalformedRows(t *testing.T) {
 // FuzzDecodeFleetSample: whatever the database sends, the decoder returns
 // an error or at most limit rows, never panics.
 func FuzzDecodeFleetSample(f *testing.F) {
-	f.Add([]byte(`[["p","n","initiator","ready",1,"2026-11-26T10:00:00.123456+00:00",true]]`), 2)
+	f.Add([]byte(`[["p","n","initiator","ready",1,"2026-11-26T10:00:00.123456+00:00",true,1]]`), 2)
 	f.Add([]byte(`[]`), 0)
-	f.Add([]byte(`[[null,null,null,null,null,null,null]]`), 1)
+	f.Add([]byte(`[[null,null,null,null,null,null,null,null]]`), 1)
 	f.Fuzz(func(t *testing.T, raw []byte, limit int) {
 		limit = max(0, min(limit, MaxFleetSampleRows))
 		rows, err := decodeFleetSample(raw, limit)

@@ -10,11 +10,15 @@ import (
 // MaxSummaryPeers bounds Summary's list whatever limit the caller asks for.
 const MaxSummaryPeers = 10000
 
-// PeerSummary is one conversation as the operator shows it. Secure means
-// an authenticated key exchange (hs) completed for the pair at least once.
+// PeerSummary is one conversation as the operator shows it. Summary sets
+// Secure when an authenticated key exchange (hs) completed for the pair at
+// least once; FleetSummary and FleetRows by sampleSecure (a live session,
+// verified cycles for a binding pair) and VerifiedCycles from
+// role_state.verified_cycles (Summary leaves it 0).
 type PeerSummary struct {
 	PeerID, Name, Role, State string
 	Cycles                    int64
+	VerifiedCycles            int64
 	LastCycleAt               *time.Time
 	Secure                    bool
 }

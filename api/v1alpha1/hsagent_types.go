@@ -225,16 +225,16 @@ type HSAgentStatus struct {
 	// +optional
 	Cycles int64 `json:"cycles,omitempty"`
 
-	// VerifiedCycles counts the cycles of conversations whose key exchange
-	// was authenticated: the peer's signed hs was verified (the row's
-	// hs_derived_at is set). Until agents attest every cycle, this is a
-	// per-conversation property, not a per-cycle proof.
+	// VerifiedCycles counts the cycles authenticated end to end, each on
+	// its own: both hs carried a valid transcript bind, a sealed message
+	// confirmed the key, and the finalize lines carried a valid MAC
+	// (role_state.verified_cycles, docs/protocol.md 7.4). Forged finalize
+	// lines never count here.
 	// +optional
 	VerifiedCycles int64 `json:"verifiedCycles,omitempty"`
 
-	// UnverifiedCycles = Cycles - VerifiedCycles: cycles of conversations
-	// without a verified hs (e.g. secure: false, or Open trust with plain
-	// peers).
+	// UnverifiedCycles = Cycles - VerifiedCycles: cycles not authenticated
+	// end to end (Python peers, open mode without binding, secure: false).
 	// +optional
 	UnverifiedCycles int64 `json:"unverifiedCycles,omitempty"`
 
@@ -286,12 +286,23 @@ type PeerStatus struct {
 	State string `json:"state"`
 	// Cycles completed with this peer in this role.
 	Cycles int64 `json:"cycles"`
+	// VerifiedCycles of Cycles were authenticated end to end (see
+	// status.verifiedCycles); the rest were not (a Python or open-mode
+	// peer, or a downgraded cycle).
+	// +optional
+	VerifiedCycles int64 `json:"verifiedCycles,omitempty"`
 	// LastCycleTime is when the last cycle with this peer completed.
 	// +optional
 	LastCycleTime *metav1.Time `json:"lastCycleTime,omitempty"`
 	// Secure is true while an encrypted session with the peer is up: the
 	// pair's hs was verified and an encrypted envelope from the peer was
-	// opened within the stale window.
+	// opened within the stale window; and, once a cycle of this
+	// conversation was verified (the peer binds), a verified cycle
+	// completed within the stale window too, so a binding peer whose
+	// cycles stop verifying (a downgrade, a hijacked hs) is not secure.
+	// With a peer that never verified a cycle (Python, open mode) it means
+	// an encrypted session only, not authentication end to end: read
+	// verifiedCycles for that.
 	Secure bool `json:"secure"`
 }
 
