@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"net"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -116,11 +117,27 @@ func TestDeadlineBoundsCallWaitingForRowLock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Prepared there already (the first EXECUTE on a connection
+		// prepares in a transaction, which database/sql watches).
+		if rs, err = s.Update(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
 		release := holdRowLock(t, dsn, k)
 		timeouts := counted("update", "timeout")
 		next := rs
 		next.State = "init_exchange"
+		// No goroutine watches the blocked call (database/sql and lib/pq
+		// each started one per query before).
+		sample := make(chan int, 1)
+		baseline := runtime.NumGoroutine() + 1 // the sampler
+		go func() { time.Sleep(stallDeadline / 2); sample <- runtime.NumGoroutine() }()
 		timedCall(t, "Update", func(c context.Context) error { _, err := s.Update(c, next); return err })
+		// Through PgBouncer the blocked EXECUTE may land on a server
+		// connection without the statement, and then runs in the
+		// prepare transaction, which database/sql does watch.
+		if during := <-sample; during > baseline && name != "pgbouncer" {
+			t.Errorf("%d goroutines during the blocked call, %d before it", during, baseline)
+		}
 		if got := counted("update", "timeout"); got != timeouts+1 {
 			t.Errorf("update timeouts counted %v, want %v", got, timeouts+1)
 		}
