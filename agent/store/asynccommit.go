@@ -13,7 +13,7 @@ import (
 func (s *Store) warnIfSyncCommit(ctx context.Context) {
 	var v string
 	if err := s.w.QueryRowContext(ctx, `SELECT current_setting('synchronous_commit')`).Scan(&v); err != nil {
-		s.log.Warn("store: cannot read synchronous_commit", "err", err)
+		s.log.Warn("store: cannot read synchronous_commit", "error", err)
 		return
 	}
 	if !strings.EqualFold(v, "off") {

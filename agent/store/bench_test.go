@@ -125,6 +125,7 @@ func benchTransitions(b *testing.B, s *Store, writers int, deadline time.Duratio
 			b.Fatal(err)
 		}
 	}
+	hot := startHOTMeter(s)
 	parallel(b, s, writers, func(w, i int) error {
 		next := rows[w]
 		next.State = states[i%len(states)]
@@ -143,6 +144,7 @@ func benchTransitions(b *testing.B, s *Store, writers int, deadline time.Duratio
 		rows[w] = got
 		return nil
 	})
+	hot.report(b)
 }
 
 // benchUpdateRecordingNonce: a receive handler's save, the transition and

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"io"
@@ -16,6 +17,10 @@ func isConnectionError(err error) bool {
 	var netErr net.Error
 	var state interface{ SQLState() string }
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		// A call's own deadline (timedconn.go), even when it ended at
+		// the socket: the server may just be slow.
+		return false
 	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.As(err, &netErr):

@@ -112,8 +112,8 @@ func (s *Store) ensureKeys(selfID string, peers []string) ([]Key, []RejectedPeer
 		if err := checkText("peer_id", p, maxIDLen, true); err != nil {
 			rejected = append(rejected, RejectedPeer{PeerID: p, Err: err})
 			rejectedPeers.WithLabelValues("ensure_roles", s.dialect).Inc()
-			s.log.Warn("peer ID rejected; no rows created for it", "op", "ensure_roles", "self", selfID,
-				"peer", logSafe(p), "err", err)
+			s.log.Warn("peer ID rejected; no rows created for it", "op", "ensure_roles", "agent_id", selfID,
+				"peer", logSafe(p), "error", err)
 			continue
 		}
 		keys = append(keys, Key{SelfID: selfID, Role: Initiator, PeerID: p}, Key{SelfID: selfID, Role: Responder, PeerID: p})

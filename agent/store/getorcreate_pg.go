@@ -24,7 +24,9 @@ WHERE self_id = $1 AND role = $2 AND peer_id = $3 AND NOT EXISTS (SELECT 1 FROM 
 
 func (s *Store) getOrCreatePG(ctx context.Context, k Key, defaultState string) (RoleState, error) {
 	var row roleRow
-	err := s.w.GetContext(ctx, &row, getOrCreatePGQuery, k.SelfID, string(k.Role), k.PeerID, defaultState, s.timeArg(s.now()))
+	err := s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		return w.GetContext(ctx, &row, getOrCreatePGQuery, k.SelfID, string(k.Role), k.PeerID, defaultState, s.timeArg(s.now()))
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		// A concurrent insert committed after this statement's snapshot:
 		// the insert waited for it and yielded, the read cannot see it

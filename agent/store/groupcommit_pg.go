@@ -183,7 +183,7 @@ func (s *Store) applyStepsPG(ctx context.Context, steps []Step, results []StepRe
 	}
 	now := s.now()
 	var out []pgStepRow
-	err := s.runHot(ctx, applyStepsPGQuery, a.args(now), func(q sqlx.QueryerContext, query string, args ...any) error {
+	err := s.runHot(ctx, applyStepsPGQuery, a.args(now), func(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) error {
 		out = out[:0]
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {

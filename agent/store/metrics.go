@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 var (
 	opsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hsfleet", Subsystem: "store", Name: "operations_total",
-		Help: "Store operations by operation, dialect and result (ok, conflict, replay, not_found, invalid, error).",
+		Help: "Store operations by operation, dialect and result (ok, conflict, replay, not_found, invalid, timeout, error).",
 	}, []string{"op", "dialect", "result"})
 	opSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "hsfleet", Subsystem: "store", Name: "operation_duration_seconds",
@@ -46,6 +47,8 @@ func resultOf(err error) string {
 		return "not_found"
 	case errors.Is(err, ErrInvalid):
 		return "invalid"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
 	default:
 		return "error"
 	}
@@ -61,11 +64,14 @@ func (s *Store) observe(op string, start time.Time, errp *error) {
 	opSeconds.WithLabelValues(op, s.dialect).Observe(time.Since(start).Seconds())
 	switch res {
 	case "error":
-		s.log.Warn("store operation failed", "op", op, "dialect", s.dialect, "err", err)
+		s.log.Warn("store operation failed", "op", op, "dialect", s.dialect, "error", err)
 		if s.dialect == DialectPostgres && isConnectionError(err) {
 			s.flushIdleConns()
 		}
+	case "timeout":
+		// Not a lost server: the pool's other connections stay.
+		s.log.Warn("store operation timed out", "op", op, "dialect", s.dialect, "error", err)
 	case "invalid":
-		s.log.Debug("store operation rejected", "op", op, "dialect", s.dialect, "err", err)
+		s.log.Debug("store operation rejected", "op", op, "dialect", s.dialect, "error", err)
 	}
 }

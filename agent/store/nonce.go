@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -14,7 +15,11 @@ func (s *Store) RecordNonceOnce(ctx context.Context, k Key, flow, nonce string) 
 	if err := s.checkNonceArgs(k, flow, nonce); err != nil {
 		return false, err
 	}
-	res, err := s.w.ExecContext(ctx, s.q.recordNonce, k.SelfID, string(k.Role), k.PeerID, flow, nonce, s.timeArg(s.now()))
+	var res sql.Result
+	err = s.onWriter(ctx, func(ctx context.Context, w writer) (err error) {
+		res, err = w.ExecContext(ctx, s.q.recordNonce, k.SelfID, string(k.Role), k.PeerID, flow, nonce, s.timeArg(s.now()))
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("store: record %s nonce for %s: %w", flow, k.label(), err)
 	}
@@ -32,7 +37,10 @@ func (s *Store) NonceExists(ctx context.Context, k Key, flow, nonce string) (exi
 		return false, err
 	}
 	var n int
-	if err := s.r.GetContext(ctx, &n, s.q.nonceExists, k.SelfID, string(k.Role), k.PeerID, flow, nonce); err != nil {
+	err = s.onReader(ctx, func(ctx context.Context, r writer) error {
+		return r.GetContext(ctx, &n, s.q.nonceExists, k.SelfID, string(k.Role), k.PeerID, flow, nonce)
+	})
+	if err != nil {
 		return false, fmt.Errorf("store: look up %s nonce for %s: %w", flow, k.label(), err)
 	}
 	return n > 0, nil
@@ -62,7 +70,11 @@ func (s *Store) DeletePairNonces(ctx context.Context, k Key) (err error) {
 	if err := k.validate(); err != nil {
 		return err
 	}
-	if _, err := s.w.ExecContext(ctx, s.q.deletePairNonces, k.SelfID, string(k.Role), k.PeerID); err != nil {
+	err = s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		_, err := w.ExecContext(ctx, s.q.deletePairNonces, k.SelfID, string(k.Role), k.PeerID)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete nonces of %s: %w", k.label(), err)
 	}
 	return nil

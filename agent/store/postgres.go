@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // registers the "postgres" driver
 )
 
 // connMaxIdleTime closes a pooled connection unused this long. An agent
@@ -16,10 +16,14 @@ import (
 var connMaxIdleTime = 30 * time.Second
 
 func openPostgres(ctx context.Context, dsn string, maxConns int) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", dsn)
+	// lib/pq through timedConnector, so a call's deadline can be put on
+	// its connection's socket (timedconn.go).
+	conn, err := newTimedConnector(dsn)
 	if err != nil {
+		// lib/pq's DSN errors do not repeat the password.
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	// Recycle connections so a failover or restart does not leave a pool of

@@ -124,7 +124,7 @@ func (s *Store) prepareHot(ctx context.Context) {
 	var version int
 	err := s.w.GetContext(ctx, &version, `SELECT current_setting('server_version_num')::int`)
 	if err != nil {
-		s.log.Warn("store: cannot read the server version; the batch statement keeps custom plans", "err", err)
+		s.log.Warn("store: cannot read the server version; the batch statement keeps custom plans", "error", err)
 		return
 	}
 	s.prepared[applyStepsPGQuery].generic = version >= 120000
@@ -133,7 +133,7 @@ func (s *Store) prepareHot(ctx context.Context) {
 // getOne runs a one-row query on the writer pool, as EXECUTE when it is
 // one of the hot statements and prepared statements are on.
 func (s *Store) getOne(ctx context.Context, dest any, query string, args ...any) error {
-	return s.runHot(ctx, query, args, func(q sqlx.QueryerContext, query string, args ...any) error {
+	return s.runHot(ctx, query, args, func(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) error {
 		return sqlx.GetContext(ctx, q, dest, query, args...)
 	})
 }
@@ -143,35 +143,37 @@ func (s *Store) getOne(ctx context.Context, dest any, query string, args ...any)
 // column mapping, which cost about a tenth of the client's CPU per
 // transition (docs/database.md).
 func (s *Store) getReturned(ctx context.Context, row *roleRow, query string, args ...any) error {
-	return s.runHot(ctx, query, args, func(q sqlx.QueryerContext, query string, args ...any) error {
+	return s.runHot(ctx, query, args, func(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) error {
 		return q.QueryRowxContext(ctx, query, args...).Scan(&row.Cycles, &row.LastCycleAt, &row.Version, &row.CreatedAt, &row.UpdatedAt)
 	})
 }
 
-// hotRun runs one statement on q (the pool, or a transaction) and reads
-// its whole result. It may be called twice (see runHot), so it must not
-// keep anything from a failed call.
-type hotRun func(q sqlx.QueryerContext, query string, args ...any) error
+// hotRun runs one statement on q (the pool, a pinned connection or a
+// transaction) under ctx and reads its whole result. It may be called
+// twice (see runHot), so it must not keep anything from a failed call.
+type hotRun func(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) error
 
-// runHot runs query through run on the writer pool: as EXECUTE name
-// (literals) when it is a hot statement and prepared statements are on,
-// else as given. A server connection that lacks the statement refuses the
-// EXECUTE before running anything, and then prepareAndRun prepares it
-// there and runs it again.
+// runHot runs query through run on the writer (onWriter: bounded at the
+// socket when ctx has a deadline): as EXECUTE name(literals) when it is a
+// hot statement and prepared statements are on, else as given. A server
+// connection that lacks the statement refuses the EXECUTE before running
+// anything, and then prepareAndRun prepares it there and runs it again.
 func (s *Store) runHot(ctx context.Context, query string, args []any, run hotRun) error {
 	h := s.prepared[query]
 	if h == nil {
-		return run(s.w, query, args...)
+		return s.onWriter(ctx, func(ctx context.Context, w writer) error { return run(ctx, w, query, args...) })
 	}
 	exec, err := h.execute(args)
 	if err != nil {
 		return err
 	}
-	err = run(s.w, exec)
-	if !isMissingStatement(err) {
-		return err
-	}
-	return s.prepareAndRun(ctx, h, exec, run)
+	return s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		err := run(ctx, w, exec)
+		if !isMissingStatement(err) {
+			return err
+		}
+		return s.prepareAndRun(ctx, w, h, exec, run)
+	})
 }
 
 // prepareAndRun prepares h on a server connection that lacks it and runs
@@ -180,8 +182,8 @@ func (s *Store) runHot(ctx context.Context, query string, args []any, run hotRun
 // there (another client of PgBouncer prepared it since), so it checks
 // first. A prepared statement outlives the transaction, whether it commits
 // or not.
-func (s *Store) prepareAndRun(ctx context.Context, h *hotStatement, exec string, run hotRun) error {
-	tx, err := s.w.BeginTxx(ctx, nil)
+func (s *Store) prepareAndRun(ctx context.Context, w writer, h *hotStatement, exec string, run hotRun) error {
+	tx, err := w.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -197,7 +199,7 @@ func (s *Store) prepareAndRun(ctx context.Context, h *hotStatement, exec string,
 	}
 	// No row (a compare-and-set that lost) commits too, as the
 	// autocommitted EXECUTE would have; the caller sees sql.ErrNoRows.
-	err = run(tx, exec)
+	err = run(ctx, tx, exec)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}

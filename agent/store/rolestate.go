@@ -249,7 +249,10 @@ func (s *Store) Update(ctx context.Context, next RoleState) (rs RoleState, err e
 		return RoleState{}, fmt.Errorf("store: update %s: %w", k.label(), err)
 	}
 	var n int
-	if err := s.w.GetContext(ctx, &n, s.q.roleExists, k.SelfID, string(k.Role), k.PeerID); err != nil {
+	err = s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		return w.GetContext(ctx, &n, s.q.roleExists, k.SelfID, string(k.Role), k.PeerID)
+	})
+	if err != nil {
 		return RoleState{}, fmt.Errorf("store: update %s: %w", k.label(), err)
 	}
 	if n == 0 {
@@ -277,7 +280,9 @@ func (s *Store) BumpCycles(ctx context.Context, k Key, at time.Time) (total int6
 		return 0, err
 	}
 	t := s.timeArg(at)
-	err = s.w.GetContext(ctx, &total, s.q.bumpCycles, 0, 0, t, t, t, t, s.timeArg(s.now()), k.SelfID, string(k.Role), k.PeerID)
+	err = s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		return w.GetContext(ctx, &total, s.q.bumpCycles, 0, 0, t, t, t, t, s.timeArg(s.now()), k.SelfID, string(k.Role), k.PeerID)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("%w: %s", ErrNotFound, k.label())
 	}

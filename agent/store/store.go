@@ -13,7 +13,7 @@ import (
 
 // Options tunes Open. The zero value is what Open uses.
 type Options struct {
-	// Logger receives failures with stable keys (op, dialect, err).
+	// Logger receives failures with stable keys (op, dialect, error, agent_id).
 	// Default: slog.Default().
 	Logger *slog.Logger
 	// MaxOpenConns caps the PostgreSQL pool of one agent; a fleet of N
@@ -49,9 +49,12 @@ type Store struct {
 	now     func() time.Time
 	closed  atomic.Bool
 
-	prepared  map[string]*hotStatement // by query; nil with hsfleet_prepare=off and on SQLite
-	maxIdle   int                      // PostgreSQL pool size, restored after a flush
-	lastFlush atomic.Int64             // unix ns of the last idle-connection flush
+	prepared map[string]*hotStatement // by query; nil with hsfleet_prepare=off and on SQLite
+	maxIdle  int                      // PostgreSQL pool size, restored after a flush
+	// socketDeadlines: the writer pool's connections are timedConns, so
+	// onWriter bounds a call at the socket instead of watching its context.
+	socketDeadlines bool
+	lastFlush       atomic.Int64 // unix ns of the last idle-connection flush
 }
 
 // Open connects to the DSN's database and migrates its schema.
@@ -86,7 +89,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 			return nil, err
 		}
 		s.w, err = openPostgres(ctx, target, opts.MaxOpenConns)
-		s.r, s.maxIdle = s.w, opts.MaxOpenConns
+		s.r, s.maxIdle, s.socketDeadlines = s.w, opts.MaxOpenConns, true
 	case DialectSQLite:
 		s.w, s.r, err = openSQLite(ctx, target)
 	}

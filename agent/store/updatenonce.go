@@ -105,8 +105,10 @@ func (s *Store) updateNonceOutcome(ctx context.Context, next RoleState, flow, no
 	k := next.Key
 	var version sql.NullInt64
 	var recorded int
-	err := s.w.QueryRowxContext(ctx, s.q.updateNonceOutcome, k.SelfID, string(k.Role), k.PeerID,
-		k.SelfID, string(k.Role), k.PeerID, flow, nonce).Scan(&version, &recorded)
+	err := s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		return w.QueryRowxContext(ctx, s.q.updateNonceOutcome, k.SelfID, string(k.Role), k.PeerID,
+			k.SelfID, string(k.Role), k.PeerID, flow, nonce).Scan(&version, &recorded)
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("store: update %s recording %s nonce: %w", k.label(), flow, err)

@@ -31,7 +31,7 @@ func main() {
 	defer stop()
 	<-ctx.Done()
 	if err := c.Destroy(); err != nil {
-		slog.Error("stop cluster", "err", err)
+		slog.Error("stop cluster", "error", err)
 		os.Exit(1)
 	}
 }
