@@ -146,10 +146,7 @@ func (c *conv) run(ctx context.Context) {
 func (c *conv) load(ctx context.Context) bool {
 	backoff := 100 * time.Millisecond
 	for {
-		sctx, cancel := c.e.storeCtx()
-		rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, DefaultState(c.role))
-		cancel()
-		c.e.storeResult("get_or_create", err)
+		rs, err := c.firstRow()
 		if err == nil {
 			c.stored, c.row = rs, rowFromStore(rs)
 			// A row never written since its creation has an empty pair
@@ -185,6 +182,19 @@ func (c *conv) load(ctx context.Context) bool {
 		c.holdsSlot = true
 	}
 	return true
+}
+
+// firstRow is the row ensureRoles read at start, else the database's
+// (created when missing).
+func (c *conv) firstRow() (store.RoleState, error) {
+	if rs, ok := c.e.takePreloaded(convKey{c.role, c.key.PeerID}); ok {
+		return rs, nil
+	}
+	sctx, cancel := c.e.storeCtx()
+	defer cancel()
+	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, DefaultState(c.role))
+	c.e.storeResult("get_or_create", err)
+	return rs, err
 }
 
 // arm sets the timer to the next retry or the state deadline, whichever

@@ -43,6 +43,9 @@ type Engine struct {
 	lastStoreOK atomic.Int64 // unix nanos of the last successful store call
 	storeFailed atomic.Bool
 	started     time.Time // when Run began: the boot proof's ts
+	// preloaded holds the rows ensureRoles read at start until each
+	// conversation's first load takes its own (guarded by mu).
+	preloaded map[convKey]store.RoleState
 }
 
 var nullToken = []byte("null")
@@ -123,6 +126,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		cancel()
 		e.storeResult("upsert_agent", err)
 	}
+	e.ensureRoles()
 	e.seedKnown()
 	e.log.Info("agent started", "name", e.cfg.Name, "trust_mode", e.cfg.Policy.Mode(), "secure", e.cfg.Secure,
 		"exchange_limit", e.cfg.ExchangeLimit, "state_timeout", e.cfg.StateTimeout)

@@ -11,6 +11,9 @@ import (
 // implements it).
 type Store interface {
 	GetOrCreate(ctx context.Context, k store.Key, defaultState string) (store.RoleState, error)
+	// EnsureRoles creates the missing rows of both roles for peers in one
+	// statement per 1,000 peers and returns them all (ensureroles.go).
+	EnsureRoles(ctx context.Context, selfID string, peers []string, defaults store.RoleDefaults) (store.EnsuredRoles, error)
 	Update(ctx context.Context, next store.RoleState) (store.RoleState, error)
 	// UpdateRecordingNonce is Update plus RecordNonceOnce, all or nothing;
 	// store.ErrReplay when the nonce was already recorded.
