@@ -35,7 +35,7 @@ func (e *Engine) ensureRoles() {
 	ctx, cancel := context.WithTimeout(context.Background(), ensureRolesTimeout)
 	defer cancel()
 	res, err := e.cfg.Store.EnsureRoles(ctx, e.self, peers,
-		store.RoleDefaults{Initiator: DefaultState(Initiator), Responder: DefaultState(Responder)})
+		store.RoleDefaults{Initiator: string(DefaultState(Initiator)), Responder: string(DefaultState(Responder))})
 	e.storeResult("ensure_roles", err)
 	if err != nil {
 		e.log.Warn("rows not created at start; each conversation creates its own", "peers", len(peers), "error", err)

@@ -43,7 +43,7 @@ const (
 
 func rowFromStore(rs store.RoleState) Row {
 	return Row{
-		State:              rs.State,
+		State:              State(rs.State),
 		LocalNonce:         deref(rs.LocalNonce),
 		PeerNonce:          deref(rs.PeerNonce),
 		LocalRef:           deref(rs.LocalReference),
@@ -61,7 +61,7 @@ func rowFromStore(rs store.RoleState) Row {
 // toStore writes r's columns into the stored row rs, keeping its key and
 // Version (the compare-and-set token).
 func (r Row) toStore(rs store.RoleState) store.RoleState {
-	rs.State = r.State
+	rs.State = string(r.State)
 	rs.LocalNonce = ref(r.LocalNonce)
 	rs.PeerNonce = ref(r.PeerNonce)
 	rs.LocalReference = ref(r.LocalRef)
