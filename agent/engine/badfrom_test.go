@@ -32,7 +32,7 @@ func TestParseMsgRejectsFromsNoAgentHas(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseMsg(map[string]any{"to": nil, "intent": IntentRegister, "from": tc.from}, "", "self")
+			_, err := ParseMsg(map[string]any{"to": nil, "intent": string(IntentRegister), "from": tc.from}, "", "self")
 			if tc.ok && err != nil {
 				t.Fatalf("rejected: %v", err)
 			}
@@ -59,7 +59,7 @@ func TestHandleLineDropsBadFromBeforeAnyConversation(t *testing.T) {
 	froms := []string{"a\x00b", strings.Repeat("z", 300), "tab\there", "bell\a"}
 	before := metricValue(e.m.RejectedLines.WithLabelValues("bad_from"))
 	for _, from := range froms {
-		line, err := wire.Encode(wire.Payload{"to": nil, "intent": IntentRegister, "from": from})
+		line, err := wire.Encode(wire.Payload{"to": nil, "intent": string(IntentRegister), "from": from})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func FuzzParseMsgFrom(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, from string) {
-		m, err := ParseMsg(map[string]any{"to": nil, "intent": IntentRegister, "from": from}, "", "self")
+		m, err := ParseMsg(map[string]any{"to": nil, "intent": string(IntentRegister), "from": from}, "", "self")
 		if err == nil && !ValidAgentID(m.From) {
 			t.Fatalf("accepted from %q", m.From)
 		}

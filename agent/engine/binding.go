@@ -97,8 +97,8 @@ func confirmKey(res *Result, msg Msg, plain map[string]any, env Env) bool {
 	return true
 }
 
-func headerOf(from, to, intent, myNonce, yourNonce string) bind.Header {
-	return bind.Header{From: from, To: to, Intent: intent, MyNonce: myNonce, YourNonce: yourNonce}
+func headerOf(from, to string, intent Intent, myNonce, yourNonce string) bind.Header {
+	return bind.Header{From: from, To: to, Intent: string(intent), MyNonce: myNonce, YourNonce: yourNonce}
 }
 
 // checkMAC applies plan §3 to a finalize message: with a key (the peer
@@ -108,7 +108,7 @@ func checkMAC(res *Result, msg Msg, key []byte) bool {
 	if key == nil {
 		return true
 	}
-	err := bind.VerifyMAC(key, bind.Fields{From: msg.From, To: msg.To, Intent: msg.Intent,
+	err := bind.VerifyMAC(key, bind.Fields{From: msg.From, To: msg.To, Intent: string(msg.Intent),
 		YourNonce: msg.YourNonce, YourRef: msg.YourRef, MyRef: msg.MyRef}, msg.MAC)
 	switch {
 	case err == nil:
@@ -168,6 +168,6 @@ func sealBound(o Out, self, peer string, s *Session, id *crypto.Identity, now ti
 
 // macOf is the finalize MAC of an outbound message.
 func macOf(o Out, self, peer string) (string, error) {
-	return bind.MAC(o.MACKey, bind.Fields{From: self, To: peer, Intent: o.Intent,
+	return bind.MAC(o.MACKey, bind.Fields{From: self, To: peer, Intent: string(o.Intent),
 		YourNonce: o.YourNonce, YourRef: o.YourRef, MyRef: o.MyRef})
 }

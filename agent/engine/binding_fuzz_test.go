@@ -21,7 +21,7 @@ func FuzzBindingFields(f *testing.F) {
 		l.toIni = append(l.toIni, confirms...)
 		confirms = nil
 		l.step(&testing.T{}, func(p map[string]any) {
-			if p["intent"] == IntentClose && close == nil {
+			if p["intent"] == string(IntentClose) && close == nil {
 				close = maps.Clone(p)
 			}
 		})

@@ -44,7 +44,7 @@ func pythonize(s *side) func(map[string]any) {
 		}
 		if _, ok := p["sec"]; ok {
 			text := InitiatorText
-			if p["intent"] == IntentRespond {
+			if p["intent"] == string(IntentRespond) {
 				text = ResponderText
 			}
 			sec, err := crypto.SealSec(map[string]any{"message": text}, s.mem.Session.Key, s.id.SignPriv, s.env.now)
@@ -62,7 +62,8 @@ func TestBindingPeersCountVerifiedCyclesAndSendBindingFields(t *testing.T) {
 	for c := 1; c <= 3; c++ {
 		for steps := 0; steps < 200 && l.resp.cycles < c; steps++ {
 			l.step(t, func(p map[string]any) {
-				switch p["intent"] {
+				intent, _ := p["intent"].(string)
+				switch Intent(intent) {
 				case IntentConclude, IntentClose, IntentReconnect:
 					if mac, _ := p["mac"].(string); len(mac) == 44 {
 						seen[p["intent"].(string)] = true
@@ -79,7 +80,7 @@ func TestBindingPeersCountVerifiedCyclesAndSendBindingFields(t *testing.T) {
 		t.Fatalf("cycles %d/%d, verified %d/%d; want 3 verified on both sides",
 			l.ini.cycles, l.resp.cycles, l.ini.verified, l.resp.verified)
 	}
-	for _, k := range []string{IntentConclude, IntentClose, IntentReconnect, "request bind"} {
+	for _, k := range []string{string(IntentConclude), string(IntentClose), string(IntentReconnect), "request bind"} {
 		if !seen[k] {
 			t.Errorf("initiator never sent %s with its binding field", k)
 		}
@@ -140,18 +141,18 @@ func TestForgedFinalizeLinesAreIgnored(t *testing.T) {
 	// Forged conclude while the responder exchanges: no move to finalize.
 	l.until(t, "responder exchanging", func() bool { return l.resp.row.State == StateRespExchange })
 	for _, mac := range []string{"", forgedMAC} {
-		p := map[string]any{"to": b, "from": a, "intent": IntentConclude, "your_nonce": l.resp.row.LocalNonce, "my_ref": "forged"}
+		p := map[string]any{"to": b, "from": a, "intent": string(IntentConclude), "your_nonce": l.resp.row.LocalNonce, "my_ref": "forged"}
 		if mac != "" {
 			p["mac"] = mac
 		}
 		res, _ := l.resp.receive(p)
-		if want := map[string]string{"": ReasonMACMissing, forgedMAC: ReasonMACInvalid}[mac]; res.Ignored != want {
+		if want := map[string]Reason{"": ReasonMACMissing, forgedMAC: ReasonMACInvalid}[mac]; res.Ignored != want {
 			t.Fatalf("forged conclude (mac %q): ignored %q, want %q", mac, res.Ignored, want)
 		}
 	}
 	// Forged finish while the initiator proposes: not counted.
 	l.until(t, "initiator proposing", func() bool { return l.ini.row.State == StateInitPropose })
-	res, _ := l.ini.receive(map[string]any{"to": a, "from": b, "intent": IntentFinish, "your_ref": l.ini.row.LocalRef, "my_ref": "forged"})
+	res, _ := l.ini.receive(map[string]any{"to": a, "from": b, "intent": string(IntentFinish), "your_ref": l.ini.row.LocalRef, "my_ref": "forged"})
 	if res.Ignored != ReasonMACMissing || l.ini.cycles != 0 {
 		t.Fatalf("forged finish: ignored %q, initiator cycles %d", res.Ignored, l.ini.cycles)
 	}
@@ -159,11 +160,11 @@ func TestForgedFinalizeLinesAreIgnored(t *testing.T) {
 	// nor aborts the cycle.
 	l.until(t, "responder finalizing", func() bool { return l.resp.row.State == StateRespFinalize })
 	for i := 0; i < 2*RespFinalLimit; i++ {
-		if res, _ := l.resp.receive(map[string]any{"to": b, "from": a, "intent": IntentRequest, "your_nonce": "x", "my_nonce": crypto.NewNonce()}); res.Ignored == "" {
+		if res, _ := l.resp.receive(map[string]any{"to": b, "from": a, "intent": string(IntentRequest), "your_nonce": "x", "my_nonce": crypto.NewNonce()}); res.Ignored == "" {
 			t.Fatal("junk accepted in resp_finalize")
 		}
 	}
-	res, _ = l.resp.receive(map[string]any{"to": b, "from": a, "intent": IntentClose, "your_ref": l.resp.row.LocalRef, "my_ref": "forged"})
+	res, _ = l.resp.receive(map[string]any{"to": b, "from": a, "intent": string(IntentClose), "your_ref": l.resp.row.LocalRef, "my_ref": "forged"})
 	if res.Ignored != ReasonMACMissing || l.resp.cycles != 0 || l.resp.row.State != StateRespFinalize {
 		t.Fatalf("forged close: ignored %q, responder cycles %d in %s", res.Ignored, l.resp.cycles, l.resp.row.State)
 	}
@@ -172,7 +173,7 @@ func TestForgedFinalizeLinesAreIgnored(t *testing.T) {
 		t.Fatalf("genuine cycle after the forgeries: verified %d/%d, want 1/1", l.ini.verified, l.resp.verified)
 	}
 	// Forged reconnect with the responder's reference: starts nothing.
-	res, _ = l.resp.receive(map[string]any{"to": b, "from": a, "intent": IntentReconnect, "your_ref": l.resp.row.LocalRef})
+	res, _ = l.resp.receive(map[string]any{"to": b, "from": a, "intent": string(IntentReconnect), "your_ref": l.resp.row.LocalRef})
 	if res.Ignored != ReasonMACMissing || l.resp.row.State != StateRespReady {
 		t.Fatalf("forged reconnect: ignored %q, state %s", res.Ignored, l.resp.row.State)
 	}
@@ -187,7 +188,7 @@ func TestSecMovedOntoAForgedRequestIsRejected(t *testing.T) {
 	var lifted any
 	for steps := 0; steps < 50 && l.resp.row.ExchangeCount < 2; steps++ {
 		l.step(t, func(p map[string]any) {
-			if p["intent"] == IntentRequest {
+			if p["intent"] == string(IntentRequest) {
 				lifted = p["sec"]
 			}
 		})
@@ -195,7 +196,7 @@ func TestSecMovedOntoAForgedRequestIsRejected(t *testing.T) {
 	if l.resp.row.State != StateRespExchange || lifted == nil {
 		t.Fatalf("responder in %s", l.resp.row.State)
 	}
-	res, _ := l.resp.receive(map[string]any{"to": l.resp.id.ID, "from": l.ini.id.ID, "intent": IntentRequest,
+	res, _ := l.resp.receive(map[string]any{"to": l.resp.id.ID, "from": l.ini.id.ID, "intent": string(IntentRequest),
 		"your_nonce": l.resp.row.LocalNonce, "my_nonce": crypto.NewNonce(), "sec": lifted})
 	if res.Ignored != ReasonBindMismatch {
 		t.Fatalf("moved sec: ignored %q, want %s", res.Ignored, ReasonBindMismatch)

@@ -40,10 +40,6 @@ const (
 	bootType  = "boot"
 )
 
-// ReasonBootInvalid: a register's boot proof failed its key or signature
-// check.
-const ReasonBootInvalid = "boot_invalid"
-
 // ErrBadBootProof: a boot proof that is malformed or does not verify.
 var ErrBadBootProof = errors.New("boot proof does not verify")
 

@@ -12,13 +12,6 @@ import (
 // unknown sender dropped by the sender budget.
 const ReasonSenderBudget = "sender_budget"
 
-// Ignored reasons for a stranger's cycle start (strangerSlotWait).
-const (
-	ReasonStrangerFirst  = "stranger_first_start"
-	ReasonStrangerSlots  = "stranger_slots_full"
-	ReasonStrangerPaused = "stranger_paused"
-)
-
 // senderBudget bounds what peers that never completed a cycle with us
 // ("strangers": in open or tofu mode, anyone can invent an agent ID) may
 // cost (issue 12 item 5, docs/integrity-plan.md §5). A stranger's line
@@ -133,15 +126,15 @@ func (c *conv) strangerSlotWait(now time.Time) bool {
 		// Invented IDs send one register each; an honest peer re-sends
 		// its register every RegisterInterval (the reference: every
 		// tick). Only a second start gets a slot, a key and a confirm.
-		c.e.m.Ignored.WithLabelValues(ReasonStrangerFirst).Inc()
+		c.e.m.ignored(ReasonStrangerFirst)
 		return true
 	}
 	if now.Before(c.strangerPause) {
-		c.e.m.Ignored.WithLabelValues(ReasonStrangerPaused).Inc()
+		c.e.m.ignored(ReasonStrangerPaused)
 		return true
 	}
 	if !c.e.slots.acquire(c) {
-		c.e.m.Ignored.WithLabelValues(ReasonStrangerSlots).Inc()
+		c.e.m.ignored(ReasonStrangerSlots)
 		return true
 	}
 	c.holdsSlot = true
@@ -194,7 +187,7 @@ func (e *Engine) seedKnown() {
 func (e *Engine) resumeAtStart(rows []store.RoleState) {
 	for _, r := range rows {
 		role := Role(r.Key.Role)
-		if RoleOfState(r.State) != role || !WaitsForPeer(rowFromStore(r)) ||
+		if RoleOfState(State(r.State)) != role || !WaitsForPeer(rowFromStore(r)) ||
 			!e.cfg.Policy.RequiresBind(r.Key.PeerID) {
 			continue
 		}

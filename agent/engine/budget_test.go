@@ -105,7 +105,7 @@ func TestSeedKnownFromStoredCycles(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, p := range []string{"old-peer", "never-cycled"} {
-		if _, err := st.GetOrCreate(ctx, store.Key{SelfID: e.ID(), Role: store.Responder, PeerID: p}, StateRespReady); err != nil {
+		if _, err := st.GetOrCreate(ctx, store.Key{SelfID: e.ID(), Role: store.Responder, PeerID: p}, string(StateRespReady)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -35,7 +35,7 @@ func TestInitiatorDrawsNoKeyForARejectedConfirm(t *testing.T) {
 	now := time.Now().UTC()
 	nonce := crypto.NewNonce()
 	signed := func(id *crypto.Identity) map[string]any {
-		return map[string]any{"to": self.ID, "intent": IntentConfirm, "from": peer.ID, "my_nonce": nonce,
+		return map[string]any{"to": self.ID, "intent": string(IntentConfirm), "from": peer.ID, "my_nonce": nonce,
 			"hs": crypto.BuildHandshake("response", nonce, kx, id.SignPriv, now).Payload()}
 	}
 	badSig := signed(peer)

@@ -46,7 +46,7 @@ func BenchmarkHandleLine(b *testing.B) {
 		b.Fatal(err)
 	}
 	request := func(from, to string) wire.Payload {
-		return wire.Payload{"intent": IntentRequest, "from": from, "to": to, "my_nonce": crypto.NewNonce(),
+		return wire.Payload{"intent": string(IntentRequest), "from": from, "to": to, "my_nonce": crypto.NewNonce(),
 			"your_nonce": crypto.NewNonce(), "message": InitiatorText, "hs": hsPayload}
 	}
 	for _, tc := range []struct {
@@ -54,8 +54,8 @@ func BenchmarkHandleLine(b *testing.B) {
 		line []byte
 	}{
 		{"other_pair", wrap(request(other1.ID, other2.ID))},
-		{"register", wrap(wire.Payload{"intent": IntentRegister, "from": other1.ID, "to": nil})},
-		{"register_boot", wrap(wire.Payload{"intent": IntentRegister, "from": other1.ID, "to": nil, bootField: boot})},
+		{"register", wrap(wire.Payload{"intent": string(IntentRegister), "from": other1.ID, "to": nil})},
+		{"register_boot", wrap(wire.Payload{"intent": string(IntentRegister), "from": other1.ID, "to": nil, bootField: boot})},
 		{"for_us", wrap(request(other1.ID, self.ID))},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -146,10 +146,7 @@ func (c *conv) run(ctx context.Context) {
 func (c *conv) load(ctx context.Context) bool {
 	backoff := 100 * time.Millisecond
 	for {
-		sctx, cancel := c.e.storeCtx()
-		rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, DefaultState(c.role))
-		cancel()
-		c.e.storeResult("get_or_create", err)
+		rs, err := c.firstRow()
 		if err == nil {
 			c.stored, c.row = rs, rowFromStore(rs)
 			// A row never written since its creation has an empty pair
@@ -185,6 +182,19 @@ func (c *conv) load(ctx context.Context) bool {
 		c.holdsSlot = true
 	}
 	return true
+}
+
+// firstRow is the row ensureRoles read at start, else the database's
+// (created when missing).
+func (c *conv) firstRow() (store.RoleState, error) {
+	if rs, ok := c.e.takePreloaded(convKey{c.role, c.key.PeerID}); ok {
+		return rs, nil
+	}
+	sctx, cancel := c.e.storeCtx()
+	defer cancel()
+	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, string(DefaultState(c.role)))
+	c.e.storeResult("get_or_create", err)
+	return rs, err
 }
 
 // arm sets the timer to the next retry or the state deadline, whichever
@@ -224,7 +234,7 @@ func (c *conv) expireQueue(now time.Time) {
 	}
 	c.leaveQueue()
 	c.pending = nil
-	c.e.m.Ignored.WithLabelValues(ReasonSlotWaitExpired).Inc()
+	c.e.m.ignored(ReasonSlotWaitExpired)
 	c.log.Debug("cycle slot wait expired", "state", c.row.State)
 }
 
@@ -250,7 +260,7 @@ func (c *conv) onTimer() {
 			return
 		}
 		state := c.row.State
-		c.e.m.Timeouts.WithLabelValues(state).Inc()
+		c.e.m.Timeouts.WithLabelValues(string(state)).Inc()
 		if c.role == Responder {
 			c.e.slots.adapt(-1, c.e.cfg.StateTimeout, now)
 		} else {
@@ -311,7 +321,7 @@ func (c *conv) handle(msg Msg) {
 		}
 		c.holdsSlot = true
 	}
-	c.step(msg.Intent, func(row Row, mem Mem, env Env) (Result, error) {
+	c.step(string(msg.Intent), func(row Row, mem Mem, env Env) (Result, error) {
 		return c.e.machine.OnMessage(row, mem, msg, env)
 	})
 }
@@ -334,6 +344,14 @@ func (c *conv) startsCycle(msg Msg) bool {
 // the rest as the reference would (Resume).
 func (c *conv) resume() {
 	from := c.row.State
+	if !from.ValidFor(c.role) {
+		// Not a state this code wrote (hand-edited, or another role's):
+		// start the pair over rather than fail every step on it.
+		c.e.m.InvalidStates.WithLabelValues(string(c.role)).Inc()
+		c.log.Warn("stored state is not valid for the role; row reset", "state", from)
+		c.commit(c.e.machine.Resume(c.role, c.row))
+		return
+	}
 	if c.e.cfg.Policy.RequiresBind(c.key.PeerID) {
 		err := c.step("resume", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.ResumeBinding(c.role, row, mem, env)
@@ -402,7 +420,7 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 			if res.KeepMem {
 				c.mem = res.Mem
 			}
-			c.e.m.Ignored.WithLabelValues(res.Ignored).Inc()
+			c.e.m.ignored(res.Ignored)
 			c.logNotes(res.Notes)
 			if res.Rejected {
 				c.log.Warn("message rejected", "intent", what, "state", c.row.State, "reason", res.Ignored)
@@ -418,7 +436,7 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 		if errors.Is(err, store.ErrReplay) {
 			// Another delivery of this message was saved first (the RAM
 			// nonce mirror cannot see other processes' writes).
-			c.e.m.Ignored.WithLabelValues(ReasonReplay).Inc()
+			c.e.m.ignored(ReasonReplay)
 			c.log.Warn("message rejected", "intent", what, "state", c.row.State, "reason", ReasonReplay)
 			return err
 		}
@@ -443,7 +461,7 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 func (c *conv) reload() error {
 	sctx, cancel := c.e.storeCtx()
 	defer cancel()
-	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, DefaultState(c.role))
+	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, string(DefaultState(c.role)))
 	c.e.storeResult("get_or_create", err)
 	if err != nil {
 		return err
@@ -652,7 +670,7 @@ func (s *storeEnv) VerifyBoot(raw any, pinned string) (time.Time, error) {
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-func withoutIntent(outs []Out, intent string) []Out {
+func withoutIntent(outs []Out, intent Intent) []Out {
 	kept := make([]Out, 0, len(outs))
 	for _, o := range outs {
 		if o.Intent != intent {

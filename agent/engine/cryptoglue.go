@@ -158,7 +158,7 @@ func newEphemeral() (*ecdh.PrivateKey, error) {
 // to, intent, the message's fields, hs, sec or message, and from last. The
 // wire encoder sorts keys, which receivers ignore (spec §1.2).
 func render(o Out, self, peer string, mem Mem, id *crypto.Identity, seal bool, now time.Time) (map[string]any, error) {
-	p := map[string]any{"to": peer, "intent": o.Intent, "from": self}
+	p := map[string]any{"to": peer, "intent": string(o.Intent), "from": self}
 	set := func(k, v string) {
 		if v != "" {
 			p[k] = v

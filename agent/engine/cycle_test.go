@@ -97,13 +97,13 @@ func TestMachinesCompleteCyclesAndReconnect(t *testing.T) {
 		if ini.cycles != c || resp.cycles != c {
 			t.Fatalf("after cycle %d: initiator counted %d, responder %d", c, ini.cycles, resp.cycles)
 		}
-		if sent[IntentRequest] != 4 {
-			t.Fatalf("cycle %d: %d requests, want 4 (cut after exchange_count > 3)", c, sent[IntentRequest])
+		if sent[string(IntentRequest)] != 4 {
+			t.Fatalf("cycle %d: %d requests, want 4 (cut after exchange_count > 3)", c, sent[string(IntentRequest)])
 		}
-		if sent[IntentConclude] != 1 || sent[IntentClose] != 1 {
+		if sent[string(IntentConclude)] != 1 || sent[string(IntentClose)] != 1 {
 			t.Fatalf("cycle %d: sent %v, want one conclude and one close", c, sent)
 		}
-		if sent[IntentReconnect] != 1 {
+		if sent[string(IntentReconnect)] != 1 {
 			t.Fatalf("cycle %d: sent %v, want reconnect right after close (fast path)", c, sent)
 		}
 		if l.registers != 1 {
@@ -144,8 +144,8 @@ func TestForgedHandshakeIsRejectedInFleetModeAndAcceptedInOpenMode(t *testing.T)
 		name      string
 		policy    *trust.Policy
 		strict    bool
-		wantState string
-		wantWhy   string
+		wantState State
+		wantWhy   Reason
 	}{
 		{"fleet rejects an hs whose key is not the bundle's", trust.NewPolicy(trust.Fleet, bundle), true, StateRespConfirm, ReasonHSInvalid},
 		{"open accepts it and goes on", trust.NewPolicy(trust.Open, nil), false, StateRespExchange, ""},
@@ -173,8 +173,8 @@ func TestTamperedEnvelope(t *testing.T) {
 	tests := []struct {
 		name       string
 		strict     bool
-		wantReason string
-		wantState  string
+		wantReason Reason
+		wantState  State
 	}{
 		{"strict mode rejects a sec that fails to open", true, ReasonSecInvalid, StateInitExchange},
 		{"open mode logs it and goes on", false, "", StateInitExchange},

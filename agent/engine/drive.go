@@ -163,6 +163,12 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 // starts over.
 func (m Machine) Resume(role Role, row Row) Result {
 	res := Result{Row: row}
+	if !row.State.ValidFor(role) {
+		res.Row.wipe()
+		res.Row.State = DefaultState(role)
+		res.Write = true
+		return res
+	}
 	switch row.State {
 	case StateInitExchange:
 		if row.PeerNonce == "" {
@@ -180,11 +186,6 @@ func (m Machine) Resume(role Role, row Row) Result {
 		res.Row.wipe()
 		res.Row.State = StateRespReady
 		res.Write, res.DeletePairNonces = true, true
-	case StateInitReady, StateRespReady, StateInitPropose, StateRespFinalize, StateInitClose, StateRespExchange:
-	default:
-		res.Row.wipe()
-		res.Row.State = DefaultState(role)
-		res.Write = true
 	}
 	return res
 }

@@ -43,6 +43,9 @@ type Engine struct {
 	lastStoreOK atomic.Int64 // unix nanos of the last successful store call
 	storeFailed atomic.Bool
 	started     time.Time // when Run began: the boot proof's ts
+	// preloaded holds the rows ensureRoles read at start until each
+	// conversation's first load takes its own (guarded by mu).
+	preloaded map[convKey]store.RoleState
 }
 
 var nullToken = []byte("null")
@@ -123,6 +126,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		cancel()
 		e.storeResult("upsert_agent", err)
 	}
+	e.ensureRoles()
 	e.seedKnown()
 	e.log.Info("agent started", "name", e.cfg.Name, "trust_mode", e.cfg.Policy.Mode(), "secure", e.cfg.Secure,
 		"exchange_limit", e.cfg.ExchangeLimit, "state_timeout", e.cfg.StateTimeout)
@@ -208,7 +212,7 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 		e.m.RejectedLines.WithLabelValues("unknown_intent").Inc()
 		return
 	}
-	e.m.Messages.WithLabelValues("in", msg.Intent).Inc()
+	e.m.Messages.WithLabelValues("in", string(msg.Intent)).Inc()
 	msg.Received = e.cfg.Now()
 	c, reason := e.startConversation(role, msg.From)
 	if c == nil {
@@ -317,7 +321,7 @@ func (e *Engine) announceLoop(ctx context.Context) {
 // boot proof of this process (bootproof.go), so peers give up at once the
 // cycles they still run with our previous process.
 func (e *Engine) registerLine() ([]byte, error) {
-	p := wire.Payload{"to": nil, "intent": IntentRegister, "from": e.self}
+	p := wire.Payload{"to": nil, "intent": string(IntentRegister), "from": e.self}
 	if e.cfg.Policy.Mode().Strict() {
 		proof, err := bootProof(e.self, e.cfg.Identity.SignPriv, e.started)
 		if err != nil {
@@ -340,13 +344,13 @@ func (e *Engine) kickConversations() {
 }
 
 // send queues one encoded line on the relay.
-func (e *Engine) send(line []byte, intent string) {
+func (e *Engine) send(line []byte, intent Intent) {
 	if err := e.cfg.Transport.Send(line); err != nil {
 		e.m.SendErrors.WithLabelValues(sendErrorReason(err)).Inc()
 		e.log.Debug("send failed", "intent", intent, "error", err)
 		return
 	}
-	e.m.Messages.WithLabelValues("out", intent).Inc()
+	e.m.Messages.WithLabelValues("out", string(intent)).Inc()
 }
 
 // storeCtx bounds a store call without inheriting cancellation: shutdown

@@ -64,6 +64,9 @@ type fleetOptions struct {
 	cycleEvery  time.Duration
 	// register and retry intervals; tests use short ones.
 	registerInterval, retryInterval time.Duration
+	// wrapStore, when set, gives each agent its own view of the shared
+	// store (a test counting an agent's calls).
+	wrapStore func(*store.Store) Store
 }
 
 // fleet is a relay and agents over real TCP on 127.0.0.1, sharing one real
@@ -196,8 +199,12 @@ func (f *fleet) start(id *crypto.Identity, policy *trust.Policy) *testAgent {
 				eng.Kick()
 			}
 		}})
+	var st Store = f.st
+	if f.opts.wrapStore != nil {
+		st = f.opts.wrapStore(f.st)
+	}
 	eng, err := New(Config{
-		Identity: id, Name: "agent", Store: f.st, Agents: f.st, Transport: client, Policy: policy,
+		Identity: id, Name: "agent", Store: st, Agents: f.st, Transport: client, Policy: policy,
 		Secure: true, LogSentNonces: f.opts.logSent, CycleInterval: f.opts.cycleEvery, RegisterInterval: f.opts.registerInterval, RetryInterval: f.opts.retryInterval,
 		StateTimeout: f.opts.stateTimeout, Logger: slog.New(logs),
 		OnCycle: func(ev CycleEvent) {

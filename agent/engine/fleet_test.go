@@ -175,9 +175,9 @@ func TestFleetSilentPeerTimesOutAndPairRecoversWhenItReturns(t *testing.T) {
 	b.stop() // silent in mid-exchange (cycles run back to back)
 	timeouts := func() float64 {
 		var n float64
-		for _, s := range []string{StateInitExchange, StateInitPropose, StateInitReady, StateRespConfirm,
+		for _, s := range []State{StateInitExchange, StateInitPropose, StateInitReady, StateRespConfirm,
 			StateRespExchange, StateRespFinalize, StateRespReady} {
-			n += metricValue(a.eng.Metrics().Timeouts.WithLabelValues(s))
+			n += metricValue(a.eng.Metrics().Timeouts.WithLabelValues(string(s)))
 		}
 		return n
 	}

@@ -132,5 +132,5 @@ func mustIdentity(t testing.TB, name string) *crypto.Identity {
 }
 
 func register(from string) map[string]any {
-	return map[string]any{"to": nil, "intent": IntentRegister, "from": from}
+	return map[string]any{"to": nil, "intent": string(IntentRegister), "from": from}
 }

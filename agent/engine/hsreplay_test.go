@@ -25,7 +25,7 @@ func TestFleetConfirmReplayedIntoNextCycleIsRejected(t *testing.T) {
 	r := newSide(t, resp, ini.ID, Responder, Machine{Policy: Policy{Strict: true, RequireSealed: true}}, f.policy())
 
 	fromB := func(m map[string]any) bool {
-		return m["from"] == ini.ID && (m["to"] == resp.ID || (m["to"] == nil && m["intent"] == IntentRegister))
+		return m["from"] == ini.ID && (m["to"] == resp.ID || (m["to"] == nil && m["intent"] == string(IntentRegister)))
 	}
 	var firstConfirm, liveConfirm map[string]any
 	// pump relays b's messages through r until stop says so; bounded.
@@ -38,7 +38,7 @@ func TestFleetConfirmReplayedIntoNextCycleIsRejected(t *testing.T) {
 			}
 			_, out := r.receive(m)
 			for _, p := range out {
-				if p["intent"] == IntentConfirm && firstConfirm == nil {
+				if p["intent"] == string(IntentConfirm) && firstConfirm == nil {
 					firstConfirm = p
 				}
 				pw.send(p)
@@ -57,7 +57,7 @@ func TestFleetConfirmReplayedIntoNextCycleIsRejected(t *testing.T) {
 	// Cycle 2 up to the initiator's first request: b is in init_exchange.
 	pump(func(out []map[string]any) bool {
 		for _, p := range out {
-			if p["intent"] == IntentConfirm {
+			if p["intent"] == string(IntentConfirm) {
 				liveConfirm = p
 			}
 		}
@@ -70,7 +70,7 @@ func TestFleetConfirmReplayedIntoNextCycleIsRejected(t *testing.T) {
 		if before, err = f.st.Get(context.Background(), k); err != nil {
 			t.Fatal(err)
 		}
-		if before.State == StateInitExchange && deref(before.PeerNonce) == liveConfirm["my_nonce"] {
+		if before.State == string(StateInitExchange) && deref(before.PeerNonce) == liveConfirm["my_nonce"] {
 			break
 		}
 		if i == 500 {
@@ -92,7 +92,7 @@ func TestFleetConfirmReplayedIntoNextCycleIsRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after.Version != before.Version || after.State != StateInitExchange || deref(after.PeerNonce) != deref(before.PeerNonce) {
+	if after.Version != before.Version || after.State != string(StateInitExchange) || deref(after.PeerNonce) != deref(before.PeerNonce) {
 		t.Fatalf("replay moved the live cycle: v%d %s peer %s -> v%d %s peer %s", before.Version, before.State,
 			deref(before.PeerNonce), after.Version, after.State, deref(after.PeerNonce))
 	}

@@ -35,10 +35,10 @@ func (m Machine) acceptConfirm(res *Result, msg Msg, env Env) error {
 	res.Mem.CycleStart = env.Now()
 	res.Mem.PeerBinds = binds
 	if s != nil {
-		adoptSession(res, s, env, "init_ready -> init_exchange")
+		adoptSession(res, s, env, transition(StateInitReady, StateInitExchange))
 	}
 	res.RecordReceived = msg.MyNonce
-	res.note("peer_nonce set", "transition", "init_ready -> init_exchange", "peer_nonce", msg.MyNonce)
+	res.note("peer_nonce set", "transition", transition(StateInitReady, StateInitExchange), "peer_nonce", msg.MyNonce)
 	m.accept(res, StateInitExchange, env)
 	return nil
 }
@@ -121,7 +121,7 @@ func (m Machine) initExchange(res *Result, msg Msg, env Env) error {
 	res.Row.LocalNonce = ""
 	res.RecordReceived = msg.MyNonce
 	res.Mem.HSOnRequest = false
-	res.note("GOT RESPONSE", "transition", "init_exchange -> init_finalize_propose", "exchange_count", res.Row.ExchangeCount)
+	res.note("GOT RESPONSE", "transition", transition(StateInitExchange, StateInitPropose), "exchange_count", res.Row.ExchangeCount)
 	if res.Row.ExchangeCount > m.limit() {
 		res.note("EXCHANGE CUT", "exchange_count", res.Row.ExchangeCount)
 		m.accept(res, StateInitPropose, env)
@@ -173,7 +173,7 @@ func (m Machine) finishAccepted(res *Result, msg Msg, env Env) {
 	res.DeletePairNonces = true
 	res.CycleDone = true
 	res.Verified = res.Mem.verifiedCycle()
-	res.note("CLOSE", "transition", "init_finalize_propose -> init_finalize_close", "verified", res.Verified)
+	res.note("CLOSE", "transition", transition(StateInitPropose, StateInitClose), "verified", res.Verified)
 	res.Mem.endCycle()
 	m.accept(res, StateInitReady, env)
 }

@@ -102,7 +102,7 @@ func (m Machine) OnMessage(row Row, mem Mem, msg Msg, env Env) (Result, error) {
 // accept marks a state change (or a Stay(ok)) and runs the driver of the
 // resulting state, which is what the reference's queued sender would do on
 // its next tick; we do it at once.
-func (m Machine) accept(res *Result, state string, env Env) {
+func (m Machine) accept(res *Result, state State, env Env) {
 	res.Row.State = state
 	res.Write, res.Progress = true, true
 	m.drive(res, env)

@@ -11,7 +11,7 @@ import (
 // String fields hold "" when the key is absent, null or not a string: the
 // reference never sends an empty nonce or reference, so "" means "missing".
 type Msg struct {
-	Intent     string
+	Intent     Intent
 	From       string
 	To         string // "" when to is null (a broadcast)
 	RemoteAddr string
@@ -72,10 +72,11 @@ func ValidAgentID(id string) bool {
 // to and intent; to must be null or selfID; from must be a non-empty string.
 func ParseMsg(p map[string]any, remoteAddr, selfID string) (Msg, error) {
 	m := Msg{RemoteAddr: remoteAddr}
-	var ok bool
-	if m.Intent, ok = p["intent"].(string); !ok || m.Intent == "" {
+	intent, ok := p["intent"].(string)
+	if !ok || intent == "" {
 		return Msg{}, ErrNoIntent
 	}
+	m.Intent = Intent(intent)
 	if m.From, ok = p["from"].(string); !ok || m.From == "" {
 		return Msg{}, ErrNoFrom
 	}

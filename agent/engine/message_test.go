@@ -52,7 +52,7 @@ func FuzzInbound(f *testing.F) {
 	f.Add([]byte(`{"remote_addr":"127.0.0.1:1","content":{"to":"` + selfID + `","intent":"request","from":"p","your_nonce":"a","my_nonce":"b","hs":{"type":"init"},"sec":{"envelope":{}}}}`))
 	f.Add([]byte(`{"remote_addr":"127.0.0.1:1","content":{"to":"` + selfID + `","intent":"finish","from":"p","your_ref":"1","my_ref":"2"}}`))
 	f.Add([]byte(`Warning: Server disconnected.`))
-	states := []string{StateRespReady, StateRespConfirm, StateRespExchange, StateRespFinalize,
+	states := []State{StateRespReady, StateRespConfirm, StateRespExchange, StateRespFinalize,
 		StateInitReady, StateInitExchange, StateInitPropose, StateInitClose}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		in, err := wire.Decode(line, wire.Limits{})

@@ -36,13 +36,16 @@ type Metrics struct {
 	// StepsDiscarded counts saved steps of cycles a state timeout threw
 	// away: work done for nothing.
 	StepsDiscarded prometheus.Counter
+	// InvalidStates counts loaded rows whose state was not one of their
+	// role's; they are reset to the ready state.
+	InvalidStates *prometheus.CounterVec
 }
 
 // NewMetrics returns unregistered collectors; register them with
 // Collectors.
 func NewMetrics() *Metrics {
 	const ns, sub = "hsfleet", "agent"
-	return &Metrics{
+	m := &Metrics{
 		Cycles: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "cycles_total",
 			Help: "Completed handshake cycles, by our role (responder: close accepted; initiator: finish received) and whether the cycle was authenticated end to end (verified)."}, []string{"role", "verified"}),
 		CycleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "cycle_duration_seconds",
@@ -81,14 +84,23 @@ func NewMetrics() *Metrics {
 			Help: "Cycles given up at once for a new one because a restart was proven (peer_boot: the peer's signed boot proof; peer_confirm: the peer's verified confirm of a new cycle; own_boot: this process found the row mid-cycle), by our role."}, []string{"role", "cause"}),
 		StepsDiscarded: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_discarded_total",
 			Help: "Saved conversation steps of cycles that a state timeout gave up (work done for nothing)."}),
+		InvalidStates: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "invalid_states_total",
+			Help: "Loaded role_state rows whose state was not one of their role's states, reset to the ready state, by our role."}, []string{"role"}),
 	}
+	for _, r := range reasons {
+		m.Ignored.WithLabelValues(string(r)) // one label set, exported from the start
+	}
+	return m
 }
+
+// ignored counts a message a conversation did not accept.
+func (m *Metrics) ignored(r Reason) { m.Ignored.WithLabelValues(string(r)).Inc() }
 
 // Collectors lists the metrics for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.Cycles, m.CycleSeconds, m.Handshakes, m.Messages, m.RejectedLines,
 		m.Ignored, m.Timeouts, m.SendErrors, m.StoreErrors, m.PairsGone, m.IdleEvicted, m.RowsCollected, m.Active, m.Conversations, m.CommitSteps,
-		m.StartsDeferred, m.CyclesRestarted, m.StepsDiscarded}
+		m.StartsDeferred, m.CyclesRestarted, m.StepsDiscarded, m.InvalidStates}
 }
 
 // hsFailureReason names an hs failure for the metric label.

@@ -4,7 +4,7 @@ package engine
 // it into a payload: it builds hs with the cycle's ephemeral key and seals
 // Text into sec when a session key exists.
 type Out struct {
-	Intent    string
+	Intent    Intent
 	YourNonce string
 	MyNonce   string
 	YourRef   string
@@ -23,29 +23,6 @@ type Note struct {
 	Msg   string
 	Attrs []any
 }
-
-// Ignore reasons of a message that was not accepted; they label metrics.
-const (
-	ReasonWrongState    = "wrong_state"
-	ReasonMissingField  = "missing_field"
-	ReasonEchoMismatch  = "echo_mismatch"
-	ReasonReplay        = "replay"
-	ReasonRefMismatch   = "ref_mismatch"
-	ReasonHSMissing     = "hs_missing"
-	ReasonHSInvalid     = "hs_invalid"
-	ReasonSecInvalid    = "sec_invalid"
-	ReasonPlaintext     = "plaintext_with_key"
-	ReasonSecWithoutKey = "sec_without_key"
-	// ReasonSlotWaitExpired: a start queued for a cycle slot waited a
-	// state timeout and was dropped.
-	ReasonSlotWaitExpired = "slot_wait_expired"
-	// Transcript binding and finalize MAC (docs/protocol.md §7).
-	ReasonBindMissing  = "bind_missing"  // no bind from a peer that must bind
-	ReasonBindInvalid  = "bind_invalid"  // bind present but wrong
-	ReasonBindMismatch = "bind_mismatch" // sealed hsf missing or not the payload's
-	ReasonMACMissing   = "mac_missing"   // finalize message without mac from a binding peer
-	ReasonMACInvalid   = "mac_invalid"   // finalize mac does not verify
-)
 
 // Result is the outcome of one step.
 type Result struct {
@@ -75,7 +52,7 @@ type Result struct {
 	// required from now on (trust.Policy.MarkBinds).
 	MarkBinds bool
 	// Ignored is set when an inbound message was not accepted.
-	Ignored string
+	Ignored Reason
 	// KeepMem: the runner keeps Mem even though the message was ignored
 	// (it noted what the peer answers; the row is unchanged).
 	KeepMem bool
@@ -92,10 +69,10 @@ func (r *Result) note(msg string, attrs ...any) {
 	r.Notes = append(r.Notes, Note{Msg: msg, Attrs: attrs})
 }
 
-func (r *Result) ignore(reason string) {
+func (r *Result) ignore(reason Reason) {
 	r.Ignored = reason
 }
 
-func (r *Result) reject(reason string) {
+func (r *Result) reject(reason Reason) {
 	r.Ignored, r.Rejected = reason, true
 }

@@ -41,7 +41,7 @@ func TestStaleLinesAreDroppedUnprocessedAndFreshOnesStillWork(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	rs, err := cs.Get(context.Background(), c.key)
-	if err != nil || rs.State != StateRespReady || rs.Cycles != 1 {
+	if err != nil || rs.State != string(StateRespReady) || rs.Cycles != 1 {
 		t.Fatalf("row %s cycles %d err %v; want resp_ready with 1 cycle", rs.State, rs.Cycles, err)
 	}
 }

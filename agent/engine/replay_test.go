@@ -34,9 +34,9 @@ func (p *peerWire) send(payload map[string]any) {
 
 // next returns the next payload addressed to us with the intent given (""
 // for any), or nil when none arrives within wait.
-func (p *peerWire) next(intent string, wait time.Duration) map[string]any {
+func (p *peerWire) next(intent Intent, wait time.Duration) map[string]any {
 	return p.read(wait, func(m map[string]any) bool {
-		return m["to"] == p.self && (intent == "" || m["intent"] == intent)
+		return m["to"] == p.self && (intent == "" || m["intent"] == string(intent))
 	})
 }
 
@@ -98,10 +98,12 @@ func TestFleetReplayedRequestIsIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if before.State != StateRespExchange || deref(before.LocalNonce) != respond["my_nonce"] {
+	if before.State != string(StateRespExchange) || deref(before.LocalNonce) != respond["my_nonce"] {
 		t.Fatalf("responder in %s with nonce %v; want resp_exchange expecting %v", before.State, deref(before.LocalNonce), respond["my_nonce"])
 	}
-	ignored := func(reason string) float64 { return metricValue(b.eng.Metrics().Ignored.WithLabelValues(reason)) }
+	ignored := func(reason Reason) float64 {
+		return metricValue(b.eng.Metrics().Ignored.WithLabelValues(string(reason)))
+	}
 	replays, mismatches := ignored(ReasonReplay), ignored(ReasonEchoMismatch)
 	replay := maps.Clone(request)
 	replay["your_nonce"] = respond["my_nonce"]

@@ -16,7 +16,7 @@ func TestResponderAcceptsAConcludeEchoingAnyNonceSentThisCycle(t *testing.T) {
 	if res.Ignored != "" || res.Row.State != StateRespFinalize || res.Row.PeerRef != "r1" {
 		t.Fatalf("ignored %q state %s row %+v", res.Ignored, res.Row.State, res.Row)
 	}
-	if got := intents(res); !sameIntents(got, []string{IntentFinish}) || res.Out[0].YourRef != "r1" {
+	if got := intents(res); !sameIntents(got, []Intent{IntentFinish}) || res.Out[0].YourRef != "r1" {
 		t.Fatalf("sent %v %+v, want finish to r1", got, res.Out)
 	}
 	// A request echoing an old nonce is still refused: only conclude ends

@@ -41,7 +41,7 @@ func resumeAuthentic(res *Result, msg Msg) bool {
 
 // StartRefusal is why msg does not start a responder cycle from row in
 // resp_ready ("" when it does). It is cheap and has no side effects.
-func StartRefusal(row Row, msg Msg) string {
+func StartRefusal(row Row, msg Msg) Reason {
 	switch msg.Intent {
 	case IntentRegister:
 		if !msg.Broadcast() {
@@ -115,7 +115,7 @@ func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
 		return nil
 	}
 	if s != nil {
-		adoptSession(res, s, env, "resp_confirm -> resp_exchange")
+		adoptSession(res, s, env, transition(StateRespConfirm, StateRespExchange))
 	}
 	res.Row.PeerNonce = msg.MyNonce
 	res.Row.LocalNonce, res.Row.PeerRef, res.Row.LocalRef = "", "", ""
@@ -185,7 +185,7 @@ func (m Machine) respExchange(res *Result, msg Msg, env Env) error {
 		res.Write, res.Progress = true, true
 		res.DeletePairNonces = true
 		res.Mem.endCycle()
-		res.note("exchange cap reached; cycle given up", "transition", "resp_exchange -> resp_ready",
+		res.note("exchange cap reached; cycle given up", "transition", transition(StateRespExchange, StateRespReady),
 			"exchange_count", limit)
 		return nil
 	}
@@ -220,7 +220,7 @@ func (m Machine) respFinalize(res *Result, msg Msg, env Env) error {
 		res.Write, res.Progress = true, true
 		res.DeletePairNonces = true
 		res.CycleDone = true
-		res.note("CLOSE SUCCESS", "transition", "resp_finalize -> resp_ready", "verified", res.Verified)
+		res.note("CLOSE SUCCESS", "transition", transition(StateRespFinalize, StateRespReady), "verified", res.Verified)
 		res.Mem.endCycle()
 		return nil
 	}
@@ -244,7 +244,7 @@ func (m Machine) respFinalize(res *Result, msg Msg, env Env) error {
 		res.Row.State = StateRespReady
 		res.Write, res.Progress = true, true
 		res.Mem.endCycle()
-		res.note("finalize gave up", "transition", "resp_finalize -> resp_ready")
+		res.note("finalize gave up", "transition", transition(StateRespFinalize, StateRespReady))
 		return nil
 	}
 	res.Row.FinalizeRetryCount++

@@ -84,7 +84,7 @@ func testRestartMidCycle(t *testing.T, caps bool) {
 	if restarts == 0 {
 		t.Errorf("no cycle was restarted, though %d rows were left mid-cycle", mid)
 	}
-	if got := metricValue(restarted.eng.Metrics().Ignored.WithLabelValues(ReasonBootInvalid)); got != 0 {
+	if got := metricValue(restarted.eng.Metrics().Ignored.WithLabelValues(string(ReasonBootInvalid))); got != 0 {
 		t.Errorf("%v genuine boot proofs rejected", got)
 	}
 }
@@ -107,9 +107,9 @@ func midCycleRows(t *testing.T, st *store.Store, self string) int {
 
 func sumTimeouts(e *Engine) float64 {
 	n := 0.0
-	for _, s := range []string{StateInitReady, StateInitExchange, StateInitPropose, StateInitClose,
+	for _, s := range []State{StateInitReady, StateInitExchange, StateInitPropose, StateInitClose,
 		StateRespReady, StateRespConfirm, StateRespExchange, StateRespFinalize} {
-		n += metricValue(e.Metrics().Timeouts.WithLabelValues(s))
+		n += metricValue(e.Metrics().Timeouts.WithLabelValues(string(s)))
 	}
 	return n
 }

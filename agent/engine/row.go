@@ -9,7 +9,7 @@ import (
 // Row is the protocol part of one role_state row. Optional text columns are
 // "" for NULL: the reference never stores an empty nonce or reference.
 type Row struct {
-	State              string
+	State              State
 	LocalNonce         string
 	PeerNonce          string
 	LocalRef           string

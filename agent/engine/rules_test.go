@@ -9,7 +9,7 @@ const (
 	selfID = "99999999-8888-4777-8666-555555555555"
 )
 
-func directed(intent string, kv ...string) Msg {
+func directed(intent Intent, kv ...string) Msg {
 	m := Msg{Intent: intent, From: peerID, To: selfID, RemoteAddr: "127.0.0.1:9"}
 	for i := 0; i+1 < len(kv); i += 2 {
 		switch kv[i] {
@@ -26,7 +26,7 @@ func directed(intent string, kv ...string) Msg {
 	return m
 }
 
-func broadcast(intent string) Msg {
+func broadcast(intent Intent) Msg {
 	return Msg{Intent: intent, From: peerID, RemoteAddr: "127.0.0.1:9"}
 }
 
@@ -40,15 +40,15 @@ func TestRouteAcceptRules(t *testing.T) {
 		msg       Msg
 		received  []string // nonces already in the received log
 		sent      []string // nonces already in the sent log
-		wantState string
-		wantWhy   string   // Ignored reason, "" when accepted
-		wantOut   []string // intents sent in reply
+		wantState State
+		wantWhy   Reason   // Ignored reason, "" when accepted
+		wantOut   []Intent // intents sent in reply
 		check     func(t *testing.T, r Result)
 	}{
 		// responder: resp_ready --> resp_confirm
 		{name: "register starts a cycle when we hold no reference",
 			row: Row{State: StateRespReady}, msg: broadcast(IntentRegister),
-			wantState: StateRespConfirm, wantOut: []string{IntentConfirm},
+			wantState: StateRespConfirm, wantOut: []Intent{IntentConfirm},
 			check: func(t *testing.T, r Result) {
 				if r.Row.LocalNonce == "" || r.RecordSent != r.Row.LocalNonce || r.Out[0].HSType != "response" {
 					t.Fatalf("confirm must carry a fresh, logged nonce and hs response: %+v", r)
@@ -62,7 +62,7 @@ func TestRouteAcceptRules(t *testing.T) {
 			wantState: StateRespReady, wantWhy: ReasonWrongState},
 		{name: "reconnect with our reference starts a cycle and clears it",
 			row: Row{State: StateRespReady, LocalRef: "r2", PeerRef: "r1"}, msg: directed(IntentReconnect, "your_ref", "r2"),
-			wantState: StateRespConfirm, wantOut: []string{IntentConfirm},
+			wantState: StateRespConfirm, wantOut: []Intent{IntentConfirm},
 			check: func(t *testing.T, r Result) {
 				if r.Row.LocalRef != "" || r.Row.PeerRef != "" {
 					t.Fatalf("references kept: %+v", r.Row)
@@ -81,7 +81,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		// responder: resp_confirm --> resp_exchange
 		{name: "first request echoing our nonce is accepted",
 			row: Row{State: StateRespConfirm, LocalNonce: "n1"}, msg: directed(IntentRequest, "your_nonce", "n1", "my_nonce", "n2"),
-			wantState: StateRespExchange, wantOut: []string{IntentRespond},
+			wantState: StateRespExchange, wantOut: []Intent{IntentRespond},
 			check: func(t *testing.T, r Result) {
 				if r.Row.PeerNonce != "n2" || r.Row.ExchangeCount != 1 || r.RecordReceived != "n2" {
 					t.Fatalf("row %+v, recorded %q", r.Row, r.RecordReceived)
@@ -110,7 +110,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "next request continues the ping-pong",
 			row:       Row{State: StateRespExchange, LocalNonce: "n3", PeerNonce: "n2", ExchangeCount: 1},
 			msg:       directed(IntentRequest, "your_nonce", "n3", "my_nonce", "n4"),
-			wantState: StateRespExchange, wantOut: []string{IntentRespond},
+			wantState: StateRespExchange, wantOut: []Intent{IntentRespond},
 			check: func(t *testing.T, r Result) {
 				if r.Row.ExchangeCount != 2 || r.Row.PeerNonce != "n4" {
 					t.Fatalf("row %+v", r.Row)
@@ -122,7 +122,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "conclude echoing our nonce moves to finalize and sends finish",
 			row:       Row{State: StateRespExchange, LocalNonce: "n5", ExchangeCount: 4},
 			msg:       directed(IntentConclude, "your_nonce", "n5", "my_ref", "r1"),
-			wantState: StateRespFinalize, wantOut: []string{IntentFinish},
+			wantState: StateRespFinalize, wantOut: []Intent{IntentFinish},
 			check: func(t *testing.T, r Result) {
 				if r.Row.PeerRef != "r1" || r.Row.ExchangeCount != 0 || r.Out[0].YourRef != "r1" || r.Out[0].MyRef == "" {
 					t.Fatalf("row %+v out %+v", r.Row, r.Out)
@@ -148,7 +148,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "another directed message repeats finish and counts",
 			row:       Row{State: StateRespFinalize, LocalRef: "r2", PeerRef: "r1", FinalizeRetryCount: 5},
 			msg:       directed(IntentConclude, "your_nonce", "n5", "my_ref", "r1"),
-			wantState: StateRespFinalize, wantOut: []string{IntentFinish},
+			wantState: StateRespFinalize, wantOut: []Intent{IntentFinish},
 			check: func(t *testing.T, r Result) {
 				if r.Row.FinalizeRetryCount != 6 {
 					t.Fatalf("count %d, want 6", r.Row.FinalizeRetryCount)
@@ -170,7 +170,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		// initiator: init_ready --> init_exchange
 		{name: "confirm starts the initiator's cycle with hs on the request",
 			row: Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2"}, msg: directed(IntentConfirm, "my_nonce", "n1"),
-			wantState: StateInitExchange, wantOut: []string{IntentRequest},
+			wantState: StateInitExchange, wantOut: []Intent{IntentRequest},
 			check: func(t *testing.T, r Result) {
 				o := r.Out[0]
 				if o.YourNonce != "n1" || o.HSType != "init" || o.MyNonce == "" || r.Row.ExchangeCount != 1 {
@@ -191,7 +191,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "respond under the limit sends the next request",
 			row:       Row{State: StateInitExchange, LocalNonce: "n2", PeerNonce: "n1", ExchangeCount: 2},
 			msg:       directed(IntentRespond, "your_nonce", "n2", "my_nonce", "n3"),
-			wantState: StateInitExchange, wantOut: []string{IntentRequest},
+			wantState: StateInitExchange, wantOut: []Intent{IntentRequest},
 			check: func(t *testing.T, r Result) {
 				if r.Row.ExchangeCount != 3 || r.Out[0].YourNonce != "n3" || r.Out[0].HSType != "" {
 					t.Fatalf("row %+v out %+v", r.Row, r.Out)
@@ -200,7 +200,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "respond past the exchange limit cuts to conclude",
 			row:       Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n7", ExchangeCount: 4},
 			msg:       directed(IntentRespond, "your_nonce", "n8", "my_nonce", "n9"),
-			wantState: StateInitPropose, wantOut: []string{IntentConclude},
+			wantState: StateInitPropose, wantOut: []Intent{IntentConclude},
 			check: func(t *testing.T, r Result) {
 				o := r.Out[0]
 				if o.YourNonce != "n9" || o.MyRef == "" || r.Row.FinalizeRetryCount != 1 || r.Row.LocalRef != o.MyRef {
@@ -223,7 +223,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "finish with our reference counts the cycle, sends close then reconnect",
 			row:       Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9", FinalizeRetryCount: 2},
 			msg:       directed(IntentFinish, "your_ref", "r1", "my_ref", "r2"),
-			wantState: StateInitReady, wantOut: []string{IntentClose, IntentReconnect},
+			wantState: StateInitReady, wantOut: []Intent{IntentClose, IntentReconnect},
 			check: func(t *testing.T, r Result) {
 				if !r.CycleDone || !r.DeletePairNonces || r.Row.PeerRef != "r2" || r.Row.LocalRef != "r1" {
 					t.Fatalf("result %+v", r)
@@ -238,7 +238,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "late respond echoing a nonce we sent is adopted for conclude (§6.1)",
 			row:  Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9", FinalizeRetryCount: 3},
 			msg:  directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n11"),
-			sent: []string{"n6"}, wantState: StateInitPropose, wantOut: []string{IntentConclude},
+			sent: []string{"n6"}, wantState: StateInitPropose, wantOut: []Intent{IntentConclude},
 			check: func(t *testing.T, r Result) {
 				if r.Out[0].YourNonce != "n11" || r.Row.PeerNonce != "n11" {
 					t.Fatalf("conclude must echo the adopted nonce: %+v", r.Out[0])
@@ -247,7 +247,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "late respond repeating a nonce we already saw is adopted all the same (mode 2)",
 			row:  Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9", FinalizeRetryCount: 3},
 			msg:  directed(IntentRespond, "your_nonce", "n6", "my_nonce", "n7"),
-			sent: []string{"n6"}, received: []string{"n7"}, wantState: StateInitPropose, wantOut: []string{IntentConclude},
+			sent: []string{"n6"}, received: []string{"n7"}, wantState: StateInitPropose, wantOut: []Intent{IntentConclude},
 			check: func(t *testing.T, r Result) {
 				if r.Out[0].YourNonce != "n7" || r.Row.PeerNonce != "n7" || r.RecordReceived != "" {
 					t.Fatalf("conclude %+v, row %+v, records %q", r.Out[0], r.Row, r.RecordReceived)
@@ -262,7 +262,7 @@ func TestRouteAcceptRules(t *testing.T) {
 		{name: "fresh confirm mid-exchange follows the responder's new cycle",
 			row:       Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n7", ExchangeCount: 3},
 			msg:       directed(IntentConfirm, "my_nonce", "c2"),
-			wantState: StateInitExchange, wantOut: []string{IntentRequest},
+			wantState: StateInitExchange, wantOut: []Intent{IntentRequest},
 			check: func(t *testing.T, r Result) {
 				if r.Out[0].YourNonce != "c2" || r.Out[0].HSType != "init" || r.Row.ExchangeCount != 1 || !r.DeletePairNonces {
 					t.Fatalf("out %+v row %+v", r.Out[0], r.Row)
@@ -273,10 +273,10 @@ func TestRouteAcceptRules(t *testing.T) {
 			received: []string{"c1"}, wantState: StateInitExchange, wantWhy: ReasonReplay},
 		{name: "fresh confirm while waiting for finish restarts the cycle",
 			row: Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9"}, msg: directed(IntentConfirm, "my_nonce", "c2"),
-			wantState: StateInitExchange, wantOut: []string{IntentRequest}},
+			wantState: StateInitExchange, wantOut: []Intent{IntentRequest}},
 		{name: "stale init_finalize_close moves on once closes are used up",
 			row: Row{State: StateInitClose, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, msg: broadcast(IntentRegister),
-			wantState: StateInitReady, wantOut: []string{IntentReconnect},
+			wantState: StateInitReady, wantOut: []Intent{IntentReconnect},
 			check: func(t *testing.T, r Result) {
 				if r.Row.PeerRef != "r2" || r.Row.LocalRef != "r1" {
 					t.Fatalf("refs must be kept: %+v", r.Row)
@@ -305,7 +305,7 @@ func TestRouteAcceptRules(t *testing.T) {
 			if tc.wantWhy != "" && (res.Write || len(res.Out) > 0 || res.Row != tc.row) {
 				t.Fatalf("an ignored message changed something: %+v", res)
 			}
-			var got []string
+			var got []Intent
 			for _, o := range res.Out {
 				got = append(got, o.Intent)
 			}
@@ -332,7 +332,7 @@ func wantTimeoutConclude(t *testing.T, r Result, nonce string) {
 		t.Fatalf("latest respond nonce %q (kept %v), want %q", r.Mem.LatestRespondNonce, r.KeepMem, nonce)
 	}
 	res := Machine{}.Timeout(r.Row, r.Mem, newMemEnv(peerID, nil))
-	if got := intents(res); !sameIntents(got, []string{IntentConclude}) || res.Out[0].YourNonce != nonce {
+	if got := intents(res); !sameIntents(got, []Intent{IntentConclude}) || res.Out[0].YourNonce != nonce {
 		t.Fatalf("timeout sent %v %+v, want conclude echoing %s", got, res.Out, nonce)
 	}
 }

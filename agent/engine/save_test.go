@@ -38,7 +38,7 @@ func forEachSaveStore(t *testing.T, fn func(t *testing.T, st *store.Store, c *co
 	}
 }
 
-func accepted(c *conv, state, nonce string) Result {
+func accepted(c *conv, state State, nonce string) Result {
 	row := c.row
 	row.State, row.PeerNonce = state, nonce
 	return Result{Row: row, Mem: c.mem, Write: true, Progress: true, RecordReceived: nonce}
@@ -59,7 +59,7 @@ func TestSaveLogsTheReceivedNonceWithTheRow(t *testing.T) {
 			t.Fatalf("save: %v", err)
 		}
 		got, _ := st.Get(context.Background(), c.key)
-		if got.State != StateRespConfirm || got.Version != 2 || c.stored.Version != 2 || !nonceLogged(t, st, c, "n1") {
+		if got.State != string(StateRespConfirm) || got.Version != 2 || c.stored.Version != 2 || !nonceLogged(t, st, c, "n1") {
 			t.Fatalf("stored %s v%d (conv holds v%d), nonce logged %v", got.State, got.Version, c.stored.Version, nonceLogged(t, st, c, "n1"))
 		}
 	})
@@ -105,13 +105,13 @@ func TestStepRejectsADeliveryAnotherWriterLoggedFirst(t *testing.T) {
 		if _, err := st.RecordNonceOnce(context.Background(), c.key, flowReceived, "dup"); err != nil {
 			t.Fatal(err)
 		}
-		before := metricValue(c.e.m.Ignored.WithLabelValues(ReasonReplay))
+		before := metricValue(c.e.m.Ignored.WithLabelValues(string(ReasonReplay)))
 		evals := 0
-		c.step(IntentConfirm, func(Row, Mem, Env) (Result, error) {
+		c.step(string(IntentConfirm), func(Row, Mem, Env) (Result, error) {
 			evals++
 			return accepted(c, StateRespConfirm, "dup"), nil
 		})
-		if got := metricValue(c.e.m.Ignored.WithLabelValues(ReasonReplay)) - before; got != 1 || evals != 1 {
+		if got := metricValue(c.e.m.Ignored.WithLabelValues(string(ReasonReplay))) - before; got != 1 || evals != 1 {
 			t.Fatalf("replay counted %v times after %d evaluations; want 1 and 1", got, evals)
 		}
 		stored, _ := st.Get(context.Background(), c.key)
@@ -130,7 +130,7 @@ func TestStepKeepsMemOfAnIgnoredMessageWhenAsked(t *testing.T) {
 	forEachSaveStore(t, func(t *testing.T, st *store.Store, c *conv) {
 		for _, keep := range []bool{false, true} {
 			c.mem = Mem{}
-			c.step(IntentRespond, func(row Row, mem Mem, _ Env) (Result, error) {
+			c.step(string(IntentRespond), func(row Row, mem Mem, _ Env) (Result, error) {
 				mem.LatestRespondNonce = "n7"
 				return Result{Row: row, Mem: mem, Ignored: ReasonReplay, KeepMem: keep}, nil
 			})

@@ -30,7 +30,7 @@ func TestQueuedStartExpiresAfterOneStateTimeout(t *testing.T) {
 		t.Fatal("want the first to hold the only slot and the second queued")
 	}
 	waiter.queued, waiter.queuedAt, waiter.pending = true, t0, &Msg{Intent: IntentRegister}
-	before := metricValue(e.m.Ignored.WithLabelValues(ReasonSlotWaitExpired))
+	before := metricValue(e.m.Ignored.WithLabelValues(string(ReasonSlotWaitExpired)))
 
 	waiter.expireQueue(t0.Add(2 * time.Second))
 	if !waiter.queued || len(e.slots.waiters) != 1 {
@@ -40,7 +40,7 @@ func TestQueuedStartExpiresAfterOneStateTimeout(t *testing.T) {
 	if waiter.queued || waiter.pending != nil || len(e.slots.waiters) != 0 || waiter.holdsSlot {
 		t.Fatalf("still queued: queued %v pending %v waiters %d", waiter.queued, waiter.pending, len(e.slots.waiters))
 	}
-	if got := metricValue(e.m.Ignored.WithLabelValues(ReasonSlotWaitExpired)) - before; got != 1 {
+	if got := metricValue(e.m.Ignored.WithLabelValues(string(ReasonSlotWaitExpired))) - before; got != 1 {
 		t.Fatalf("expiry counted %v times", got)
 	}
 

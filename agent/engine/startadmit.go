@@ -10,7 +10,7 @@ import (
 // reconnect (asking the peer for the next cycle) goes out only if the gate
 // admits it. A held-back reconnect is retried after a jittered interval;
 // that wait is ours, so it does not run the state timeout.
-func (c *conv) admit(res Result, prevState string, prevMem Mem, outs []Out, now time.Time) []Out {
+func (c *conv) admit(res Result, prevState State, prevMem Mem, outs []Out, now time.Time) []Out {
 	if res.CycleDone {
 		if c.holdsStart {
 			c.e.starts.adapt(now.Sub(prevMem.CycleStart), c.e.cfg.StateTimeout, now)
@@ -56,7 +56,7 @@ func (c *conv) endStart() {
 	}
 }
 
-func hasIntent(outs []Out, intent string) bool {
+func hasIntent(outs []Out, intent Intent) bool {
 	for _, o := range outs {
 		if o.Intent == intent {
 			return true

@@ -8,29 +8,37 @@ const (
 	Responder Role = "responder"
 )
 
-// State names, exactly as the reference stores them in role_state.state.
-const (
-	StateInitReady    = "init_ready"
-	StateInitExchange = "init_exchange"
-	StateInitPropose  = "init_finalize_propose"
-	StateInitClose    = "init_finalize_close"
+// State is a conversation state, exactly as the reference stores it in
+// role_state.state. The store keeps TEXT; rowFromStore converts once, and
+// a loaded row whose state is not Valid for its role is reset (resume).
+type State string
 
-	StateRespReady    = "resp_ready"
-	StateRespConfirm  = "resp_confirm"
-	StateRespExchange = "resp_exchange"
-	StateRespFinalize = "resp_finalize"
+// The states of both roles.
+const (
+	StateInitReady    State = "init_ready"
+	StateInitExchange State = "init_exchange"
+	StateInitPropose  State = "init_finalize_propose"
+	StateInitClose    State = "init_finalize_close"
+
+	StateRespReady    State = "resp_ready"
+	StateRespConfirm  State = "resp_confirm"
+	StateRespExchange State = "resp_exchange"
+	StateRespFinalize State = "resp_finalize"
 )
 
-// Intents of the message catalogue (spec §3.4).
+// Intent is a message's intent (spec §3.4).
+type Intent string
+
+// Intents of the message catalogue.
 const (
-	IntentRegister  = "register"
-	IntentReconnect = "reconnect"
-	IntentConfirm   = "confirm"
-	IntentRequest   = "request"
-	IntentRespond   = "respond"
-	IntentConclude  = "conclude"
-	IntentFinish    = "finish"
-	IntentClose     = "close"
+	IntentRegister  Intent = "register"
+	IntentReconnect Intent = "reconnect"
+	IntentConfirm   Intent = "confirm"
+	IntentRequest   Intent = "request"
+	IntentRespond   Intent = "respond"
+	IntentConclude  Intent = "conclude"
+	IntentFinish    Intent = "finish"
+	IntentClose     Intent = "close"
 )
 
 // Fixed message texts of the reference agents.
@@ -55,8 +63,27 @@ const (
 	StrangerMaxExchanges = 2 * DefaultExchangeLimit
 )
 
+// Valid reports whether s is one of the eight states.
+func (s State) Valid() bool { return RoleOfState(s) != "" }
+
+// ValidFor reports whether s is a state of role r.
+func (s State) ValidFor(r Role) bool { return RoleOfState(s) == r }
+
+// Valid reports whether i is an intent of the catalogue.
+func (i Intent) Valid() bool {
+	switch i {
+	case IntentRegister, IntentReconnect, IntentConfirm, IntentRequest, IntentRespond,
+		IntentConclude, IntentFinish, IntentClose:
+		return true
+	}
+	return false
+}
+
+// transition names a state change in the reference's log lines.
+func transition(from, to State) string { return string(from) + " -> " + string(to) }
+
 // DefaultState is the state a new row starts in.
-func DefaultState(r Role) string {
+func DefaultState(r Role) State {
 	if r == Initiator {
 		return StateInitReady
 	}
@@ -65,7 +92,7 @@ func DefaultState(r Role) string {
 
 // RoleFor tells which of our roles handles an inbound intent. register goes
 // to the responder (it starts a cycle there); unknown intents go nowhere.
-func RoleFor(intent string) (Role, bool) {
+func RoleFor(intent Intent) (Role, bool) {
 	switch intent {
 	case IntentRegister, IntentReconnect, IntentRequest, IntentConclude, IntentClose:
 		return Responder, true
@@ -76,7 +103,7 @@ func RoleFor(intent string) (Role, bool) {
 }
 
 // RoleOfState is the role a state belongs to ("" for an unknown state).
-func RoleOfState(state string) Role {
+func RoleOfState(state State) Role {
 	switch state {
 	case StateInitReady, StateInitExchange, StateInitPropose, StateInitClose:
 		return Initiator
@@ -86,6 +113,6 @@ func RoleOfState(state string) Role {
 	return ""
 }
 
-func isReadyState(state string) bool {
+func isReadyState(state State) bool {
 	return state == StateInitReady || state == StateRespReady
 }

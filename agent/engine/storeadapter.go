@@ -11,6 +11,9 @@ import (
 // implements it).
 type Store interface {
 	GetOrCreate(ctx context.Context, k store.Key, defaultState string) (store.RoleState, error)
+	// EnsureRoles creates the missing rows of both roles for peers in one
+	// statement per 1,000 peers and returns them all (ensureroles.go).
+	EnsureRoles(ctx context.Context, selfID string, peers []string, defaults store.RoleDefaults) (store.EnsuredRoles, error)
 	Update(ctx context.Context, next store.RoleState) (store.RoleState, error)
 	// UpdateRecordingNonce is Update plus RecordNonceOnce, all or nothing;
 	// store.ErrReplay when the nonce was already recorded.
@@ -40,7 +43,7 @@ const (
 
 func rowFromStore(rs store.RoleState) Row {
 	return Row{
-		State:              rs.State,
+		State:              State(rs.State),
 		LocalNonce:         deref(rs.LocalNonce),
 		PeerNonce:          deref(rs.PeerNonce),
 		LocalRef:           deref(rs.LocalReference),
@@ -58,7 +61,7 @@ func rowFromStore(rs store.RoleState) Row {
 // toStore writes r's columns into the stored row rs, keeping its key and
 // Version (the compare-and-set token).
 func (r Row) toStore(rs store.RoleState) store.RoleState {
-	rs.State = r.State
+	rs.State = string(r.State)
 	rs.LocalNonce = ref(r.LocalNonce)
 	rs.PeerNonce = ref(r.PeerNonce)
 	rs.LocalReference = ref(r.LocalRef)

@@ -66,11 +66,11 @@ func (c *captureTransport) Send(line []byte) error {
 }
 
 // first returns the first payload sent with intent, or nil.
-func (c *captureTransport) first(intent string) map[string]any {
+func (c *captureTransport) first(intent Intent) map[string]any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.sent {
-		if p["intent"] == intent {
+		if p["intent"] == string(intent) {
 			return p
 		}
 	}
@@ -101,7 +101,7 @@ func waitingConversation(t *testing.T, stateTimeout time.Duration, role Role, ro
 		t.Fatal(err)
 	}
 	k := store.Key{SelfID: e.self, Role: store.Role(role), PeerID: "peer-b"}
-	rs, err := st.GetOrCreate(ctx, k, DefaultState(role))
+	rs, err := st.GetOrCreate(ctx, k, string(DefaultState(role)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestTimeoutOnADeletedPairEndsTheConversation(t *testing.T) {
 	if !waitConversations(t, e, 5*time.Second) {
 		t.Fatal("new conversation did not stop")
 	}
-	if rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Responder, PeerID: "peer-b"}); err != nil || rs.State != StateRespReady {
+	if rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Responder, PeerID: "peer-b"}); err != nil || rs.State != string(StateRespReady) {
 		t.Fatalf("re-created row %+v, err %v; want a fresh resp_ready row", rs, err)
 	}
 }
@@ -214,10 +214,10 @@ func TestUnansweredReconnectKeepsReconnecting(t *testing.T) {
 	if !waitConversations(t, e, 5*time.Second) {
 		t.Fatal("conversation did not stop")
 	}
-	if n := metricValue(e.m.Timeouts.WithLabelValues(StateInitReady)); n < 3 || n > 15 {
+	if n := metricValue(e.m.Timeouts.WithLabelValues(string(StateInitReady))); n < 3 || n > 15 {
 		t.Fatalf("%v timeouts in 10 state timeouts; want about one each", n)
 	}
-	if n := metricValue(e.m.Messages.WithLabelValues("out", IntentReconnect)); n < 3 {
+	if n := metricValue(e.m.Messages.WithLabelValues("out", string(IntentReconnect))); n < 3 {
 		t.Fatalf("%v reconnects sent; want them to go on", n)
 	}
 	rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Initiator, PeerID: "peer-b"})
@@ -254,7 +254,7 @@ func TestRestartMidExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if conclude["your_nonce"] != peerNonce || rs.State != StateInitPropose || deref(rs.LocalReference) != conclude["my_ref"] {
+	if conclude["your_nonce"] != peerNonce || rs.State != string(StateInitPropose) || deref(rs.LocalReference) != conclude["my_ref"] {
 		t.Fatalf("conclude %v; stored %s with reference %q", conclude, rs.State, deref(rs.LocalReference))
 	}
 }

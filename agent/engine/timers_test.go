@@ -2,15 +2,15 @@ package engine
 
 import "testing"
 
-func intents(r Result) []string {
-	var s []string
+func intents(r Result) []Intent {
+	var s []Intent
 	for _, o := range r.Out {
 		s = append(s, o.Intent)
 	}
 	return s
 }
 
-func sameIntents(a, b []string) bool {
+func sameIntents(a, b []Intent) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -27,40 +27,40 @@ func TestRetryResendsWhatTheStateWaitsOn(t *testing.T) {
 		name    string
 		row     Row
 		mem     Mem
-		wantOut []string
+		wantOut []Intent
 		check   func(t *testing.T, r Result)
 	}{
 		{"request is re-sent with the same nonce and counted",
 			Row{State: StateInitExchange, LocalNonce: "n2", PeerNonce: "n1", ExchangeCount: 1}, Mem{HSOnRequest: true},
-			[]string{IntentRequest}, func(t *testing.T, r Result) {
+			[]Intent{IntentRequest}, func(t *testing.T, r Result) {
 				if r.Out[0].MyNonce != "n2" || r.Row.ExchangeCount != 2 || r.Out[0].HSType != "init" || r.RecordSent != "" {
 					t.Fatalf("out %+v row %+v", r.Out[0], r.Row)
 				}
 			}},
 		{"confirm is re-sent with the same nonce",
-			Row{State: StateRespConfirm, LocalNonce: "n1"}, Mem{}, []string{IntentConfirm},
+			Row{State: StateRespConfirm, LocalNonce: "n1"}, Mem{}, []Intent{IntentConfirm},
 			func(t *testing.T, r Result) {
 				if r.Out[0].MyNonce != "n1" {
 					t.Fatalf("out %+v", r.Out[0])
 				}
 			}},
 		{"respond is re-sent with the same nonce",
-			Row{State: StateRespExchange, LocalNonce: "n3", PeerNonce: "n2"}, Mem{}, []string{IntentRespond}, nil},
+			Row{State: StateRespExchange, LocalNonce: "n3", PeerNonce: "n2"}, Mem{}, []Intent{IntentRespond}, nil},
 		{"conclude is re-sent and counted",
-			Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9", FinalizeRetryCount: 1}, Mem{}, []string{IntentConclude},
+			Row{State: StateInitPropose, LocalRef: "r1", PeerNonce: "n9", FinalizeRetryCount: 1}, Mem{}, []Intent{IntentConclude},
 			func(t *testing.T, r Result) {
 				if r.Row.FinalizeRetryCount != 2 || r.Out[0].MyRef != "r1" {
 					t.Fatalf("row %+v", r.Row)
 				}
 			}},
 		{"finish is re-sent with the same reference",
-			Row{State: StateRespFinalize, LocalRef: "r2", PeerRef: "r1"}, Mem{}, []string{IntentFinish}, nil},
+			Row{State: StateRespFinalize, LocalRef: "r2", PeerRef: "r1"}, Mem{}, []Intent{IntentFinish}, nil},
 		{"close is repeated with reconnect while closes remain",
 			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 3}, Mem{},
-			[]string{IntentClose, IntentReconnect}, nil},
+			[]Intent{IntentClose, IntentReconnect}, nil},
 		{"only reconnect once four closes went out",
 			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, Mem{},
-			[]string{IntentReconnect}, nil},
+			[]Intent{IntentReconnect}, nil},
 		{"idle initiator sends nothing",
 			Row{State: StateInitReady}, Mem{}, nil, nil},
 		{"idle responder sends nothing",
@@ -83,13 +83,13 @@ func TestTimeoutRecoversEveryWaitingState(t *testing.T) {
 	tests := []struct {
 		name      string
 		row       Row
-		wantState string
-		wantOut   []string
+		wantState State
+		wantOut   []Intent
 		check     func(t *testing.T, r Result)
 	}{
 		{"stalled exchange concludes with the responder's latest nonce (§6.1)",
 			Row{State: StateInitExchange, LocalNonce: "n8", PeerNonce: "n7", ExchangeCount: 9},
-			StateInitPropose, []string{IntentConclude}, func(t *testing.T, r Result) {
+			StateInitPropose, []Intent{IntentConclude}, func(t *testing.T, r Result) {
 				if r.Out[0].YourNonce != "n7" {
 					t.Fatalf("conclude echoes %q, want n7", r.Out[0].YourNonce)
 				}
@@ -112,7 +112,7 @@ func TestTimeoutRecoversEveryWaitingState(t *testing.T) {
 				}
 			}},
 		{"stale init_finalize_close returns to ready keeping the references",
-			Row{State: StateInitClose, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, StateInitReady, []string{IntentReconnect}, nil},
+			Row{State: StateInitClose, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, StateInitReady, []Intent{IntentReconnect}, nil},
 		{"silent initiator in confirm returns the responder to ready",
 			Row{State: StateRespConfirm, LocalNonce: "n1"}, StateRespReady, nil, nil},
 		{"silent initiator in exchange returns the responder to ready",
@@ -162,7 +162,7 @@ func TestResumeRestartsCyclesThatNeedLostKeys(t *testing.T) {
 	tests := []struct {
 		role      Role
 		row       Row
-		wantState string
+		wantState State
 		wantWrite bool
 	}{
 		{Initiator, Row{State: StateInitExchange, LocalNonce: "n"}, StateInitReady, true},
@@ -176,7 +176,7 @@ func TestResumeRestartsCyclesThatNeedLostKeys(t *testing.T) {
 		{Initiator, Row{State: ""}, StateInitReady, true},
 	}
 	for _, tc := range tests {
-		t.Run(string(tc.role)+"/"+tc.row.State, func(t *testing.T) {
+		t.Run(string(tc.role)+"/"+string(tc.row.State), func(t *testing.T) {
 			res := Machine{}.Resume(tc.role, tc.row)
 			if res.Row.State != tc.wantState || res.Write != tc.wantWrite {
 				t.Fatalf("state %s write %v, want %s %v", res.Row.State, res.Write, tc.wantState, tc.wantWrite)
@@ -195,7 +195,7 @@ func TestResumedExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
 		t.Fatalf("resumed row %+v (delete nonces %v); want peer_nonce kept, local_nonce cleared, log kept", res.Row, res.DeletePairNonces)
 	}
 	next := m.Retry(res.Row, Mem{}, newMemEnv(peerID, nil))
-	if got := intents(next); !sameIntents(got, []string{IntentConclude}) {
+	if got := intents(next); !sameIntents(got, []Intent{IntentConclude}) {
 		t.Fatalf("sent %v, want conclude", got)
 	}
 	if o := next.Out[0]; o.YourNonce != "n1" || o.MyRef == "" || o.MyRef != next.Row.LocalRef || !next.Write {
@@ -214,7 +214,7 @@ func TestLegacyResponderKeepsGettingConclude(t *testing.T) {
 		t.Fatalf("legacy propose timeout: row %+v write %v clear %v", res.Row, res.Write, res.DeletePairNonces)
 	}
 	next := Machine{}.Retry(res.Row, res.Mem, newMemEnv(peerID, nil))
-	if got := intents(next); !sameIntents(got, []string{IntentConclude}) || next.Out[0].YourNonce != "n7" {
+	if got := intents(next); !sameIntents(got, []Intent{IntentConclude}) || next.Out[0].YourNonce != "n7" {
 		t.Fatalf("retry after the timeout sent %v", next.Out)
 	}
 }

@@ -45,12 +45,12 @@ func (k *tokens) observe(s seen) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch s.intent {
-	case engine.IntentConfirm:
+	case string(engine.IntentConfirm):
 		k.nonce[[2]string{s.from, s.to}] = s.myNonce
 		delete(k.sec, [2]string{s.to, s.from}) // a new cycle: a new session key
-	case engine.IntentRespond:
+	case string(engine.IntentRespond):
 		k.nonce[[2]string{s.from, s.to}] = s.myNonce
-	case engine.IntentRequest:
+	case string(engine.IntentRequest):
 		if sec, ok := s.payload["sec"]; ok {
 			k.sec[[2]string{s.from, s.to}] = sec
 		}
@@ -73,7 +73,7 @@ func (k *tokens) secOf(ini, resp string) any {
 // other honest agent A, from Y unchanged.
 func readdressConfirm(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent != engine.IntentConfirm {
+		if s.intent != string(engine.IntentConfirm) {
 			return
 		}
 		for _, a := range w.ids() {
@@ -93,7 +93,7 @@ func replayHSAcrossPairs(w *world) {
 	k := newTokens()
 	w.att.onLine(func(s seen) {
 		k.observe(s)
-		if s.intent != engine.IntentRequest || s.payload["hs"] == nil {
+		if s.intent != string(engine.IntentRequest) || s.payload["hs"] == nil {
 			return
 		}
 		for _, c := range w.ids() {
@@ -113,8 +113,8 @@ func replayHSAcrossPairs(w *world) {
 // echoes the conclude's my_ref and offers a reference of our own.
 func forgedFinish(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent == engine.IntentConclude {
-			w.att.send(wire.Payload{"intent": engine.IntentFinish, "from": s.to, "to": s.from,
+		if s.intent == string(engine.IntentConclude) {
+			w.att.send(wire.Payload{"intent": string(engine.IntentFinish), "from": s.to, "to": s.from,
 				"your_ref": s.myRef, "my_ref": crypto.NewReference()})
 		}
 	})
@@ -124,8 +124,8 @@ func forgedFinish(w *world) {
 // echoes the finish's my_ref (racing A's own close) with a my_ref of ours.
 func forgedClose(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent == engine.IntentFinish {
-			w.att.send(wire.Payload{"intent": engine.IntentClose, "from": s.to, "to": s.from,
+		if s.intent == string(engine.IntentFinish) {
+			w.att.send(wire.Payload{"intent": string(engine.IntentClose), "from": s.to, "to": s.from,
 				"your_ref": s.myRef, "my_ref": crypto.NewReference()})
 		}
 	})
@@ -139,19 +139,19 @@ func forgedConcludeClose(w *world) {
 	ours := map[string]bool{}
 	w.att.onLine(func(s seen) {
 		switch s.intent {
-		case engine.IntentRespond:
+		case string(engine.IntentRespond):
 			ref := crypto.NewReference()
 			mu.Lock()
 			ours[ref] = true
 			mu.Unlock()
-			w.att.send(wire.Payload{"intent": engine.IntentConclude, "from": s.to, "to": s.from,
+			w.att.send(wire.Payload{"intent": string(engine.IntentConclude), "from": s.to, "to": s.from,
 				"your_nonce": s.myNonce, "my_ref": ref})
-		case engine.IntentFinish:
+		case string(engine.IntentFinish):
 			mu.Lock()
 			mine := ours[s.yourRef]
 			mu.Unlock()
 			if mine {
-				w.att.send(wire.Payload{"intent": engine.IntentClose, "from": s.to, "to": s.from,
+				w.att.send(wire.Payload{"intent": string(engine.IntentClose), "from": s.to, "to": s.from,
 					"your_ref": s.myRef, "my_ref": s.yourRef})
 			}
 		}
@@ -162,11 +162,11 @@ func forgedConcludeClose(w *world) {
 // lines from A, before A's close arrives.
 func abortFinalize(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent != engine.IntentFinish {
+		if s.intent != string(engine.IntentFinish) {
 			return
 		}
 		for range 10 {
-			w.att.send(wire.Payload{"intent": engine.IntentRequest, "from": s.to, "to": s.from,
+			w.att.send(wire.Payload{"intent": string(engine.IntentRequest), "from": s.to, "to": s.from,
 				"your_nonce": crypto.NewNonce(), "my_nonce": crypto.NewNonce()})
 		}
 	})
@@ -177,8 +177,8 @@ func abortFinalize(w *world) {
 // pauses cycles, so A reconnects only after cycleEvery).
 func forgedReconnect(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent == engine.IntentFinish {
-			w.att.send(wire.Payload{"intent": engine.IntentReconnect, "from": s.to, "to": s.from,
+		if s.intent == string(engine.IntentFinish) {
+			w.att.send(wire.Payload{"intent": string(engine.IntentReconnect), "from": s.to, "to": s.from,
 				"your_ref": s.myRef})
 		}
 	})
@@ -198,13 +198,13 @@ func (w *world) reconnectsGenuine() []string {
 	bad := map[[2]string]int{}
 	for _, l := range w.att.recorded() {
 		switch l.intent {
-		case engine.IntentFinish:
+		case string(engine.IntentFinish):
 			st[[2]string{l.from, l.to}] = &pairState{ref: l.myRef, at: l.at}
-		case engine.IntentReconnect:
+		case string(engine.IntentReconnect):
 			if p := st[[2]string{l.to, l.from}]; p != nil && l.yourRef == p.ref {
 				p.reconnect = true
 			}
-		case engine.IntentConfirm:
+		case string(engine.IntentConfirm):
 			k := [2]string{l.from, l.to}
 			if p := st[k]; p != nil {
 				if !p.reconnect && l.at.Sub(p.at) < w.opts.stateTimeout {
@@ -228,11 +228,11 @@ func moveSec(w *world) {
 	k := newTokens()
 	w.att.onLine(func(s seen) {
 		k.observe(s)
-		if s.intent != engine.IntentRespond {
+		if s.intent != string(engine.IntentRespond) {
 			return
 		}
 		if sec := k.secOf(s.to, s.from); sec != nil {
-			w.att.send(wire.Payload{"intent": engine.IntentRequest, "from": s.to, "to": s.from,
+			w.att.send(wire.Payload{"intent": string(engine.IntentRequest), "from": s.to, "to": s.from,
 				"your_nonce": s.myNonce, "my_nonce": crypto.NewNonce(), "sec": sec})
 		}
 	})
@@ -249,7 +249,7 @@ func forgedBoot(w *world) {
 		panic(err)
 	}
 	w.att.onLine(func(s seen) {
-		if s.intent != engine.IntentRegister {
+		if s.intent != string(engine.IntentRegister) {
 			return
 		}
 		boot, ok := s.payload["boot"].(map[string]any)
@@ -262,7 +262,7 @@ func forgedBoot(w *world) {
 			return
 		}
 		for _, pub := range []any{boot["sign_pub"], base64.StdEncoding.EncodeToString(fake.SignPub())} {
-			w.att.send(wire.Payload{"intent": engine.IntentRegister, "from": s.from, "to": nil,
+			w.att.send(wire.Payload{"intent": string(engine.IntentRegister), "from": s.from, "to": nil,
 				"boot": map[string]any{"ts": now, "sign_pub": pub, "sig": sig}})
 		}
 	})
@@ -274,7 +274,7 @@ func forgedBoot(w *world) {
 // before that start: none while the agent runs.
 func replayBoot(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent != engine.IntentRegister || s.payload["boot"] == nil {
+		if s.intent != string(engine.IntentRegister) || s.payload["boot"] == nil {
 			return
 		}
 		p := relayed(s.payload)
@@ -316,22 +316,22 @@ func prodX(w *world, stop <-chan struct{}) {
 			return
 		}
 		switch s.intent {
-		case engine.IntentConfirm, engine.IntentRespond:
-			w.att.send(wire.Payload{"intent": engine.IntentRequest, "from": x, "to": s.from,
+		case string(engine.IntentConfirm), string(engine.IntentRespond):
+			w.att.send(wire.Payload{"intent": string(engine.IntentRequest), "from": x, "to": s.from,
 				"your_nonce": s.myNonce, "my_nonce": crypto.NewNonce(), "message": engine.InitiatorText})
-			w.att.send(wire.Payload{"intent": engine.IntentConclude, "from": x, "to": s.from,
+			w.att.send(wire.Payload{"intent": string(engine.IntentConclude), "from": x, "to": s.from,
 				"your_nonce": s.myNonce, "my_ref": crypto.NewReference()})
-		case engine.IntentFinish:
-			w.att.send(wire.Payload{"intent": engine.IntentClose, "from": x, "to": s.from,
+		case string(engine.IntentFinish):
+			w.att.send(wire.Payload{"intent": string(engine.IntentClose), "from": x, "to": s.from,
 				"your_ref": s.myRef, "my_ref": crypto.NewReference()})
 		}
 	})
 	every(100*time.Millisecond, stop, func() {
-		w.att.send(wire.Payload{"intent": engine.IntentRegister, "from": x, "to": nil})
+		w.att.send(wire.Payload{"intent": string(engine.IntentRegister), "from": x, "to": nil})
 		for _, a := range w.ids() {
-			w.att.send(wire.Payload{"intent": engine.IntentConfirm, "from": x, "to": a,
+			w.att.send(wire.Payload{"intent": string(engine.IntentConfirm), "from": x, "to": a,
 				"my_nonce": crypto.NewNonce()})
-			w.att.send(wire.Payload{"intent": engine.IntentFinish, "from": x, "to": a,
+			w.att.send(wire.Payload{"intent": string(engine.IntentFinish), "from": x, "to": a,
 				"your_ref": crypto.NewReference(), "my_ref": crypto.NewReference()})
 		}
 	})

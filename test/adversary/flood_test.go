@@ -159,9 +159,9 @@ func badFromLines(w *world) [][]byte {
 	}
 	lines := make([][]byte, 0, 10000)
 	for i := range 10000 {
-		p := wire.Payload{"intent": engine.IntentRegister, "from": bad(i), "to": nil}
+		p := wire.Payload{"intent": string(engine.IntentRegister), "from": bad(i), "to": nil}
 		if i%2 == 1 {
-			p = wire.Payload{"intent": engine.IntentReconnect, "from": bad(i), "to": ids[i%len(ids)],
+			p = wire.Payload{"intent": string(engine.IntentReconnect), "from": bad(i), "to": ids[i%len(ids)],
 				"your_ref": crypto.NewReference()}
 		}
 		lines = append(lines, mustEncode(w, p))
@@ -187,7 +187,7 @@ func combinedFloodLines(w *world) [][]byte {
 func inventedIDLines(w *world) [][]byte {
 	lines := make([][]byte, 100000)
 	for i := range lines {
-		lines[i] = mustEncode(w, wire.Payload{"intent": engine.IntentRegister, "from": uuid.NewString(), "to": nil})
+		lines[i] = mustEncode(w, wire.Payload{"intent": string(engine.IntentRegister), "from": uuid.NewString(), "to": nil})
 	}
 	return lines
 }
@@ -213,13 +213,13 @@ func slotHog(w *world) {
 		hogs[uuid.NewString()] = true
 	}
 	w.att.onLine(func(s seen) {
-		if !hogs[s.to] || (s.intent != engine.IntentConfirm && s.intent != engine.IntentRespond) {
+		if !hogs[s.to] || (s.intent != string(engine.IntentConfirm) && s.intent != string(engine.IntentRespond)) {
 			return
 		}
 		// Slow enough to cost the agent little, well inside the state
 		// timeout so every request is progress.
 		time.AfterFunc(hogPace, func() {
-			w.att.send(wire.Payload{"intent": engine.IntentRequest, "from": s.to, "to": s.from,
+			w.att.send(wire.Payload{"intent": string(engine.IntentRequest), "from": s.to, "to": s.from,
 				"your_nonce": s.myNonce, "my_nonce": crypto.NewNonce(), "message": engine.InitiatorText})
 		})
 	})
@@ -227,7 +227,7 @@ func slotHog(w *world) {
 	w.t.Cleanup(func() { close(stop) })
 	every(200*time.Millisecond, stop, func() {
 		for h := range hogs {
-			w.att.send(wire.Payload{"intent": engine.IntentRegister, "from": h, "to": nil})
+			w.att.send(wire.Payload{"intent": string(engine.IntentRegister), "from": h, "to": nil})
 		}
 	})
 }

@@ -17,7 +17,7 @@ import (
 func (w *world) verifiedGenuine() []string {
 	genuine := map[[3]string]map[string]bool{} // (intent, from, to) → distinct refs
 	for _, l := range w.att.recorded() {
-		if l.intent != engine.IntentClose && l.intent != engine.IntentFinish {
+		if l.intent != string(engine.IntentClose) && l.intent != string(engine.IntentFinish) {
 			continue
 		}
 		k := [3]string{l.intent, l.from, l.to}
@@ -33,8 +33,8 @@ func (w *world) verifiedGenuine() []string {
 			self, peer, intent string
 			role               engine.Role
 		}{
-			{resp, ini, engine.IntentClose, engine.Responder},
-			{ini, resp, engine.IntentFinish, engine.Initiator},
+			{resp, ini, string(engine.IntentClose), engine.Responder},
+			{ini, resp, string(engine.IntentFinish), engine.Initiator},
 		} {
 			lines := len(genuine[[3]string{c.intent, c.peer, c.self}])
 			w.mu.Lock()
