@@ -9,7 +9,7 @@
 #                           the second namespace authenticate) or file (the
 #                           chart default, which hack/e2e-kind.sh keeps)
 #   E2E_RUN                 -test.run pattern, e.g. a subset of phases:
-#                           'TestFleet/helm_install|three_agents|database_Secret'
+#                           'TestFleet/(helm_install|three_agents|database_Secret)'
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
