@@ -4,6 +4,12 @@
 # test/e2e suite against it with the chart pointed at the cluster's throwaway
 # PostgreSQL, then tear the cluster down (KEEP_CLUSTER=1 leaves it up).
 # Diagnostics of a failed run land in dist/e2e-artifacts/.
+#
+#   E2E_RELAY_TRUST_SOURCE  relay.auth.source: api (default here: agents of
+#                           the second namespace authenticate) or file (the
+#                           chart default, which hack/e2e-kind.sh keeps)
+#   E2E_RUN                 -test.run pattern, e.g. a subset of phases:
+#                           'TestFleet/(helm_install|three_agents|database_Secret)'
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -42,6 +48,6 @@ ip netns exec "$NETNS" env \
   E2E_ARTIFACTS="$artifacts" \
   E2E_TIMEOUT="${E2E_TIMEOUT:-5m}" \
   E2E_RELAY_RECOVERY="${E2E_RELAY_RECOVERY:-}" \
-  E2E_HELM_ARGS="-f charts/hsfleet/ci/e2e-values.yaml --set image.repository=hsfleet --set image.tag=dev --set image.pullPolicy=Never --set database.dsn=$dsn" \
-  bin/e2e.test -test.v -test.count=1 -test.timeout "${E2E_GO_TIMEOUT:-30m}"
+  E2E_HELM_ARGS="-f charts/hsfleet/ci/e2e-values.yaml --set image.repository=hsfleet --set image.tag=dev --set image.pullPolicy=Never --set database.dsn=$dsn --set relay.auth.source=${E2E_RELAY_TRUST_SOURCE:-api}" \
+  bin/e2e.test -test.v -test.count=1 -test.timeout "${E2E_GO_TIMEOUT:-30m}" -test.run "${E2E_RUN:-.}"
 lap "suite passed"

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -57,6 +58,7 @@ func phaseDatabaseSecretChange(t *testing.T, cfg config, c *cluster) {
 	}
 
 	sec.Data["dsn"] = []byte(u.String())
+	timeline := watchRoll(c, sampleNames, oldUID)
 	if _, err := secrets.Update(ctx, &sec, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("update database Secret %s: %v", sec.Name, err)
 	}
@@ -97,6 +99,8 @@ func phaseDatabaseSecretChange(t *testing.T, cfg config, c *cluster) {
 		}
 	}
 	views := waitFleetCycling(t, cfg, c, sampleNames, snapshot(t, c, sampleNames))
+	t.Logf("every pair +%d cycles %s after the Secret change", minCyclesPerPeer, time.Since(start).Round(100*time.Millisecond))
+	timeline.report(t, filepath.Join(cfg.artifacts, "database-secret-roll"))
 	for _, n := range sampleNames {
 		if views[n].AgentID != before[n].AgentID || views[n].SignPub != before[n].SignPub {
 			t.Errorf("%s's identity changed with the database Secret: %s -> %s", n, before[n], views[n])

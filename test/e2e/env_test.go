@@ -13,13 +13,17 @@ import (
 
 // config is the suite's environment, read once.
 type config struct {
-	namespace   string
-	release     string
-	helmArgs    []string
-	databaseDSN string
-	artifacts   string
-	timeout     time.Duration
-	root        string
+	namespace string
+	// otherNamespace holds HSAgents outside the release namespace (listed
+	// in agentNamespaces); the relay's trust source decides whether they
+	// authenticate.
+	otherNamespace string
+	release        string
+	helmArgs       []string
+	databaseDSN    string
+	artifacts      string
+	timeout        time.Duration
+	root           string
 }
 
 func loadConfig(t *testing.T) config {
@@ -37,6 +41,7 @@ func loadConfig(t *testing.T) config {
 		timeout:     5 * time.Minute,
 		root:        filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..")),
 	}
+	c.otherNamespace = envOr("E2E_OTHER_NAMESPACE", c.namespace+"-b")
 	if v := os.Getenv("E2E_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {

@@ -40,7 +40,10 @@ func TestFleet(t *testing.T) {
 		name string
 		run  func(t *testing.T, cfg config, c *cluster)
 	}{
-		{"helm install", func(t *testing.T, cfg config, c *cluster) { installChart(t, cfg) }},
+		{"helm install", func(t *testing.T, cfg config, c *cluster) {
+			ensureNamespace(t, c, cfg.otherNamespace)
+			installChart(t, cfg)
+		}},
 		{"three agents complete cycles with each other", phaseSamples},
 		{"relay replicas share one broadcast domain", phaseRelayReplicas},
 		{"agents authenticate to the relay", phaseRelayAuthentication},
@@ -51,6 +54,7 @@ func TestFleet(t *testing.T) {
 		{"changed database Secret rolls every agent", phaseDatabaseSecretChange},
 		{"retained state is adopted by a re-created HSAgent", phaseRetainAndRecreate},
 		{"deleted HSAgent disappears everywhere", phaseDeleteAgent},
+		{"agents of a second namespace cycle through the relay", phaseSecondNamespace},
 		{"helm uninstall refused while HSAgents exist", phaseUninstallRefused},
 	}
 	for _, p := range phases {
@@ -259,18 +263,28 @@ func phaseDeleteAgent(t *testing.T, cfg config, c *cluster) {
 	waitFleetCycling(t, cfg, c, []string{"alice", "bob"}, snapshot(t, c, []string{"alice", "bob"}))
 }
 
-// cleanupFleet removes the HSAgents while the operator still runs (their
-// finalizers need it), then the release.
+// cleanupFleet removes the HSAgents of both namespaces while the operator
+// still runs (their finalizers need it), then the release and the other
+// namespace.
 func cleanupFleet(t *testing.T, cfg config, c *cluster) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_ = c.hsagents().DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	namespaces := []string{cfg.namespace, cfg.otherNamespace}
+	for _, ns := range namespaces {
+		_ = c.in(ns).hsagents().DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	}
 	for i := 0; i < 60; i++ {
-		l, err := c.hsagents().List(ctx, metav1.ListOptions{})
-		if err != nil || len(l.Items) == 0 {
+		left := 0
+		for _, ns := range namespaces {
+			if l, err := c.in(ns).hsagents().List(ctx, metav1.ListOptions{}); err == nil {
+				left += len(l.Items)
+			}
+		}
+		if left == 0 {
 			break
 		}
 		time.Sleep(time.Second)
 	}
 	uninstallChart(t, cfg)
+	_ = c.core.CoreV1().Namespaces().Delete(ctx, cfg.otherNamespace, metav1.DeleteOptions{})
 }

@@ -64,7 +64,10 @@ func installChart(t *testing.T, cfg config) {
 func installChartFrom(t *testing.T, cfg config, chart string) {
 	t.Helper()
 	args := []string{"upgrade", "--install", cfg.release, chart,
-		"--namespace", cfg.namespace, "--create-namespace", "--wait", "--timeout", cfg.timeout.String()}
+		"--namespace", cfg.namespace, "--create-namespace", "--wait", "--timeout", cfg.timeout.String(),
+		// Agents in both namespaces: the chart gives the operator a Role and
+		// the database Secret in each (the other one must exist first).
+		"--set", "agentNamespaces={" + cfg.namespace + "," + cfg.otherNamespace + "}"}
 	args = append(args, cfg.helmArgs...)
 	start := time.Now()
 	out := runHelm(t, cfg, cfg.timeout+time.Minute, args...)

@@ -13,12 +13,22 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// phaseUninstallRefused: with HSAgents left (alice, bob), `helm uninstall`
+// phaseUninstallRefused: with HSAgents left (alice, bob, and dave and erin
+// in the other namespace), `helm uninstall`
 // fails in its pre-delete hook, whose Job log says why and what to do,
 // and the release keeps running: the agents still cycle. The suite's
 // cleanup then deletes the HSAgents and uninstalls for real, through the
 // same hook.
 func phaseUninstallRefused(t *testing.T, cfg config, c *cluster) {
+	left := 0
+	for _, ns := range []string{cfg.namespace, cfg.otherNamespace} {
+		l, err := c.in(ns).hsagents().List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		left += len(l.Items)
+	}
+	refusal := fmt.Sprintf("refusing to uninstall: %d HSAgents still exist", left)
 	out, err := tryHelm(t, cfg, 3*time.Minute, "uninstall", cfg.release, "--namespace", cfg.namespace, "--wait", "--timeout", "2m")
 	if err == nil {
 		t.Fatalf("helm uninstall succeeded while HSAgents exist:\n%s", out)
@@ -40,7 +50,7 @@ func phaseUninstallRefused(t *testing.T, cfg config, c *cluster) {
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(string(log), "refusing to uninstall: 2 HSAgents still exist") || !strings.Contains(string(log), "kubectl delete hsa --all -A --wait") {
+		if !strings.Contains(string(log), refusal) || !strings.Contains(string(log), "kubectl delete hsa --all -A --wait") {
 			return fmt.Errorf("job log lacks the explanation: %q", log)
 		}
 		t.Logf("uninstall check says:\n%s", log)

@@ -88,6 +88,8 @@ func TestRelayAuthValues(t *testing.T) {
 			[]string{"relay.allowUnauthenticated=false", "agentNamespaces={team-a}"}, "outside the release namespace"},
 		{"refusing unauthenticated clients cluster-wide",
 			[]string{"relay.allowUnauthenticated=false", "rbac.clusterWide=true"}, "outside the release namespace"},
+		{"refusing unauthenticated clients with the api source but auth off",
+			[]string{"relay.auth.enabled=false", "relay.auth.source=api", "relay.allowUnauthenticated=false"}, "needs relay.auth.enabled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"template", "hsfleet", "charts/hsfleet", "--namespace", releaseNS, "--kube-version", kubeVersion}
@@ -100,6 +102,9 @@ func TestRelayAuthValues(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the api source may require agents of other namespaces to authenticate", func(t *testing.T) {
+		renderChart(t, releaseNS, "--set", "relay.auth.source=api", "--set", "relay.allowUnauthenticated=false", "--set", "agentNamespaces={"+releaseNS+",team-a}")
+	})
 	t.Run("agents in the release namespace may be required to authenticate", func(t *testing.T) {
 		renderChart(t, releaseNS, "--set", "relay.allowUnauthenticated=false", "--set", "agentNamespaces={"+releaseNS+"}")
 	})
