@@ -208,3 +208,13 @@ func (m Machine) ResumeBinding(role Role, row Row, mem Mem, env Env) (Result, er
 	res.note("restarted mid-cycle; waiting for the peer's new cycle", "from_state", row.State)
 	return res, nil
 }
+
+// inheritedCycleStart is the CycleStart of a responder row loaded from the
+// database: its last save (by the previous process), or now when the row
+// has no usable save time (never saved, or stamped in our future).
+func inheritedCycleStart(savedAt, now time.Time) time.Time {
+	if savedAt.IsZero() || savedAt.After(now) {
+		return now
+	}
+	return savedAt
+}

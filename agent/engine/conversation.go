@@ -166,9 +166,13 @@ func (c *conv) load(ctx context.Context) bool {
 	now := c.e.cfg.Now()
 	c.dl.progress, c.dl.retry = now, now
 	if c.role == Responder {
-		// A boot proof older than this load cannot concern a cycle of
-		// this process (bootproof.go).
-		c.mem.CycleStart = now
+		// The loaded cycle began no later than the previous process last
+		// saved the row: a boot proof newer than that comes from a peer
+		// that restarted since, which cannot finish what the row holds
+		// (bootproof.go). Using the load time instead stalled a roll of
+		// every agent at once for a state timeout: each peer booted just
+		// before the others loaded their rows.
+		c.mem.CycleStart = inheritedCycleStart(c.stored.UpdatedAt, now)
 	}
 	c.resume()
 	if c.role == Responder && c.row.State != StateRespReady {

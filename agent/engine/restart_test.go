@@ -223,3 +223,54 @@ func TestBootProofRestartsResponderCycle(t *testing.T) {
 		t.Fatalf("resp_ready with a reference: state %s", res.Row.State)
 	}
 }
+
+// Every agent restarting at once (a rolled Deployment, a changed database
+// Secret) must not wait for a state timeout either: each peer booted just
+// before the others loaded their rows, so a responder that dated its
+// inherited cycle at the load ignored every boot proof (e2e: 10 s of
+// resp_ready timeouts after the roll). The state timeout is 30 s and the
+// bound 25 s, as in the single-restart test.
+func TestSimultaneousRestartResumesWithoutStateTimeout(t *testing.T) {
+	const stateTimeout = 30 * time.Second
+	f := newFleet(t, fleetOptions{stateTimeout: stateTimeout})
+	ids := f.newIdentities(3)
+	var agents []*testAgent
+	for _, id := range ids {
+		agents = append(agents, f.start(id, f.policy()))
+	}
+	f.waitPairs(ids, nil, 2, 20*time.Second)
+
+	// Pods of a roll stop a moment apart: the ones still running move
+	// on, so the rows the new processes load disagree between the sides.
+	for _, a := range agents {
+		a.stop()
+		time.Sleep(150 * time.Millisecond)
+	}
+	for i, id := range ids {
+		agents[i] = f.start(id, f.policy())
+	}
+	f.waitPairs(ids, f.snapshot(), 2, 25*time.Second)
+	for _, a := range agents {
+		if n := sumTimeouts(a.eng); n != 0 {
+			t.Errorf("agent %s recovered %v conversations by the state timeout", a.id.ID[:8], n)
+		}
+	}
+}
+
+func TestInheritedCycleStart(t *testing.T) {
+	now := time.Date(2026, 12, 5, 5, 0, 0, 0, time.UTC)
+	saved := now.Add(-3 * time.Second)
+	for _, tc := range []struct {
+		name  string
+		saved time.Time
+		want  time.Time
+	}{
+		{"last save", saved, saved},
+		{"never saved", time.Time{}, now},
+		{"saved in our future", now.Add(time.Second), now},
+	} {
+		if got := inheritedCycleStart(tc.saved, now); !got.Equal(tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
