@@ -10,7 +10,7 @@ import (
 
 // startAuthCluster runs n replicas sharing one trust bundle of agents, with
 // directed routing and a short presence period.
-func startAuthCluster(t *testing.T, n int, agents ...testAgent) ([]*Server, []func()) {
+func startAuthCluster(t testing.TB, n int, agents ...testAgent) ([]*Server, []func()) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bundle.json")
 	writeBundle(t, path, agents...)
@@ -24,7 +24,7 @@ func startAuthCluster(t *testing.T, n int, agents ...testAgent) ([]*Server, []fu
 	return srvs, stops
 }
 
-func knownElsewhere(t *testing.T, s *Server, id string, want bool) {
+func knownElsewhere(t testing.TB, s *Server, id string, want bool) {
 	t.Helper()
 	eventually(t, "presence of "+id, func() bool { return s.presence.elsewhere([]byte(id)) == want })
 }
