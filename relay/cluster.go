@@ -18,8 +18,22 @@ import (
 // secure), and a route failure only splits the domain while the replicas
 // keep serving their own clients. See docs/relay-ha.md.
 
-// busSubject carries every relayed line between replicas.
-const busSubject = "hsfleet.relay.lines"
+// Subjects between replicas. One wildcard subscription receives all three,
+// so one goroutine handles them in publish order (per-sender order holds
+// across subjects).
+const (
+	// busSubject carries relayed lines: delivered to the directed
+	// recipient if it is connected there, otherwise broadcast.
+	busSubject = "hsfleet.relay.lines"
+	// directedSubject carries lines to a recipient proven on another
+	// replica; the sender did not broadcast them, and neither does the
+	// receiver (recipient gone: dropped). Replicas from before presence
+	// do not subscribe to it, and never announce, so never receive one.
+	directedSubject = "hsfleet.relay.directed"
+	// presenceSubject carries presence messages (presencemsg.go).
+	presenceSubject = "hsfleet.relay.presence"
+	busWildcard     = "hsfleet.relay.*"
+)
 
 // ClusterConfig joins a relay to its replicas; an empty Listen means a
 // single relay with no NATS at all (the fast default).
@@ -37,22 +51,29 @@ type ClusterConfig struct {
 	// PendingBytes bounds lines received from other replicas and not yet
 	// queued to clients; past it NATS drops them (counted).
 	PendingBytes int
+	// PresencePeriod is how often a replica re-announces its proven agent
+	// IDs; the others forget them after 3 periods without one.
+	PresencePeriod time.Duration
 }
+
+// DefaultPresencePeriod is the re-announce period.
+const DefaultPresencePeriod = 5 * time.Second
 
 // DefaultClusterPendingBytes bounds the inbound bus buffer.
 const DefaultClusterPendingBytes = 64 << 20
 
 // bus is this replica's link to the others.
 type bus struct {
-	ns  *natsserver.Server
-	nc  *nats.Conn
-	sub *nats.Subscription
+	ns   *natsserver.Server
+	nc   *nats.Conn
+	sub  *nats.Subscription
+	name string // this replica in presence messages; new per process
 }
 
 // startBus starts the embedded NATS server and subscribes deliver to the
 // lines other replicas publish. NoEcho keeps a replica's own lines from
 // coming back, so local clients see each line once.
-func startBus(cfg ClusterConfig, log *slog.Logger, m *metrics, deliver func([]byte)) (*bus, error) {
+func startBus(cfg ClusterConfig, log *slog.Logger, m *metrics, deliver func(subject string, data []byte)) (*bus, error) {
 	host, port, err := splitHostPort(cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("cluster listen %q: %w", cfg.Listen, err)
@@ -62,8 +83,9 @@ func startBus(cfg ClusterConfig, log *slog.Logger, m *metrics, deliver func([]by
 		name = "hsfleet-relay"
 	}
 	token := nats.NewInbox()[7:]
+	serverName := "relay-" + nats.NewInbox()[7:]
 	opts := &natsserver.Options{
-		ServerName: "relay-" + nats.NewInbox()[7:],
+		ServerName: serverName,
 		// The relay itself uses the in-process connection, but NATS starts
 		// routing only once a client port is up: bind a random loopback
 		// port, locked with a per-process token.
@@ -96,7 +118,7 @@ func startBus(cfg ClusterConfig, log *slog.Logger, m *metrics, deliver func([]by
 		ns.Shutdown()
 		return nil, fmt.Errorf("embedded nats connect: %w", err)
 	}
-	sub, err := nc.Subscribe(busSubject, func(msg *nats.Msg) { deliver(msg.Data) })
+	sub, err := nc.Subscribe(busWildcard, func(msg *nats.Msg) { deliver(msg.Subject, msg.Data) })
 	if err == nil {
 		pending := cfg.PendingBytes
 		if pending <= 0 {
@@ -113,7 +135,7 @@ func startBus(cfg ClusterConfig, log *slog.Logger, m *metrics, deliver func([]by
 		return nil, fmt.Errorf("cluster subscribe: %w", err)
 	}
 	log.Info("cluster bus started", "cluster", name, "route_addr", addrString(ns.ClusterAddr()), "routes", cfg.Routes)
-	return &bus{ns: ns, nc: nc, sub: sub}, nil
+	return &bus{ns: ns, nc: nc, sub: sub, name: serverName}, nil
 }
 
 // routes is the number of other replicas this one has routes to. (NATS

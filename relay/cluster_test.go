@@ -22,7 +22,7 @@ func startCluster(t testing.TB, n int, cfg ServerConfig) ([]*Server, []context.C
 	var seed string
 	for i := range n {
 		c := cfg
-		c.Cluster = ClusterConfig{Name: "test", Listen: "127.0.0.1:0"}
+		c.Cluster = ClusterConfig{Name: "test", Listen: "127.0.0.1:0", PresencePeriod: cfg.Cluster.PresencePeriod}
 		if i > 0 {
 			c.Cluster.Routes = []string{seed}
 		}

@@ -279,6 +279,12 @@ func (c *conn) handle(line []byte) {
 		}
 	}
 	if s.bus != nil {
+		if toID != nil && s.presence.elsewhere(toID) {
+			// Proven on another replica: only that one delivers it.
+			c.publishDirected(toID, f.b)
+			f.release()
+			return
+		}
 		// Before broadcast, which gives up this reader's reference to f.
 		c.publishRemote(toID, f.b)
 	}

@@ -78,7 +78,9 @@
 //
 // With ServerConfig.Cluster.Listen set, a relay embeds a NATS server and
 // shares one broadcast domain with its replicas over NATS cluster routes
-// (cluster.go, remote.go, busline.go; docs/relay-ha.md).
+// (cluster.go, remote.go, busline.go; docs/relay-ha.md). Replicas announce
+// the proven agent IDs they hold (presence*.go), so a directed line to an
+// agent on another replica is sent there only, not broadcast here too.
 //
 // # Client
 //

@@ -15,8 +15,9 @@ type hub struct {
 	closing  bool
 
 	routeMu   sync.RWMutex
-	byID      map[string]*route // directed routing: client id -> its claimants
-	contested func()            // called when an id gets a second claimant (metric)
+	byID      map[string]*route          // directed routing: client id -> its claimants
+	contested func()                     // called when an id gets a second claimant (metric)
+	announce  func(id string, here bool) // a proven id gained or lost its owner here (cluster presence)
 }
 
 // route is one id's directed-routing entry. Every connection claims at
@@ -33,7 +34,7 @@ type route struct {
 }
 
 func newHub() *hub {
-	h := &hub{byID: map[string]*route{}, contested: func() {}}
+	h := &hub{byID: map[string]*route{}, contested: func() {}, announce: func(string, bool) {}}
 	h.snapshot.Store(&[]*conn{})
 	return h
 }
@@ -88,6 +89,9 @@ func (h *hub) unclaim(c *conn) {
 	}
 	if r.owner == c {
 		r.owner = nil
+		if r.proven {
+			h.announce(id, false)
+		}
 	}
 	if r.claimants--; r.claimants <= 0 {
 		delete(h.byID, id)
@@ -140,6 +144,20 @@ func (h *hub) bind(c *conn, id string) {
 	}
 	r.owner, r.proven = c, true
 	r.claimants++
+	h.announce(id, true)
+}
+
+// provenHere lists the ids proven by a connection here now.
+func (h *hub) provenHere() []string {
+	h.routeMu.RLock()
+	defer h.routeMu.RUnlock()
+	var ids []string
+	for id, r := range h.byID {
+		if r.proven && r.owner != nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // lookup returns the connection directed lines to id go to, or nil to

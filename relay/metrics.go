@@ -53,10 +53,14 @@ type metrics struct {
 	dropRecipient   prometheus.Counter
 	disconnects     *prometheus.CounterVec
 
-	clusterPublished prometheus.Counter
-	clusterReceived  prometheus.Counter
-	clusterDropped   prometheus.Counter
-	clusterMalformed prometheus.Counter
+	clusterPublished    prometheus.Counter
+	clusterReceived     prometheus.Counter
+	clusterDropped      prometheus.Counter
+	clusterMalformed    prometheus.Counter
+	clusterDirected     prometheus.Counter
+	clusterDirectedGone prometheus.Counter
+	presenceMalformed   prometheus.Counter
+	presenceFull        prometheus.Counter
 
 	dropUnauthID       prometheus.Counter
 	dropFromMismatch   prometheus.Counter
@@ -101,6 +105,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		clusterReceived:  counter("cluster_lines_received_total", "Lines received from other relay replicas over NATS."),
 		clusterDropped:   counter("cluster_lines_dropped_total", "Lines from other replicas dropped because this replica fell behind (NATS slow consumer)."),
 		clusterMalformed: counter("cluster_lines_malformed_total", "Malformed lines from other replicas, dropped."),
+		clusterDirected: counter("cluster_lines_directed_total",
+			"Lines to a recipient proven on another replica: published to the replicas only, not broadcast here."),
+		clusterDirectedGone: counter("cluster_lines_recipient_gone_total",
+			"Directed-only lines from other replicas whose recipient was no longer connected here; dropped, not broadcast."),
+		presenceMalformed: counter("cluster_presence_malformed_total", "Malformed presence messages from other replicas, dropped."),
+		presenceFull: counter("cluster_presence_ignored_total",
+			"Presence entries ignored because the table is at its bound (those IDs are broadcast)."),
 
 		dropUnauthID:      drops.WithLabelValues(reasonUnauthenticatedID),
 		dropFromMismatch:  drops.WithLabelValues(reasonFromMismatch),
@@ -127,6 +138,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, c := range []prometheus.Collector{m.connections, m.accepted, m.linesIn, m.bytesIn, m.linesOut,
 		m.bytesOut, m.directed, m.stalls, m.writes, drops, m.disconnects,
 		m.clusterPublished, m.clusterReceived, m.clusterDropped, m.clusterMalformed,
+		m.clusterDirected, m.clusterDirectedGone, m.presenceMalformed, m.presenceFull,
 		m.authAttempts, m.authenticated, m.routesContested, m.bundleAgents, m.bundleReloadErrors, m.bundleConflicts} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register relay metrics: %w", err)

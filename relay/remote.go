@@ -21,12 +21,39 @@ func (c *conn) publishRemote(to []byte, wrapped []byte) {
 	s.metrics.clusterPublished.Inc()
 }
 
+// publishDirected hands a line to the replicas holding its proven
+// recipient, instead of broadcasting it here (see presence.go).
+func (c *conn) publishDirected(to []byte, wrapped []byte) {
+	s := c.srv
+	c.busBuf = encodeBusLine(c.busBuf[:0], to, wrapped)
+	if err := s.bus.nc.Publish(directedSubject, c.busBuf); err != nil {
+		s.metrics.clusterDropped.Inc()
+		c.logDrop("cluster_publish", "bytes", len(wrapped))
+		return
+	}
+	s.metrics.clusterPublished.Inc()
+	s.metrics.clusterDirected.Inc()
+}
+
+// deliverBus dispatches one message from another replica by subject.
+func (s *Server) deliverBus(subject string, data []byte) {
+	switch subject {
+	case busSubject:
+		s.deliverRemote(data, false)
+	case directedSubject:
+		s.deliverRemote(data, true)
+	case presenceSubject:
+		s.receivePresence(data)
+	}
+}
+
 // deliverRemote queues a line from another replica to this replica's
 // clients: only to the directed recipient when it is connected here,
-// otherwise to all of them (the sender is on another replica). It runs on
-// the bus subscription's goroutine, one line at a time, so per-sender order
-// is kept.
-func (s *Server) deliverRemote(data []byte) {
+// otherwise to all of them (the sender is on another replica), unless the
+// sender sent it directed only: then the recipient just left and the line
+// is dropped (counted). It runs on the bus subscription's goroutine, one
+// line at a time, so per-sender order is kept.
+func (s *Server) deliverRemote(data []byte, directedOnly bool) {
 	to, wrapped, err := decodeBusLine(data)
 	if err == nil && (bytes.IndexByte(wrapped[:len(wrapped)-1], '\n') >= 0 || !s.fitsClients(wrapped)) {
 		err = errBusLine
@@ -45,6 +72,11 @@ func (s *Server) deliverRemote(data []byte) {
 				c.kill()
 			}
 			s.metrics.directed.Inc()
+			return
+		}
+		if directedOnly {
+			f.release()
+			s.metrics.clusterDirectedGone.Inc()
 			return
 		}
 	}

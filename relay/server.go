@@ -44,8 +44,11 @@ type Server struct {
 	metrics  *metrics
 	hub      *hub
 	clock    *coarseClock
-	bus      *bus          // nil for a single relay
-	trust    *trust.Policy // nil without a trust bundle: no authentication
+	bus      *bus      // nil for a single relay
+	presence *presence // other replicas' proven IDs; nil without bus
+
+	presenceKick chan struct{} // a replica asked for a re-announce
+	trust        *trust.Policy // nil without a trust bundle: no authentication
 
 	ready   atomic.Bool
 	closing atomic.Bool
@@ -101,8 +104,10 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 		// unknown, as with a bundle file not written yet.
 		s.trust = trust.NewPolicy(trust.Fleet, nil)
 	}
-	if err := reg.Register(s.clusterRoutesGauge()); err != nil {
-		return nil, fmt.Errorf("register relay metrics: %w", err)
+	for _, g := range []prometheus.Collector{s.clusterRoutesGauge(), s.presenceGauge()} {
+		if err := reg.Register(g); err != nil {
+			return nil, fmt.Errorf("register relay metrics: %w", err)
+		}
 	}
 	var lc net.ListenConfig
 	if s.ln, err = lc.Listen(context.Background(), "tcp", cfg.Listen); err != nil {
@@ -117,13 +122,15 @@ func NewServer(cfg ServerConfig, logger *slog.Logger) (*Server, error) {
 	}
 	if cfg.Cluster.Listen != "" {
 		// Last, so a failure above never leaves a NATS server running.
-		if s.bus, err = startBus(cfg.Cluster, logger, m, s.deliverRemote); err != nil {
+		s.presence = newPresence(0)
+		if s.bus, err = startBus(cfg.Cluster, logger, m, s.deliverBus); err != nil {
 			s.ln.Close()
 			if s.httpLn != nil {
 				s.httpLn.Close()
 			}
 			return nil, err
 		}
+		s.startPresence()
 	}
 	return s, nil
 }
