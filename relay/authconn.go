@@ -50,7 +50,7 @@ func (c *conn) greet(line []byte) (consumed bool) {
 	}
 	if err != nil {
 		c.refuse(authResultMalformed, true)
-		c.log.Warn("auth refused", "reason", authResultMalformed, "err", err)
+		c.log.Warn("auth refused", "reason", authResultMalformed, "error", err)
 		return true
 	}
 	if s.trust == nil {
@@ -88,7 +88,7 @@ func (c *conn) finishAuth(line []byte) {
 	}
 	if err != nil {
 		c.refuse(authResultMalformed, true)
-		c.log.Warn("auth refused", "reason", authResultMalformed, "agent_id", p.id, "err", err)
+		c.log.Warn("auth refused", "reason", authResultMalformed, "agent_id", p.id, "error", err)
 		return
 	}
 	// During a key rotation the bundle lists the old and the new key of an

@@ -198,7 +198,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		wait := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
 		attempt++
-		c.log.Warn("relay connection lost, reconnecting", "err", err, "attempt", attempt, "backoff", wait)
+		c.log.Warn("relay connection lost, reconnecting", "error", err, "attempt", attempt, "backoff", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -112,7 +112,7 @@ func startBus(cfg ClusterConfig, log *slog.Logger, m *metrics, deliver func(subj
 			if errors.Is(err, nats.ErrSlowConsumer) {
 				m.clusterDropped.Inc()
 			}
-			log.Warn("cluster bus error", "err", err)
+			log.Warn("cluster bus error", "error", err)
 		}))
 	if err != nil {
 		ns.Shutdown()

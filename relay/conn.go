@@ -198,7 +198,7 @@ func (c *conn) classifyReadError(err error) *frame {
 	default:
 		c.setReason(reasonError)
 		if c.endReason() == reasonError {
-			c.log.Debug("read failed", "err", err)
+			c.log.Debug("read failed", "error", err)
 		}
 	}
 	return nil

@@ -60,7 +60,7 @@ func (s *Server) deliverRemote(data []byte, directedOnly bool) {
 	}
 	if err != nil {
 		s.metrics.clusterMalformed.Inc()
-		s.log.Warn("cluster line dropped", "err", err, "bytes", len(data))
+		s.log.Warn("cluster line dropped", "error", err, "bytes", len(data))
 		return
 	}
 	s.metrics.clusterReceived.Inc()

@@ -207,7 +207,7 @@ func (s *Server) acceptLoop() error {
 				return nil
 			}
 			if temporaryAcceptError(err) {
-				s.log.Warn("accept failed, backing off", "err", err, "backoff", backoff)
+				s.log.Warn("accept failed, backing off", "error", err, "backoff", backoff)
 				select {
 				case <-time.After(backoff):
 				case <-s.done:
@@ -258,7 +258,7 @@ func (s *Server) tuneSocket(nc net.Conn) {
 	}
 	if n := s.cfg.SocketSendBuffer; n > 0 {
 		if err := tcp.SetWriteBuffer(n); err != nil {
-			s.log.Warn("set socket send buffer", "err", err)
+			s.log.Warn("set socket send buffer", "error", err)
 		}
 	}
 }

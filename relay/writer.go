@@ -100,12 +100,12 @@ func (c *conn) writeFailed(err error, partial bool) {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		c.setReason(reasonSlow)
 		if c.q.abort(c.srv.warnSlow) {
-			c.log.Warn("client too slow, disconnecting", "err", err)
+			c.log.Warn("client too slow, disconnecting", "error", err)
 		}
 	} else {
 		c.setReason(reasonError)
 		c.q.abort(nil)
-		c.log.Debug("write failed", "err", err)
+		c.log.Debug("write failed", "error", err)
 		return
 	}
 	_, final, _ := c.q.take(nil)
