@@ -124,6 +124,9 @@ func isFleetPolicy(p any) bool {
 //
 //   - the proof claims a start after the responder's current cycle (or
 //     last cycle) began: the peer restarted since; or
+//   - the responder still holds what its row had at load (no cycle of
+//     this process since) and the proof claims a start after the previous
+//     process last saved that row (Mem.InheritedSavedAt); or
 //   - the responder's cycle was left mid-way by our own previous process
 //     (Mem.Inherited): only an hsfleet agent sends a boot proof, and with
 //     one the cycle cannot finish (its finalize MACs need the lost keys),
@@ -142,7 +145,9 @@ func bootRestarts(row Row, mem Mem, msg Msg, strict bool, now time.Time) bool {
 	if !ok || at.After(now.Add(hsCycleSkew)) {
 		return false
 	}
-	return at.After(mem.CycleStart) || (mem.Inherited && row.State != StateRespReady)
+	return at.After(mem.CycleStart) ||
+		(!mem.InheritedSavedAt.IsZero() && at.After(mem.InheritedSavedAt)) ||
+		(mem.Inherited && row.State != StateRespReady)
 }
 
 // peerRestarted applies the boot proof to a responder (see above). It
@@ -209,10 +214,10 @@ func (m Machine) ResumeBinding(role Role, row Row, mem Mem, env Env) (Result, er
 	return res, nil
 }
 
-// inheritedCycleStart is the CycleStart of a responder row loaded from the
-// database: its last save (by the previous process), or now when the row
-// has no usable save time (never saved, or stamped in our future).
-func inheritedCycleStart(savedAt, now time.Time) time.Time {
+// loadedSaveTime is Mem.InheritedSavedAt of a responder row loaded from
+// the database: its last save (by the previous process), or now when the
+// row has no usable save time (never saved, or stamped in our future).
+func loadedSaveTime(savedAt, now time.Time) time.Time {
 	if savedAt.IsZero() || savedAt.After(now) {
 		return now
 	}

@@ -166,17 +166,20 @@ func (c *conv) load(ctx context.Context) bool {
 	now := c.e.cfg.Now()
 	c.dl.progress, c.dl.retry = now, now
 	if c.role == Responder {
-		// The loaded cycle began no later than the previous process last
-		// saved the row: a boot proof newer than that comes from a peer
-		// that restarted since, which cannot finish what the row holds
-		// (bootproof.go). Using the load time instead stalled a roll of
-		// every agent at once for a state timeout: each peer booted just
-		// before the others loaded their rows.
-		c.mem.CycleStart = inheritedCycleStart(c.stored.UpdatedAt, now)
+		// A boot proof older than this load cannot concern a cycle of
+		// this process (bootproof.go).
+		c.mem.CycleStart = now
 	}
 	c.resume()
 	if c.role == Responder && c.row.State != StateRespReady {
 		c.mem.Inherited = true
+	}
+	if c.role == Responder {
+		// What the row holds was saved by the previous process: a peer
+		// that booted after that save cannot finish it (bootRestarts).
+		// The load time alone stalled a roll of every agent at once for a
+		// state timeout: each peer booted just before the others loaded.
+		c.mem.InheritedSavedAt = loadedSaveTime(c.stored.UpdatedAt, now)
 	}
 	// Whatever was in flight died with the previous process: re-send now.
 	c.dl.retry = now

@@ -257,7 +257,7 @@ func TestSimultaneousRestartResumesWithoutStateTimeout(t *testing.T) {
 	}
 }
 
-func TestInheritedCycleStart(t *testing.T) {
+func TestLoadedSaveTime(t *testing.T) {
 	now := time.Date(2026, 12, 5, 5, 0, 0, 0, time.UTC)
 	saved := now.Add(-3 * time.Second)
 	for _, tc := range []struct {
@@ -269,7 +269,7 @@ func TestInheritedCycleStart(t *testing.T) {
 		{"never saved", time.Time{}, now},
 		{"saved in our future", now.Add(time.Second), now},
 	} {
-		if got := inheritedCycleStart(tc.saved, now); !got.Equal(tc.want) {
+		if got := loadedSaveTime(tc.saved, now); !got.Equal(tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}

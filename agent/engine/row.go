@@ -85,6 +85,10 @@ type Mem struct {
 	// Inherited (responder): the current cycle was loaded mid-way from
 	// the row of a previous process, without its keys (bootRestarts).
 	Inherited bool
+	// InheritedSavedAt (responder): when the previous process last saved
+	// the row this conversation loaded; zero once a cycle of this process
+	// starts or ends (bootRestarts).
+	InheritedSavedAt time.Time
 }
 
 // endCycle forgets the cycle's keys.
@@ -96,6 +100,7 @@ func (m *Mem) endCycle() {
 	m.LatestRespondNonce = ""
 	m.PeerBinds, m.KeyConfirmed, m.FinKey, m.ConfirmEcho = false, false, nil, ""
 	m.Inherited = false
+	m.InheritedSavedAt = time.Time{}
 }
 
 // macKey is the key a finalize MAC is made or checked with: this cycle's,
