@@ -29,9 +29,8 @@ type conv struct {
 	inbox chan Msg
 	kick  chan struct{}
 
-	stored  store.RoleState // last row read or written, with its Version
-	row     Row
-	mem     Mem
+	stored store.RoleState // last row read or written, with its Version
+	Conversation
 	dl      deadlines
 	retries int // re-sends since the last progress, for backoff
 	// cycleSteps counts the saved steps since the conversation was last
@@ -424,9 +423,7 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 			return err
 		}
 		if res.Ignored != "" {
-			if res.KeepMem {
-				c.mem = res.Mem
-			}
+			res.Apply(&c.Conversation, c.nonces)
 			c.e.m.ignored(res.Ignored)
 			c.logNotes(res.Notes)
 			if res.Rejected {
@@ -489,7 +486,7 @@ func (c *conv) commit(res Result) error {
 		return err
 	}
 	prevMem := c.mem
-	c.row, c.mem = res.Row, res.Mem
+	res.Apply(&c.Conversation, c.nonces)
 	if res.Write {
 		c.cycleSteps++
 	}
@@ -499,15 +496,6 @@ func (c *conv) commit(res Result) error {
 	if res.Progress || c.row.State != prevState {
 		c.dl.progress = now
 		c.retries = 0
-	}
-	if res.DeletePairNonces {
-		c.nonces.reset()
-	}
-	if res.RecordReceived != "" {
-		c.nonces.add(flowReceived, res.RecordReceived)
-	}
-	if res.RecordSent != "" {
-		c.nonces.add(flowSent, res.RecordSent)
 	}
 	c.logNotes(res.Notes)
 	if prevState != c.row.State {
@@ -646,13 +634,9 @@ func (s *storeEnv) hsSeen(ctx context.Context, nonce string) (bool, error) {
 	return s.lookup(flowReceived)(ctx, nonce)
 }
 
-func (s *storeEnv) VerifyHS(raw any, typ, nonce string, kx *LazyKey, pinned string) (*Session, error) {
-	var notBefore time.Time
-	if start := s.c.mem.CycleStart; !start.IsZero() {
-		notBefore = start.UTC().Add(-hsCycleSkew)
-	}
-	sess, err := verifyHSLazy(context.Background(), raw, typ, nonce, kx, pinned, s.c.key.PeerID,
-		s.c.e.cfg.Policy, s.hsSeen, s.c.e.cfg.Now().UTC(), notBefore)
+func (s *storeEnv) VerifyHS(raw any, chk HSCheck) (*Session, error) {
+	sess, err := verifyHSLazy(context.Background(), raw, chk.Type, chk.Nonce, chk.Kx, chk.Pinned, s.c.key.PeerID,
+		s.c.e.cfg.Policy, s.hsSeen, s.c.e.cfg.Now().UTC(), chk.NotBefore)
 	if err != nil {
 		s.c.e.m.Handshakes.WithLabelValues("failed", hsFailureReason(err)).Inc()
 		return nil, err

@@ -26,10 +26,21 @@ func newMemEnv(peer string, policy SignKeyChecker) *memEnv {
 
 func (e *memEnv) ReceivedBefore(n string) (bool, error) { return e.received[n], nil }
 func (e *memEnv) SentBefore(n string) (bool, error)     { return e.sent[n], nil }
-func (e *memEnv) VerifyHS(raw any, typ, nonce string, kx *LazyKey, pinned string) (*Session, error) {
+func (e *memEnv) VerifyHS(raw any, chk HSCheck) (*Session, error) {
 	lookup := func(_ context.Context, n string) (bool, error) { return e.received[n], nil }
-	return verifyHSLazy(context.Background(), raw, typ, nonce, kx, pinned, e.peer, e.policy, lookup, e.now, time.Time{})
+	return verifyHSLazy(context.Background(), raw, chk.Type, chk.Nonce, chk.Kx, chk.Pinned, e.peer, e.policy, lookup, e.now, chk.NotBefore)
 }
+
+// add and reset make memEnv's maps the side's nonce mirror (Result.Apply).
+func (e *memEnv) add(flow, nonce string) {
+	if flow == flowSent {
+		e.sent[nonce] = true
+	} else {
+		e.received[nonce] = true
+	}
+}
+
+func (e *memEnv) reset()                                              { e.received, e.sent = map[string]bool{}, map[string]bool{} }
 func (e *memEnv) OpenSec(raw any, s *Session) (map[string]any, error) { return openSec(raw, s) }
 func (e *memEnv) NewNonce() string                                    { return crypto.NewNonce() }
 func (e *memEnv) NewRef() string                                      { return crypto.NewReference() }
@@ -49,8 +60,7 @@ type side struct {
 	id     *crypto.Identity
 	peerID string
 	m      Machine
-	row    Row
-	mem    Mem
+	Conversation
 	env    *memEnv
 	cycles int
 	// verified counts the cycles counted as verified.
@@ -60,26 +70,19 @@ type side struct {
 }
 
 func newSide(t testing.TB, id *crypto.Identity, peerID string, role Role, m Machine, policy SignKeyChecker) *side {
-	s := &side{t: t, id: id, peerID: peerID, m: m, row: Row{State: DefaultState(role)},
-		env: newMemEnv(peerID, policy), seal: true}
+	s := &side{t: t, id: id, peerID: peerID, m: m,
+		Conversation: Conversation{row: Row{State: DefaultState(role)}},
+		env:          newMemEnv(peerID, policy), seal: true}
 	s.env.self = id.ID
 	return s
 }
 
-// apply does what the runner does with a Result, and renders its outbound
-// messages to the payloads a peer would receive.
+// apply does what the runner does with a Result (Result.Apply, the cycle
+// count), and renders its outbound messages to the payloads a peer would
+// receive.
 func (s *side) apply(res Result) []map[string]any {
 	s.t.Helper()
-	s.row, s.mem = res.Row, res.Mem
-	if res.RecordReceived != "" {
-		s.env.received[res.RecordReceived] = true
-	}
-	if res.RecordSent != "" {
-		s.env.sent[res.RecordSent] = true
-	}
-	if res.DeletePairNonces {
-		s.env.received, s.env.sent = map[string]bool{}, map[string]bool{}
-	}
+	res.Apply(&s.Conversation, s.env)
 	if res.CycleDone {
 		s.cycles++
 		if res.Verified {

@@ -13,12 +13,11 @@ type Env interface {
 	// ReceivedBefore / SentBefore look nonce up in this pair's nonce log.
 	ReceivedBefore(nonce string) (bool, error)
 	SentBefore(nonce string) (bool, error)
-	// VerifyHS validates a peer's hs (spec §4.2) against expectedType and
-	// expectedNonce, checks its sign_pub against the trust policy (pinned
-	// is the row's stored key, used in TOFU mode), and derives the session
-	// key with our ephemeral kx key, drawn from kx only once every other
+	// VerifyHS validates a peer's hs (spec §4.2) as chk describes, checks
+	// its sign_pub against the trust policy, and derives the session key
+	// with our ephemeral kx key, drawn from chk.Kx only once every other
 	// check passed.
-	VerifyHS(raw any, expectedType, expectedNonce string, kx *LazyKey, pinned string) (*Session, error)
+	VerifyHS(raw any, chk HSCheck) (*Session, error)
 	// OpenSec verifies and decrypts a sec envelope; it returns the opened
 	// plaintext object.
 	OpenSec(raw any, s *Session) (map[string]any, error)
@@ -36,6 +35,28 @@ type Env interface {
 	NewRef() string
 	NewEphemeral() (*ecdh.PrivateKey, error)
 	Now() time.Time
+}
+
+// HSCheck is what a peer's hs must match: everything comes from the step's
+// row and Mem, so Env reads no conversation state of its own.
+type HSCheck struct {
+	Type  string // "init" or "response"
+	Nonce string // the message's my_nonce
+	Kx    *LazyKey
+	// Pinned is the row's stored key of the peer (TOFU mode).
+	Pinned string
+	// NotBefore: an hs signed earlier is a replay from an earlier cycle;
+	// zero when no cycle start is known.
+	NotBefore time.Time
+}
+
+// hsNotBefore is the earliest hs timestamp a cycle started at start
+// accepts (hsCycleSkew allows for clock skew between the two sides).
+func hsNotBefore(start time.Time) time.Time {
+	if start.IsZero() {
+		return time.Time{}
+	}
+	return start.UTC().Add(-hsCycleSkew)
 }
 
 // Policy is how strictly a machine treats hs and sec.
@@ -171,7 +192,8 @@ func (m Machine) verifyHS(res *Result, msg Msg, typ string, kx *LazyKey, env Env
 		}
 		return nil, false, true
 	}
-	s, err := env.VerifyHS(msg.HS, typ, msg.MyNonce, kx, res.Row.PeerSignPub)
+	s, err := env.VerifyHS(msg.HS, HSCheck{Type: typ, Nonce: msg.MyNonce, Kx: kx,
+		Pinned: res.Row.PeerSignPub, NotBefore: hsNotBefore(res.Mem.CycleStart)})
 	if err != nil {
 		res.note("handshake verify failed", "error", err)
 		if m.Policy.Strict || env.RequiresBind() {

@@ -24,7 +24,9 @@ type Note struct {
 	Attrs []any
 }
 
-// Result is the outcome of one step.
+// Result is the outcome of one step: the new in-memory state (Row, Mem,
+// applied by Apply), what to send, and the Effects the runner saves and
+// acts on.
 type Result struct {
 	Row Row
 	Mem Mem
@@ -33,36 +35,13 @@ type Result struct {
 	// Progress resets the state timeout.
 	Progress bool
 	Out      []Out
-	// RecordReceived / RecordSent are nonces to log in nonce_event.
-	RecordReceived string
-	RecordSent     string
-	// RecordHS is the nonce of a verified hs, logged under the hs flow,
-	// which outlives the cycle so the hs cannot be replayed into a later
-	// one while its timestamp is still valid.
-	RecordHS string
-	// DeletePairNonces clears the pair's nonce log (end of a cycle).
-	DeletePairNonces bool
-	// CycleDone: a completed cycle to count (responder on close,
-	// initiator on finish).
-	CycleDone bool
-	// Verified: the counted cycle was authenticated end to end (both hs
-	// bound, key confirmed, finalize MAC valid).
-	Verified bool
-	// MarkBinds: the peer sent a verified bind; a tofu policy makes it
-	// required from now on (trust.Policy.MarkBinds).
-	MarkBinds bool
+	Effects
 	// Ignored is set when an inbound message was not accepted.
 	Ignored Reason
-	// KeepMem: the runner keeps Mem even though the message was ignored
-	// (it noted what the peer answers; the row is unchanged).
-	KeepMem bool
 	// Rejected: Ignored for a security reason (hs or sec), not a mere
 	// protocol mismatch.
 	Rejected bool
-	// Restart names why a cycle was abandoned at once for a new one
-	// (RestartPeerBoot, RestartPeerConfirm, RestartOwnBoot); "" otherwise.
-	Restart string
-	Notes   []Note
+	Notes    []Note
 }
 
 func (r *Result) note(msg string, attrs ...any) {

@@ -21,21 +21,8 @@ import (
 // store.ErrNotFound, or a failed transaction (counted and logged by the
 // writer; nothing of the step is saved).
 func (c *conv) save(res Result, now time.Time) (cycles int64, err error) {
-	step := store.Step{Key: c.key, Received: res.RecordReceived, HSNonce: res.RecordHS,
-		ClearPairNonces: res.DeletePairNonces}
-	if res.Write {
-		step.Write, step.Next = true, res.Row.toStore(c.stored)
-	}
-	if c.e.cfg.LogSentNonces {
-		step.Sent = res.RecordSent
-	}
-	if res.CycleDone {
-		at := now.UTC()
-		step.CycleAt = &at
-		step.Verified = res.Verified
-	}
-	if !step.Write && step.Received == "" && step.HSNonce == "" && !step.ClearPairNonces &&
-		step.Sent == "" && step.CycleAt == nil {
+	step := res.storeStep(c.key, c.stored, c.e.cfg.LogSentNonces, now)
+	if emptyStep(step) {
 		return 0, nil
 	}
 	r, err := c.e.writer.apply(step)

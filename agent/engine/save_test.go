@@ -41,7 +41,7 @@ func forEachSaveStore(t *testing.T, fn func(t *testing.T, st *store.Store, c *co
 func accepted(c *conv, state State, nonce string) Result {
 	row := c.row
 	row.State, row.PeerNonce = state, nonce
-	return Result{Row: row, Mem: c.mem, Write: true, Progress: true, RecordReceived: nonce}
+	return Result{Row: row, Mem: c.mem, Write: true, Progress: true, Effects: Effects{RecordReceived: nonce}}
 }
 
 func nonceLogged(t *testing.T, st *store.Store, c *conv, nonce string) bool {
@@ -132,7 +132,7 @@ func TestStepKeepsMemOfAnIgnoredMessageWhenAsked(t *testing.T) {
 			c.mem = Mem{}
 			c.step(string(IntentRespond), func(row Row, mem Mem, _ Env) (Result, error) {
 				mem.LatestRespondNonce = "n7"
-				return Result{Row: row, Mem: mem, Ignored: ReasonReplay, KeepMem: keep}, nil
+				return Result{Row: row, Mem: mem, Ignored: ReasonReplay, Effects: Effects{KeepMem: keep}}, nil
 			})
 			if got := c.mem.LatestRespondNonce == "n7"; got != keep {
 				t.Fatalf("KeepMem %v: mem kept %v", keep, got)
