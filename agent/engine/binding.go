@@ -67,11 +67,15 @@ func peerTranscripts(res *Result, msg Msg, typ string, env Env) []bind.Transcrip
 		}
 		return []bind.Transcript{t}
 	}
-	if res.Row.PeerRef == "" {
+	ref := res.Row.PeerRef
+	if ref == "" {
+		ref = res.Mem.InheritedPeerRef
+	}
+	if ref == "" {
 		return []bind.Transcript{t}
 	}
 	withRef := t
-	withRef.Echo = res.Row.PeerRef
+	withRef.Echo = ref
 	return []bind.Transcript{withRef, t}
 }
 

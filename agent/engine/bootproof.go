@@ -206,6 +206,10 @@ func (m Machine) ResumeBinding(role Role, row Row, mem Mem, env Env) (Result, er
 	default:
 		return res, nil
 	}
+	// The peer's confirm may still sign the reference the wipe forgets
+	// (it answers the reconnect it last heard): keep it in RAM for the
+	// confirm's bind check (peerTranscripts).
+	res.Mem.InheritedPeerRef = row.PeerRef
 	res.Row.wipe()
 	res.Row.State = StateInitReady
 	res.Write, res.Progress, res.DeletePairNonces = true, true, true

@@ -89,6 +89,11 @@ type Mem struct {
 	// the row this conversation loaded; zero once a cycle of this process
 	// starts or ends (bootRestarts).
 	InheritedSavedAt time.Time
+	// InheritedPeerRef (initiator): the peer reference ResumeBinding wiped
+	// from the loaded row. The peer's next confirm may answer the
+	// reconnect of that reference and sign it as its echo; without it the
+	// confirm fails as bind_invalid. Cleared when a cycle starts or ends.
+	InheritedPeerRef string
 }
 
 // endCycle forgets the cycle's keys.
@@ -101,6 +106,7 @@ func (m *Mem) endCycle() {
 	m.PeerBinds, m.KeyConfirmed, m.FinKey, m.ConfirmEcho = false, false, nil, ""
 	m.Inherited = false
 	m.InheritedSavedAt = time.Time{}
+	m.InheritedPeerRef = ""
 }
 
 // macKey is the key a finalize MAC is made or checked with: this cycle's,
