@@ -62,6 +62,9 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	strict := cfg.Policy.Mode().Strict()
+	// The TOFU pins are a cache of at most one pin per conversation pair
+	// we would hold (issue 12 item 5: never pruned before).
+	cfg.Policy.SetMaxPins(cfg.MaxPeers)
 	e := &Engine{
 		cfg:       cfg,
 		self:      cfg.Identity.ID,

@@ -72,7 +72,23 @@ func (c *conv) collectRow() {
 	c.e.storeResult("delete_unused_role", err)
 	if gone {
 		c.e.m.RowsCollected.WithLabelValues(string(c.role)).Inc()
+		c.e.unpinUnused(c.key.PeerID)
 	}
+}
+
+// unpinUnused forgets a collected peer's TOFU pin unless a conversation
+// with it is live in either role: the pin map would otherwise keep every
+// invented ID that ever verified an hs. The row's peer_sign_pub stays the
+// durable pin of a peer that keeps a row.
+func (e *Engine) unpinUnused(peer string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, role := range []Role{Initiator, Responder} {
+		if _, live := e.convs[convKey{role, peer}]; live {
+			return
+		}
+	}
+	e.cfg.Policy.Unpin(peer)
 }
 
 // forgetIdle drops c from the conversation map if its inbox is empty. A
