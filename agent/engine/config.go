@@ -68,7 +68,13 @@ type Config struct {
 	// mirror serves within a process's lifetime. Off, a cycle costs ~25%
 	// fewer database writes. Received nonces, the replay defence, are
 	// always written.
-	LogSentNonces    bool
+	LogSentNonces bool
+	// DisableBinding makes the agent a legacy (Python-like) peer: its hs
+	// carry no bind, its sealed messages no hsf header, its finalize
+	// messages no MAC, so its cycles count as unverified on both sides.
+	// For A/B benchmarks of the binding's cost only; a peer whose bundle
+	// entry has bind1 rejects such an agent.
+	DisableBinding   bool
 	ExchangeLimit    int
 	RegisterInterval time.Duration
 	RetryInterval    time.Duration

@@ -558,7 +558,8 @@ func (c *conv) cycleDone(started, now time.Time, total int64, verified bool) {
 func (c *conv) sendAll(outs []Out) {
 	now := c.e.cfg.Now().UTC()
 	for _, o := range outs {
-		p, err := render(o, c.e.self, c.key.PeerID, c.mem, c.e.cfg.Identity, c.e.cfg.Secure, now)
+		p, err := render(o, c.e.self, c.key.PeerID, c.mem, c.e.cfg.Identity,
+			renderOpts{Seal: c.e.cfg.Secure, NoBinding: c.e.cfg.DisableBinding}, now)
 		if err == nil {
 			var line []byte
 			if line, err = wire.Encode(p); err == nil {

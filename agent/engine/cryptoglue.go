@@ -154,10 +154,27 @@ func newEphemeral() (*ecdh.PrivateKey, error) {
 	return k, nil
 }
 
+// renderOpts are the agent-wide choices render applies to every message.
+type renderOpts struct {
+	// Seal: Config.Secure.
+	Seal bool
+	// NoBinding: Config.DisableBinding, no hs bind and no hsf header.
+	NoBinding bool
+}
+
+// sealText seals o.Text, with the binding header unless noBinding (then
+// exactly what the Python reference seals).
+func sealText(o Out, self, peer string, s *Session, id *crypto.Identity, noBinding bool, now time.Time) (map[string]any, error) {
+	if noBinding {
+		return crypto.SealSec(map[string]any{"message": o.Text}, s.Key, id.SignPriv, now)
+	}
+	return sealBound(o, self, peer, s, id, now)
+}
+
 // render turns an Out into the payload the reference sends (spec §3.4):
 // to, intent, the message's fields, hs, sec or message, and from last. The
 // wire encoder sorts keys, which receivers ignore (spec §1.2).
-func render(o Out, self, peer string, mem Mem, id *crypto.Identity, seal bool, now time.Time) (map[string]any, error) {
+func render(o Out, self, peer string, mem Mem, id *crypto.Identity, opts renderOpts, now time.Time) (map[string]any, error) {
 	p := map[string]any{"to": peer, "intent": string(o.Intent), "from": self}
 	set := func(k, v string) {
 		if v != "" {
@@ -173,8 +190,10 @@ func render(o Out, self, peer string, mem Mem, id *crypto.Identity, seal bool, n
 			return nil, ErrNoEphemeral
 		}
 		hs := crypto.BuildHandshake(o.HSType, o.MyNonce, mem.Ephemeral, id.SignPriv, now).Payload()
-		if err := signBind(hs, o, self, peer, mem, id.SignPriv); err != nil {
-			return nil, fmt.Errorf("bind %s: %w", o.Intent, err)
+		if !opts.NoBinding {
+			if err := signBind(hs, o, self, peer, mem, id.SignPriv); err != nil {
+				return nil, fmt.Errorf("bind %s: %w", o.Intent, err)
+			}
 		}
 		p["hs"] = hs
 	}
@@ -186,8 +205,8 @@ func render(o Out, self, peer string, mem Mem, id *crypto.Identity, seal bool, n
 		p["mac"] = mac
 	}
 	if o.Text != "" {
-		if seal && mem.Session != nil {
-			sec, err := sealBound(o, self, peer, mem.Session, id, now)
+		if opts.Seal && mem.Session != nil {
+			sec, err := sealText(o, self, peer, mem.Session, id, opts.NoBinding, now)
 			if err != nil {
 				return nil, fmt.Errorf("seal %s: %w", o.Intent, err)
 			}

@@ -92,7 +92,8 @@ func (s *side) apply(res Result) []map[string]any {
 	s.notes = append(s.notes, res.Notes...)
 	var out []map[string]any
 	for _, o := range res.Out {
-		p, err := render(o, s.id.ID, s.peerID, s.mem, s.id, s.seal, s.env.now)
+		p, err := render(o, s.id.ID, s.peerID, s.mem, s.id,
+			renderOpts{Seal: s.seal, NoBinding: s.m.DisableBinding}, s.env.now)
 		if err != nil {
 			s.t.Fatalf("render %s: %v", o.Intent, err)
 		}

@@ -35,7 +35,7 @@ func (m Machine) acceptConfirm(res *Result, msg Msg, env Env) error {
 	res.Mem.CycleStart = env.Now()
 	res.Mem.PeerBinds = binds
 	if s != nil {
-		adoptSession(res, s, env, transition(StateInitReady, StateInitExchange))
+		m.adoptSession(res, s, env, transition(StateInitReady, StateInitExchange))
 	}
 	res.RecordReceived = msg.MyNonce
 	res.note("peer_nonce set", "transition", transition(StateInitReady, StateInitExchange), "peer_nonce", msg.MyNonce)

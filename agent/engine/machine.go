@@ -75,6 +75,8 @@ type Policy struct {
 type Machine struct {
 	ExchangeLimit int
 	Policy        Policy
+	// DisableBinding (Config.DisableBinding): send no finalize MAC.
+	DisableBinding bool
 }
 
 // OnMessage handles one inbound message for the conversation whose row and

@@ -115,7 +115,7 @@ func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
 		return nil
 	}
 	if s != nil {
-		adoptSession(res, s, env, transition(StateRespConfirm, StateRespExchange))
+		m.adoptSession(res, s, env, transition(StateRespConfirm, StateRespExchange))
 	}
 	res.Row.PeerNonce = msg.MyNonce
 	res.Row.LocalNonce, res.Row.PeerRef, res.Row.LocalRef = "", "", ""
@@ -254,14 +254,17 @@ func (m Machine) respFinalize(res *Result, msg Msg, env Env) error {
 }
 
 // adoptSession stores a verified hs: the key in RAM, the peer keys in the
-// row (as persist_crypto_meta does).
-func adoptSession(res *Result, s *Session, env Env, transition string) {
+// row (as persist_crypto_meta does). A machine with DisableBinding
+// derives no finalize key, so it sends no MAC.
+func (m Machine) adoptSession(res *Result, s *Session, env Env, transition string) {
 	now := env.Now().UTC()
 	res.Mem.Session = s
 	res.Row.PeerSignPub = base64.StdEncoding.EncodeToString(s.PeerSignPub)
 	res.Row.PeerKxPub = base64.StdEncoding.EncodeToString(s.PeerKxPub)
 	res.Row.HSDerivedAt = &now
-	res.Mem.FinKey = bind.FinalizeKey(s.Key)
+	if !m.DisableBinding {
+		res.Mem.FinKey = bind.FinalizeKey(s.Key)
+	}
 	res.note("sym_key", "transition", transition, "sym_key", KeyFingerprint(s.Key))
 }
 
