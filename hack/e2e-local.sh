@@ -48,6 +48,7 @@ ip netns exec "$NETNS" env \
   E2E_ARTIFACTS="$artifacts" \
   E2E_TIMEOUT="${E2E_TIMEOUT:-5m}" \
   E2E_RELAY_RECOVERY="${E2E_RELAY_RECOVERY:-}" \
+  E2E_ROLL_FIRST_CYCLE="${E2E_ROLL_FIRST_CYCLE:-}" \
   E2E_HELM_ARGS="-f charts/hsfleet/ci/e2e-values.yaml --set image.repository=hsfleet --set image.tag=dev --set image.pullPolicy=Never --set database.dsn=$dsn --set relay.auth.source=${E2E_RELAY_TRUST_SOURCE:-api}" \
   bin/e2e.test -test.v -test.count=1 -test.timeout "${E2E_GO_TIMEOUT:-30m}" -test.run "${E2E_RUN:-.}"
 lap "suite passed"

@@ -52,7 +52,8 @@ type ClusterConfig struct {
 	// queued to clients; past it NATS drops them (counted).
 	PendingBytes int
 	// PresencePeriod is how often a replica re-announces its proven agent
-	// IDs; the others forget them after 3 periods without one.
+	// IDs; the others forget them after 3 periods without one. 0 means
+	// DefaultPresencePeriod (hsfleet relay --cluster-presence-period).
 	PresencePeriod time.Duration
 }
 

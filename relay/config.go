@@ -164,6 +164,9 @@ func (c ServerConfig) validate() error {
 	if c.WriteTimeout < 0 || c.ShutdownTimeout < 0 || c.IdleTimeout < 0 || c.StuckTimeout < 0 || c.AuthTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
+	if c.Cluster.PresencePeriod < 0 {
+		errs = append(errs, fmt.Errorf("cluster presence period %v: must not be negative", c.Cluster.PresencePeriod))
+	}
 	if c.RateLimitPerMinute < 0 || c.MaxConnections < 0 || c.SocketSendBuffer < 0 {
 		errs = append(errs, errors.New("rate limit, max connections and socket buffer must not be negative"))
 	}

@@ -129,3 +129,31 @@ func TestClusterPresenceLearnedAndExpired(t *testing.T) {
 		t.Errorf("recipient gone = %v, want 1", v)
 	}
 }
+
+// A shorter presence period converges sooner: a replica that died without
+// goodbyes stops attracting directed lines after 3 to 4 periods, so with
+// 100 ms its IDs are gone well before a 1 s period even allows (3 s).
+func TestClusterShorterPresencePeriodExpiresDeadReplicaSooner(t *testing.T) {
+	alice := newTestAgent(t, "alice-0001")
+	expiry := func(period time.Duration) time.Duration {
+		path := filepath.Join(t.TempDir(), "bundle.json")
+		writeBundle(t, path, alice)
+		srvs, _ := startCluster(t, 2, ServerConfig{DirectedRouting: true, TrustBundle: path,
+			Cluster: ClusterConfig{PresencePeriod: period}})
+		srvs[0].receivePresence(appendPresenceID(appendPresenceHeader(nil, presenceHere, "ghost"), alice.id))
+		start := time.Now()
+		if !srvs[0].presence.elsewhere([]byte(alice.id)) {
+			t.Fatal("ghost replica's announce not applied")
+		}
+		knownElsewhere(t, srvs[0], alice.id, false)
+		return time.Since(start)
+	}
+	fast, slow := expiry(100*time.Millisecond), expiry(time.Second)
+	t.Logf("dead replica's IDs expired after %v (period 100ms) and %v (period 1s)", fast, slow)
+	if slow < presenceTTL*time.Second {
+		t.Errorf("period 1s: expired after %v, before its ttl %v", slow, presenceTTL*time.Second)
+	}
+	if fast >= presenceTTL*time.Second {
+		t.Errorf("period 100ms: expired after %v, no sooner than the 1s period's ttl", fast)
+	}
+}

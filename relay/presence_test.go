@@ -2,6 +2,8 @@ package relay
 
 import (
 	"bytes"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 )
@@ -90,4 +92,11 @@ func FuzzDecodePresence(f *testing.F) {
 			t.Fatalf("decode/encode changed %q to %q", b, out)
 		}
 	})
+}
+
+func TestNewServerRefusesNegativePresencePeriod(t *testing.T) {
+	_, err := NewServer(ServerConfig{Listen: "127.0.0.1:0", Cluster: ClusterConfig{PresencePeriod: -time.Second}}, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "presence period") {
+		t.Fatalf("NewServer with a negative presence period: %v, want an error naming it", err)
+	}
 }

@@ -67,6 +67,10 @@ func relayFlags(fs *flag.FlagSet) (*relay.ServerConfig, *string, *string) {
 		}
 		return nil
 	})
+	cfg.Cluster.PresencePeriod = relay.DefaultPresencePeriod
+	fs.Var(boundedDuration{&cfg.Cluster.PresencePeriod, minPresencePeriod, maxPresencePeriod}, "cluster-presence-period",
+		"`duration` between a replica's re-announces of the agent IDs proven on it to the other replicas, which forget them after 3 periods without one "+
+			"(1s..1m; shorter: a new or restarted replica's view and a dead replica's expiry converge sooner, for more bus traffic)")
 	fs.IntVar(&cfg.Cluster.PendingBytes, "cluster-pending-bytes", relay.DefaultClusterPendingBytes, "bound on lines from other replicas not yet queued to clients; past it they are dropped (counted)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "json", "json or text")

@@ -104,21 +104,28 @@ func (v agentView) String() string {
 // passes; the last error explains the failure.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) error) {
 	t.Helper()
+	start := time.Now()
+	if err := poll(timeout, cond); err != nil {
+		t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
+	}
+	t.Logf("%s: after %s", what, time.Since(start).Round(time.Second))
+}
+
+// poll is eventually for checks that are only logged: it returns cond's
+// last error when the timeout passes.
+func poll(timeout time.Duration, cond func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	start := time.Now()
-	var last error
 	for {
 		callCtx, callCancel := context.WithTimeout(ctx, 20*time.Second)
-		last = cond(callCtx)
+		last := cond(callCtx)
 		callCancel()
 		if last == nil {
-			t.Logf("%s: after %s", what, time.Since(start).Round(time.Second))
-			return
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s: not reached within %s: %v", what, timeout, last)
+			return last
 		case <-time.After(2 * time.Second):
 		}
 	}

@@ -22,4 +22,6 @@
 //	E2E_TIMEOUT        overall wait per phase (default 5m)
 //	E2E_RELAY_RECOVERY bound on every pair cycling again after a relay pod
 //	                   is deleted (default 20s)
+//	E2E_ROLL_FIRST_CYCLE bound on every agent's new pod completing a cycle
+//	                   after a database Secret change rolled them (default 6s)
 package e2e

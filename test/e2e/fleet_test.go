@@ -141,39 +141,47 @@ func waitFleetCycling(t *testing.T, cfg config, c *cluster, names []string, base
 func waitFleetCyclingN(t *testing.T, cfg config, c *cluster, names []string, baseline map[string]map[string]int64, minCycles int64) map[string]agentView {
 	t.Helper()
 	var views map[string]agentView
-	eventually(t, cfg.timeout, fmt.Sprintf("%v cycling with each other (+%d per pair)", names, minCycles), func(ctx context.Context) error {
-		views = map[string]agentView{}
-		for _, n := range names {
-			v, err := c.agent(ctx, n)
-			if err != nil {
-				return err
-			}
-			if v.AgentID == "" || !v.Available {
-				return fmt.Errorf("%s not available yet: %s", n, v)
-			}
-			views[n] = v
-		}
-		for _, n := range names {
-			v := views[n]
-			if v.PeerCount < int64(len(names)-1) {
-				return fmt.Errorf("%s has %d peers, want %d: %s", n, v.PeerCount, len(names)-1, v)
-			}
-			for _, other := range names {
-				if other == n {
-					continue
-				}
-				id := views[other].AgentID
-				if got, base := v.PeerCycles[id], baseline[n][id]; got < base+minCycles {
-					return fmt.Errorf("%s has %d cycles with %s (baseline %d), want +%d: %s", n, got, other, base, minCycles, v)
-				}
-			}
-		}
-		return nil
+	eventually(t, cfg.timeout, fmt.Sprintf("%v cycling with each other (+%d per pair)", names, minCycles), func(ctx context.Context) (err error) {
+		views, err = fleetCycling(ctx, c, names, baseline, minCycles)
+		return err
 	})
 	for _, n := range names {
 		t.Logf("%s", views[n])
 	}
 	return views
+}
+
+// fleetCycling reads every agent's status and reports the first one that
+// is not available, lacks peers, or has fewer than baseline+minCycles
+// cycles with a peer.
+func fleetCycling(ctx context.Context, c *cluster, names []string, baseline map[string]map[string]int64, minCycles int64) (map[string]agentView, error) {
+	views := map[string]agentView{}
+	for _, n := range names {
+		v, err := c.agent(ctx, n)
+		if err != nil {
+			return views, err
+		}
+		if v.AgentID == "" || !v.Available {
+			return views, fmt.Errorf("%s not available yet: %s", n, v)
+		}
+		views[n] = v
+	}
+	for _, n := range names {
+		v := views[n]
+		if v.PeerCount < int64(len(names)-1) {
+			return views, fmt.Errorf("%s has %d peers, want %d: %s", n, v.PeerCount, len(names)-1, v)
+		}
+		for _, other := range names {
+			if other == n {
+				continue
+			}
+			id := views[other].AgentID
+			if got, base := v.PeerCycles[id], baseline[n][id]; got < base+minCycles {
+				return views, fmt.Errorf("%s has %d cycles with %s (baseline %d), want +%d: %s", n, got, other, base, minCycles, v)
+			}
+		}
+	}
+	return views, nil
 }
 
 // snapshot records per-peer cycles now, as a baseline for "cycles continue".

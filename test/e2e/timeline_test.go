@@ -133,6 +133,26 @@ func (r *rollTimeline) sample(ctx context.Context) {
 	}
 }
 
+// awaitStep waits up to bound for every agent to reach step and returns
+// those that did not.
+func (r *rollTimeline) awaitStep(step string, bound time.Duration) []string {
+	deadline := time.Now().Add(bound)
+	for {
+		var missing []string
+		r.mu.Lock()
+		for _, n := range r.names {
+			if _, ok := r.seen[n][step]; !ok {
+				missing = append(missing, n)
+			}
+		}
+		r.mu.Unlock()
+		if len(missing) == 0 || time.Now().After(deadline) {
+			return missing
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // report stops sampling, logs the timeline and the new pods' recovery
 // counters (state timeouts, restarted cycles, ignored and rejected lines,
 // failed handshakes), and writes their logs to dir (when set).

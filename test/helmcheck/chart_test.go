@@ -34,6 +34,8 @@ func TestValuesSchemaRejectsTyposAndBadValues(t *testing.T) {
 		{"misspelled crds switch", "crds.enable=false", "enable"},
 		{"cluster domain with a scheme", "clusterDomain=https://x", "clusterDomain"},
 		{"route buffer below 1 MiB", "relay.cluster.pendingBytes=10", "pendingBytes"},
+		{"presence period below 1 s", "relay.cluster.presencePeriodSeconds=0", "presencePeriodSeconds"},
+		{"presence period above 1 min", "relay.cluster.presencePeriodSeconds=61", "presencePeriodSeconds"},
 		{"idle timeout that is not a duration", "relay.idleTimeout=forever", "idleTimeout"},
 		{"pull policy outside the enum", "image.pullPolicy=Sometimes", "pullPolicy"},
 		{"dsn that is not postgres", "database.dsn=mysql://x", "dsn"},

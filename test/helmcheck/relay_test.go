@@ -43,13 +43,14 @@ func TestRelayReplicasFormOneNATSRouteMesh(t *testing.T) {
 	}
 	args := containerArgs(t, sts, "relay")
 	want := map[string]string{
-		"--cluster-listen":        ":6222",
-		"--cluster-name":          "hsfleet-relay",
-		"--cluster-routes":        "nats-route://hsfleet-relay-0.hsfleet-relay-routes.hsfleet-system.svc.cluster.local:6222,nats-route://hsfleet-relay-1.hsfleet-relay-routes.hsfleet-system.svc.cluster.local:6222",
-		"--cluster-advertise":     "$(POD_NAME).hsfleet-relay-routes.hsfleet-system.svc.cluster.local:6222",
-		"--cluster-pending-bytes": "33554432",
-		"--max-connections":       "2000",
-		"--idle-timeout":          "2m",
+		"--cluster-listen":          ":6222",
+		"--cluster-name":            "hsfleet-relay",
+		"--cluster-routes":          "nats-route://hsfleet-relay-0.hsfleet-relay-routes.hsfleet-system.svc.cluster.local:6222,nats-route://hsfleet-relay-1.hsfleet-relay-routes.hsfleet-system.svc.cluster.local:6222",
+		"--cluster-advertise":       "$(POD_NAME).hsfleet-relay-routes.hsfleet-system.svc.cluster.local:6222",
+		"--cluster-pending-bytes":   "33554432",
+		"--cluster-presence-period": "5s",
+		"--max-connections":         "2000",
+		"--idle-timeout":            "2m",
 	}
 	for flag, v := range want {
 		if got, _ := argValue(args, flag); got != v {
@@ -133,11 +134,15 @@ func TestSingleRelayRunsWithoutNATS(t *testing.T) {
 
 // TestRelayRoutesFollowReplicasAndClusterDomain: three replicas get three
 // routes, a custom cluster domain reaches routes, advertise and the address
-// agents dial; hard anti-affinity is required scheduling; relay.affinity
+// agents dial, the presence period reaches its flag; hard anti-affinity is required scheduling; relay.affinity
 // replaces the preset.
 func TestRelayRoutesFollowReplicasAndClusterDomain(t *testing.T) {
-	objs := decodeObjects(t, renderChart(t, releaseNS, "--set", "relay.replicas=3", "--set", "clusterDomain=corp.example", "--set", "relay.antiAffinity=hard"))
+	objs := decodeObjects(t, renderChart(t, releaseNS, "--set", "relay.replicas=3", "--set", "clusterDomain=corp.example", "--set", "relay.antiAffinity=hard",
+		"--set", "relay.cluster.presencePeriodSeconds=2"))
 	sts, pod := relayPod(t, objs)
+	if v, _ := argValue(containerArgs(t, sts, "relay"), "--cluster-presence-period"); v != "2s" {
+		t.Errorf("relay.cluster.presencePeriodSeconds=2: --cluster-presence-period = %q, want 2s", v)
+	}
 	routes, _ := argValue(containerArgs(t, sts, "relay"), "--cluster-routes")
 	if got := strings.Split(routes, ","); len(got) != 3 || got[2] != "nats-route://hsfleet-relay-2.hsfleet-relay-routes.hsfleet-system.svc.corp.example:6222" {
 		t.Errorf("--cluster-routes = %q", routes)
