@@ -109,7 +109,7 @@ func TestFlood(t *testing.T) {
 			v = append(v, w.countsAgree()...)
 			v = append(v, w.echoesGenuine()...)
 			v = append(v, w.keptCycling(ids[:2], start, end, w.opts.stateTimeout+slack)...)
-			v = append(v, w.joined(newcomer.id.ID, newAt, joinBound)...)
+			v = append(v, w.joined(newcomer.id.ID, newAt, w.opts.stateTimeout+slack)...)
 			v = append(v, w.ready.violations()...)
 			v = append(v, w.rowsBounded(f.inventedRows)...)
 			v = append(v, bounded(base, after)...)
@@ -201,30 +201,8 @@ func mustEncode(w *world, p wire.Payload) []byte {
 }
 
 // hogPace is how long a slot hog waits before answering a respond (under
-// the agents' retry interval, so it answers each respond once).
+// the agents' 200 ms retry interval, so it answers each respond once).
 const hogPace = 150 * time.Millisecond
-
-// hogHold is the longest a slot hog keeps a responder slot: every request
-// it sends is progress, so the state timeout never ends its cycle; the
-// stranger exchange cap does, after the request that confirms the cycle
-// and StrangerMaxExchanges more, one per hogPace.
-const hogHold = (engine.StrangerMaxExchanges + 1) * hogPace
-
-// joinBound is how long a peer started during a flood may take to complete
-// a cycle in both roles with every honest agent, when slot hogs hold every
-// responder slot (maxActive of them, at each agent and at the newcomer):
-//   - the newcomer is a stranger: its first start at each agent is dropped
-//     (engine strangerSlotWait), so it gets a slot from its next register;
-//   - a slot comes free when a hog's cycle hits the exchange cap (hogHold;
-//     a hog that stopped answering would be ended by the state timeout,
-//     later, but these answer every respond); the hog then waits a state
-//     timeout before it may start again, so the newcomer's next retry takes
-//     the slot;
-//   - slack for the cycle's round trips and scheduling on a loaded machine.
-//
-// 2.45 s with the world's defaults, under the "within one state timeout"
-// (plus slack) that issue 12 asks of honest pairs.
-const joinBound = agentRegisterInterval + hogHold + agentRetryInterval + slack
 
 // slotHog (item 5): as many keyless open-mode peers as an agent has
 // responder slots register and then answer every respond with another

@@ -33,13 +33,6 @@ type worldOptions struct {
 	maxActive    int
 }
 
-// The honest agents' register and retry intervals (the join bound of
-// TestFlood is built from them).
-const (
-	agentRegisterInterval = 200 * time.Millisecond
-	agentRetryInterval    = 200 * time.Millisecond
-)
-
 // world is a real relay on 127.0.0.1:0, a real PostgreSQL database, honest
 // agents (engine in-process, each with its own relay connection) and the
 // attacker, which connected before any agent so it saw every line.
@@ -160,7 +153,7 @@ func (w *world) start(id *crypto.Identity) *agent {
 	eng, err := engine.New(engine.Config{
 		Identity: id, Name: "agent", Store: w.st, Agents: w.st, Transport: client,
 		Policy: w.policy(), Secure: true,
-		RegisterInterval: agentRegisterInterval, RetryInterval: agentRetryInterval,
+		RegisterInterval: 200 * time.Millisecond, RetryInterval: 200 * time.Millisecond,
 		StateTimeout: w.opts.stateTimeout, CycleInterval: w.opts.cycleEvery,
 		MaxPeers: w.opts.maxPeers, MaxActiveCycles: w.opts.maxActive,
 		Logger: slog.New(slog.DiscardHandler),
