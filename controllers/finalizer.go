@@ -123,6 +123,9 @@ func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HS
 			databaseErrors.WithLabelValues("delete").Inc()
 		}
 	}
+	if !errors.Is(err, errNoDatabase) { // no database: no rows to delete, nothing failed
+		reclaimOps.WithLabelValues(reclaimOpRows, resultOf(err)).Inc()
+	}
 	if err == nil {
 		logger.Info("agent state deleted", "agent_id", agentID)
 		r.normalEvent(agent, EventStateDeleted, "Delete", "deleted database rows of %s", agentID)
@@ -164,4 +167,16 @@ func (r *HSAgentReconciler) openDeletedSecretStore(ctx context.Context, agent *h
 	}
 	log.FromContext(ctx).Info("database Secret gone; deleting the agent's rows with the DSN it last held")
 	return r.Stores.Get(ctx, dsn)
+}
+
+// reclaimOpRows is the reclaim metric's op for deleting an agent's rows;
+// result "error" alerts on rows that could not be deleted (the database
+// failed) while the finalizer retries.
+const reclaimOpRows = "rows"
+
+func resultOf(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
 }
