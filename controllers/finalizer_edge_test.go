@@ -36,6 +36,9 @@ func TestFinalizerReleasesAfterDatabaseGrace(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, func() error {
 		setStatefulSetPods(t, ns, "stranded", 0)
+		if err := conditionIs(getHSAgent(t, ns, "stranded"), hsv1.ConditionStateReclaimed, metav1.ConditionFalse, ReasonRowsDeleteFailed); err != nil {
+			return err
+		}
 		return hasEvent(t, a, EventStateDeleteFailed) // retrying, not given up
 	})
 	deleted := getHSAgent(t, ns, "stranded").DeletionTimestamp.Time
