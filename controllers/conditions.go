@@ -44,6 +44,9 @@ const (
 	ReasonRotationFailed         = "RotationFailed"
 	ReasonRotationComplete       = "RotationComplete"
 	ReasonNoRotation             = "NoRotation"
+	// ReasonRowsDeleteFailed: deleting a deleted HSAgent's rows failed
+	// (database down); retried until --finalizer-database-grace.
+	ReasonRowsDeleteFailed = "RowsDeleteFailed"
 )
 
 // setCondition records a condition at the agent's current generation; the

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -123,6 +124,9 @@ func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HS
 			databaseErrors.WithLabelValues("delete").Inc()
 		}
 	}
+	if !errors.Is(err, errNoDatabase) { // no database: no rows to delete, nothing failed
+		reclaimOps.WithLabelValues(reclaimOpRows, resultOf(err)).Inc()
+	}
 	if err == nil {
 		logger.Info("agent state deleted", "agent_id", agentID)
 		r.normalEvent(agent, EventStateDeleted, "Delete", "deleted database rows of %s", agentID)
@@ -149,6 +153,7 @@ func (r *HSAgentReconciler) deleteAgentState(ctx context.Context, agent *hsv1.HS
 		return nil
 	}
 	r.warningEvent(agent, EventStateDeleteFailed, "Delete", "deleting rows of %s failed, will retry: %s", agentID, msg)
+	r.markRowsDeleteFailed(ctx, agent, msg)
 	return fmt.Errorf("delete agent state %s: %w", agentID, err)
 }
 
@@ -164,4 +169,29 @@ func (r *HSAgentReconciler) openDeletedSecretStore(ctx context.Context, agent *h
 	}
 	log.FromContext(ctx).Info("database Secret gone; deleting the agent's rows with the DSN it last held")
 	return r.Stores.Get(ctx, dsn)
+}
+
+// markRowsDeleteFailed shows the failing row deletion in status
+// (StateReclaimed=False) while the finalizer retries. Best effort: the
+// Event and the metric already say it, and a conflict is rewritten by the
+// next retry.
+func (r *HSAgentReconciler) markRowsDeleteFailed(ctx context.Context, agent *hsv1.HSAgent, msg string) {
+	before := agent.DeepCopy()
+	setCondition(agent, hsv1.ConditionStateReclaimed, metav1.ConditionFalse, ReasonRowsDeleteFailed,
+		"deleting the agent's database rows failed, retrying until --finalizer-database-grace: "+msg)
+	if err := r.patchStatus(ctx, before, agent); err != nil {
+		log.FromContext(ctx).Info("cannot set StateReclaimed=False", "error", err.Error())
+	}
+}
+
+// reclaimOpRows is the reclaim metric's op for deleting an agent's rows;
+// result "error" alerts on rows that could not be deleted (the database
+// failed) while the finalizer retries.
+const reclaimOpRows = "rows"
+
+func resultOf(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
 }

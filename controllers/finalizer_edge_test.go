@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/hsfleet/hsfleet/agent/store"
 	hsv1 "github.com/hsfleet/hsfleet/api/v1alpha1"
 )
@@ -26,6 +28,7 @@ func TestFinalizerReleasesAfterDatabaseGrace(t *testing.T) {
 	startOperator(t, ns, cfg)
 	_, c := testEnv(t)
 
+	rowErrors := rowDeleteErrors(t)
 	createHSAgent(t, newHSAgent(ns, "stranded"))
 	a := waitCondition(t, ns, "stranded", hsv1.ConditionIdentityReady, metav1.ConditionTrue, ReasonIdentityStored)
 	if err := c.Delete(context.Background(), a); err != nil {
@@ -33,6 +36,9 @@ func TestFinalizerReleasesAfterDatabaseGrace(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, func() error {
 		setStatefulSetPods(t, ns, "stranded", 0)
+		if err := conditionIs(getHSAgent(t, ns, "stranded"), hsv1.ConditionStateReclaimed, metav1.ConditionFalse, ReasonRowsDeleteFailed); err != nil {
+			return err
+		}
 		return hasEvent(t, a, EventStateDeleteFailed) // retrying, not given up
 	})
 	deleted := getHSAgent(t, ns, "stranded").DeletionTimestamp.Time
@@ -42,6 +48,10 @@ func TestFinalizerReleasesAfterDatabaseGrace(t *testing.T) {
 	}
 	if err := hasEvent(t, a, EventStateRetained); err != nil {
 		t.Fatalf("no event saying the rows were left: %v", err)
+	}
+	// Each failed attempt counts for the alert (op="rows", result="error").
+	if n := rowDeleteErrors(t) - rowErrors; n < 2 {
+		t.Errorf("%v failed row deletions counted; want every retry (at least 2)", n)
 	}
 }
 
@@ -99,4 +109,14 @@ func TestNamespaceDeletionWithLiveAgents(t *testing.T) {
 			t.Errorf("rows of %s left after namespace deletion: %+v, err %v", n, sum, err)
 		}
 	}
+}
+
+// rowDeleteErrors reads the reclaim metric's op="rows", result="error".
+func rowDeleteErrors(t *testing.T) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := reclaimOps.WithLabelValues(reclaimOpRows, "error").Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }

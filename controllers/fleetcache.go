@@ -49,10 +49,16 @@ type fleetPeer struct {
 	last     [2]int64  // UnixMicro (PostgreSQL's precision); 0: never cycled
 	verified [2]uint32 // cycles authenticated end to end, saturating: 48 bytes an entry, not 56
 	pid      uint32
-	flags    uint8 // has0, has1
+	flags    uint8 // has0, has1, lastVerified0, lastVerified1
 }
 
-const flagHas = 1 // << role
+const (
+	flagHas          = 1 // << role
+	flagLastVerified = 4 // << role: that role's last cycle was a verified one (the mesh view's "#")
+)
+
+// lastVerified reports flagLastVerified for role i.
+func (p *fleetPeer) lastVerified(i int) bool { return p.flags&(flagLastVerified<<i) != 0 }
 
 func newFleetCache() *fleetCache {
 	return &fleetCache{clockSkew: time.Minute, resyncSlices: 20, peers: map[string]uint32{}, agents: map[string][]fleetPeer{}}
@@ -148,6 +154,9 @@ func (c *fleetCache) entry(r store.FleetRow) fleetPeer {
 		i = 0
 	}
 	p := fleetPeer{pid: pid, flags: flagHas << i}
+	if r.LastCycleVerified {
+		p.flags |= flagLastVerified << i
+	}
 	p.cycles[i] = r.Cycles
 	p.verified[i] = uint32(min(max(r.VerifiedCycles, 0), math.MaxUint32))
 	if r.LastCycleAt != nil {
@@ -162,7 +171,7 @@ func (p *fleetPeer) set(e fleetPeer) {
 		if e.flags&(flagHas<<i) == 0 {
 			continue
 		}
-		p.flags |= flagHas << i
+		p.flags = p.flags&^(flagLastVerified<<i) | e.flags&(flagHas<<i|flagLastVerified<<i)
 		p.cycles[i], p.last[i], p.verified[i] = e.cycles[i], e.last[i], e.verified[i]
 	}
 }

@@ -47,7 +47,7 @@ var (
 	}, []string{"result"})
 	reclaimOps = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hsfleet_operator_state_reclaim_operations_total",
-		Help: "Identity and passphrase Secrets handled by the reclaim policy, by op (Retain: released on delete, Delete: deleted, adopt: taken back by a re-created HSAgent) and result.",
+		Help: "Identity and passphrase Secrets handled by the reclaim policy, by op (Retain: released on delete, Delete: deleted, adopt: taken back by a re-created HSAgent) and result; op rows: attempts to delete a deleted HSAgent's database rows (error: the database failed, retried until the grace period).",
 	}, []string{"op", "result"})
 	statusPatches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hsfleet_operator_status_patches_total",

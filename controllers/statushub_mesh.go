@@ -24,8 +24,8 @@ type MeshPair struct {
 	InitiatorID, ResponderID string
 	Cycles                   int64     // the larger of the two sides' counts
 	LastCycle                time.Time // zero: no completed cycle
-	Verified                 bool
-	Stale                    bool // cycled, but not within the initiator's stale window
+	LastCycleVerified        bool      // the initiator's last cycle was authenticated end to end
+	Stale                    bool      // cycled, but not within the initiator's stale window
 }
 
 // MeshNamespace is one namespace's (one fleet's) pairs in aggregate.
@@ -161,12 +161,12 @@ func loadedAgents(caches []*fleetCache) map[string]bool {
 type meshRow struct {
 	initiator, responder *meshMember
 	cycles, last         int64 // last: UnixMicro, 0 never
-	verified             bool
+	lastVerified         bool
 }
 
 func (p meshRow) pair() MeshPair {
 	mp := MeshPair{Initiator: p.initiator.key.Name, Responder: p.responder.key.Name,
-		InitiatorID: p.initiator.id, ResponderID: p.responder.id, Cycles: p.cycles, Verified: p.verified}
+		InitiatorID: p.initiator.id, ResponderID: p.responder.id, Cycles: p.cycles, LastCycleVerified: p.lastVerified}
 	if p.last != 0 {
 		mp.LastCycle = time.UnixMicro(p.last).UTC()
 	}
@@ -201,10 +201,10 @@ func (c *fleetCache) walkPairs(members map[string]*meshMember, loaded map[string
 				continue
 			}
 			if e.flags&flagHas != 0 {
-				fn(meshRow{initiator: self, responder: peer, cycles: e.cycles[0], last: e.last[0], verified: e.verified[0] > 0})
+				fn(meshRow{initiator: self, responder: peer, cycles: e.cycles[0], last: e.last[0], lastVerified: e.lastVerified(0)})
 			}
 			if e.flags&(flagHas<<1) != 0 && !loadedOf[e.pid] {
-				fn(meshRow{initiator: peer, responder: self, cycles: e.cycles[1], last: e.last[1], verified: e.verified[1] > 0})
+				fn(meshRow{initiator: peer, responder: self, cycles: e.cycles[1], last: e.last[1], lastVerified: e.lastVerified(1)})
 			}
 		}
 	}

@@ -19,6 +19,10 @@ type FleetRow struct {
 	// authenticated end to end (docs/protocol.md §7.4).
 	VerifiedCycles int64
 	LastCycleAt    *time.Time
+	// LastCycleVerified: the last cycle was authenticated end to end
+	// (last_verified_at is stamped with that cycle's own time, so it equals
+	// last_cycle_at). The mesh view's "#" rests on it.
+	LastCycleVerified bool
 }
 
 // MaxFleetExcludePeers bounds FleetRowsQuery.ExcludePeers (one text[]
@@ -56,19 +60,22 @@ type FleetRowsResult struct {
 const fleetRowsQuery = `WITH want AS (
 		SELECT w.self_id, w.stale_before FROM unnest($1::text[], $2::timestamptz[]) AS w(self_id, stale_before)
 	), changed AS (
-		SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL AS verified, r.verified_cycles, r.last_cycle_at
+		SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL AS verified, r.verified_cycles, r.last_cycle_at,
+			COALESCE(r.last_verified_at >= r.last_cycle_at, false) AS last_verified
 		FROM role_state r WHERE r.self_id = ANY($3::text[])
 		UNION ALL (
-			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.verified_cycles, r.last_cycle_at
+			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.verified_cycles, r.last_cycle_at,
+			COALESCE(r.last_verified_at >= r.last_cycle_at, false) AS last_verified
 			FROM unnest($4::text[]) AS d(self_id)
 			CROSS JOIN LATERAL (SELECT * FROM role_state x WHERE x.self_id = d.self_id AND x.last_cycle_at >= $5) r
 			UNION
-			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.verified_cycles, r.last_cycle_at
+			SELECT r.self_id, r.peer_id, r.role, r.cycles, r.hs_derived_at IS NOT NULL, r.verified_cycles, r.last_cycle_at,
+			COALESCE(r.last_verified_at >= r.last_cycle_at, false) AS last_verified
 			FROM role_state r WHERE r.id > $6 AND r.self_id = ANY($4::text[]))
 	)
-	SELECT false, c.self_id, c.peer_id, c.role, c.cycles, c.verified, c.verified_cycles, c.last_cycle_at, NULL::json, 0::bigint FROM changed c
+	SELECT false, c.self_id, c.peer_id, c.role, c.cycles, c.verified, c.verified_cycles, c.last_cycle_at, c.last_verified, NULL::json, 0::bigint FROM changed c
 	UNION ALL
-	SELECT true, w.self_id, '', '', 0, false, 0, NULL,
+	SELECT true, w.self_id, '', '', 0, false, 0, NULL, false,
 		(SELECT COALESCE(json_agg(json_build_array(s.peer_id, COALESCE(a.name, ''), s.role, s.state, s.cycles,
 				s.last_cycle_at, ` + sampleSecure + `, s.verified_cycles)
 				ORDER BY s.peer_id, s.role), '[]')
@@ -134,7 +141,7 @@ func (s *Store) FleetRows(ctx context.Context, q FleetRowsQuery, visit func(Flee
 			sample   []byte
 			maxID    int64
 		)
-		if err := rows.Scan(&isSample, &r.SelfID, &r.PeerID, &role, &r.Cycles, &r.Verified, &r.VerifiedCycles, &last, &sample, &maxID); err != nil {
+		if err := rows.Scan(&isSample, &r.SelfID, &r.PeerID, &role, &r.Cycles, &r.Verified, &r.VerifiedCycles, &last, &r.LastCycleVerified, &sample, &maxID); err != nil {
 			return out, fmt.Errorf("store: fleet rows: %w", err)
 		}
 		if isSample {

@@ -13,12 +13,21 @@ const MaxMeshRows = 50000
 
 // MeshRow is one conversation as the fleet-wide mesh view shows it.
 // HSDerivedAt is set once a peer's hs verified; LastSecureAt when a sealed
-// message from the peer last opened.
+// message from the peer last opened. VerifiedCycles of Cycles were
+// authenticated end to end (docs/protocol.md §7.4); LastVerifiedAt is the
+// last of those, equal to LastCycleAt when the last cycle was one.
 type MeshRow struct {
 	SelfID, Role, PeerID, State string
-	Cycles                      int64
-	LastCycleAt                 *time.Time
+	Cycles, VerifiedCycles      int64
+	LastCycleAt, LastVerifiedAt *time.Time
 	HSDerivedAt, LastSecureAt   *time.Time
+}
+
+// LastCycleVerified reports whether the row's last cycle was authenticated
+// end to end: the engine stamps last_verified_at with the verified cycle's
+// own time, so it equals last_cycle_at exactly then.
+func (r MeshRow) LastCycleVerified() bool {
+	return r.LastCycleAt != nil && r.LastVerifiedAt != nil && !r.LastVerifiedAt.Before(*r.LastCycleAt)
 }
 
 // MeshAgent is a registered agent (the agents table).
@@ -37,8 +46,8 @@ type MeshView struct {
 
 const (
 	meshAgentsSQL = `SELECT self_id, name, namespace, last_seen_at FROM agents ORDER BY self_id LIMIT ?`
-	meshRowsSQL   = `SELECT self_id, role, peer_id, state, cycles, last_cycle_at, hs_derived_at, last_secure_at
-		FROM role_state ORDER BY self_id, peer_id, role LIMIT ?`
+	meshRowsSQL   = `SELECT self_id, role, peer_id, state, cycles, verified_cycles, last_cycle_at, last_verified_at,
+		hs_derived_at, last_secure_at FROM role_state ORDER BY self_id, peer_id, role LIMIT ?`
 )
 
 // MeshView reads at most limit conversations and limit agents, read-only.

@@ -40,11 +40,11 @@ func meshRows(ctx context.Context, query queryFunc, q string, limit int) ([]Mesh
 	var out []MeshRow
 	for rows.Next() {
 		var r MeshRow
-		var last, hs, sec dbTime
-		if err := rows.Scan(&r.SelfID, &r.Role, &r.PeerID, &r.State, &r.Cycles, &last, &hs, &sec); err != nil {
+		var last, verified, hs, sec dbTime
+		if err := rows.Scan(&r.SelfID, &r.Role, &r.PeerID, &r.State, &r.Cycles, &r.VerifiedCycles, &last, &verified, &hs, &sec); err != nil {
 			return nil, fmt.Errorf("store: mesh view conversations: %w", err)
 		}
-		r.LastCycleAt, r.HSDerivedAt, r.LastSecureAt = last.ptr(), hs.ptr(), sec.ptr()
+		r.LastCycleAt, r.LastVerifiedAt, r.HSDerivedAt, r.LastSecureAt = last.ptr(), verified.ptr(), hs.ptr(), sec.ptr()
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

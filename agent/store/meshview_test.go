@@ -64,3 +64,54 @@ func TestMeshViewReadsEveryConversationAndAgent(t *testing.T) {
 		}
 	})
 }
+
+// TestMeshViewReportsVerifiedCycles: the mesh view carries verified_cycles
+// and last_verified_at, and a row's last cycle counts as verified only
+// when it was the verified one (an unverified cycle after it clears it).
+func TestMeshViewReportsVerifiedCycles(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *Store, clk *clock) {
+		verified, open := Key{"a1", Initiator, "b1"}, Key{"a1", Initiator, "py"}
+		for _, k := range []Key{verified, open} {
+			if _, err := s.GetOrCreate(ctx, k, "ready"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+		t1 := t0.Add(time.Minute)
+		for _, st := range []Step{{Key: verified, CycleAt: &t0, Verified: true}, {Key: open, CycleAt: &t0},
+			{Key: verified, CycleAt: &t1, Verified: true}, {Key: open, CycleAt: &t1}} {
+			if r, err := s.ApplySteps(ctx, []Step{st}); err != nil || r[0].Err != nil {
+				t.Fatalf("step %+v: %v %v", st, err, r)
+			}
+		}
+		rows := meshRowsByPeer(t, s)
+		if r := rows["b1"]; r.Cycles != 2 || r.VerifiedCycles != 2 || r.LastVerifiedAt == nil || !r.LastVerifiedAt.Equal(t1) || !r.LastCycleVerified() {
+			t.Errorf("verified pair: %+v (last cycle verified %v)", r, r.LastCycleVerified())
+		}
+		if r := rows["py"]; r.Cycles != 2 || r.VerifiedCycles != 0 || r.LastVerifiedAt != nil || r.LastCycleVerified() {
+			t.Errorf("unverified pair: %+v (last cycle verified %v)", r, r.LastCycleVerified())
+		}
+		// A later unverified cycle (a downgrade) leaves last_verified_at
+		// behind: the last cycle is no longer a verified one.
+		t2 := t1.Add(time.Minute)
+		if r, err := s.ApplySteps(ctx, []Step{{Key: verified, CycleAt: &t2}}); err != nil || r[0].Err != nil {
+			t.Fatal(err, r)
+		}
+		if r := meshRowsByPeer(t, s)["b1"]; r.Cycles != 3 || r.VerifiedCycles != 2 || r.LastCycleVerified() {
+			t.Errorf("after an unverified cycle: %+v (last cycle verified %v)", r, r.LastCycleVerified())
+		}
+	})
+}
+
+func meshRowsByPeer(t *testing.T, s *Store) map[string]MeshRow {
+	t.Helper()
+	v, err := s.MeshView(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]MeshRow{}
+	for _, r := range v.Rows {
+		out[r.PeerID] = r
+	}
+	return out
+}

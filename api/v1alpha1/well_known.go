@@ -26,6 +26,9 @@ const (
 	// ConditionPeersCycling is True while every known peer completed a
 	// cycle within the stale window.
 	ConditionPeersCycling = "PeersCycling"
+	// ConditionStateReclaimed is set during deletion only: False while
+	// deleting the agent's database rows fails and is being retried.
+	ConditionStateReclaimed = "StateReclaimed"
 
 	// MaxStatusPeers bounds status.peers (the API's limit).
 	MaxStatusPeers = 64

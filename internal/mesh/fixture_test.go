@@ -20,11 +20,11 @@ func fixture() Data {
 	return Data{
 		Agents: []Agent{{ID: "id-b", Name: "bob", Ready: &yes}, {ID: "id-a", Name: "alice", Ready: &yes}, {ID: "id-c", Name: "carol", Ready: &no}},
 		Rows: []Row{
-			{SelfID: "id-a", Role: "initiator", PeerID: "id-b", Cycles: 41, LastCycle: t0.Add(-time.Second), Verified: true, Secure: true},
-			{SelfID: "id-b", Role: "responder", PeerID: "id-a", Cycles: 42, LastCycle: t0.Add(-500 * time.Millisecond), Verified: true, Secure: true},
-			{SelfID: "id-b", Role: "initiator", PeerID: "id-a", Cycles: 40, LastCycle: t0.Add(-2 * time.Second), Verified: true, Secure: true},
-			{SelfID: "id-b", Role: "initiator", PeerID: "id-c", Cycles: 7, LastCycle: t0.Add(-90 * time.Second), Verified: true, Secure: true},
-			{SelfID: "id-c", Role: "responder", PeerID: "id-b", Cycles: 7, LastCycle: t0.Add(-91 * time.Second), Verified: true, Secure: true},
+			{SelfID: "id-a", Role: "initiator", PeerID: "id-b", Cycles: 41, LastCycle: t0.Add(-time.Second), LastCycleVerified: true, Secure: true},
+			{SelfID: "id-b", Role: "responder", PeerID: "id-a", Cycles: 42, LastCycle: t0.Add(-500 * time.Millisecond), LastCycleVerified: true, Secure: true},
+			{SelfID: "id-b", Role: "initiator", PeerID: "id-a", Cycles: 40, LastCycle: t0.Add(-2 * time.Second), LastCycleVerified: true, Secure: true},
+			{SelfID: "id-b", Role: "initiator", PeerID: "id-c", Cycles: 7, LastCycle: t0.Add(-90 * time.Second), LastCycleVerified: true, Secure: true},
+			{SelfID: "id-c", Role: "responder", PeerID: "id-b", Cycles: 7, LastCycle: t0.Add(-91 * time.Second), LastCycleVerified: true, Secure: true},
 			{SelfID: "id-c", Role: "initiator", PeerID: "id-a", Cycles: 0},
 			{SelfID: "id-a", Role: "initiator", PeerID: "id-c", Cycles: 3, LastCycle: t0.Add(-3 * time.Second)},
 			{SelfID: "id-c", Role: "responder", PeerID: "id-c", Cycles: 9}, // self-pair: ignored
@@ -49,7 +49,7 @@ func bigFixture(n int) Data {
 				last = t0.Add(-time.Hour)
 			}
 			d.Rows = append(d.Rows, Row{SelfID: d.Agents[i].ID, Role: "initiator", PeerID: d.Agents[r].ID,
-				Cycles: int64(100 + i + r), LastCycle: last, Verified: true, Secure: true})
+				Cycles: int64(100 + i + r), LastCycle: last, LastCycleVerified: true, Secure: true})
 		}
 	}
 	return d

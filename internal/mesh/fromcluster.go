@@ -14,9 +14,12 @@ import (
 // show the rest as never cycled from that side (Truncated is set); the
 // other side's sample may fill some of them. The database source
 // (ReadStores) has every pair.
-// Status has one flag per conversation (an hs completed), used for both
-// verified and sealed. Names are namespace/name when the list spans
-// namespaces.
+// Status has no time of the last verified cycle: a peer counts its last
+// cycle as verified when it is secure with verified cycles, which the
+// operator sets only while a verified cycle completed within the agent's
+// stale window (v1alpha1.PeerStatus.Secure); a peer that never verified a
+// cycle (Python, open mode) never does. Names are namespace/name when the
+// list spans namespaces.
 func FromHSAgents(items []v1alpha1.HSAgent) Data {
 	multiNS := false
 	for _, a := range items {
@@ -39,7 +42,7 @@ func FromHSAgents(items []v1alpha1.HSAgent) Data {
 		}
 		for _, p := range a.Status.Peers {
 			d.Rows = append(d.Rows, Row{SelfID: id, Role: p.Role, PeerID: p.AgentID, Cycles: p.Cycles,
-				LastCycle: timeOf(p.LastCycleTime), Verified: p.Secure, Secure: p.Secure})
+				LastCycle: timeOf(p.LastCycleTime), LastCycleVerified: p.Secure && p.VerifiedCycles > 0, Secure: p.Secure})
 		}
 	}
 	return d

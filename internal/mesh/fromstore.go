@@ -23,7 +23,7 @@ func ReadStores(ctx context.Context, limit int, stores ...*store.Store) (Data, e
 		}
 		for _, r := range mv.Rows {
 			row := Row{SelfID: r.SelfID, Role: r.Role, PeerID: r.PeerID, Cycles: r.Cycles,
-				Verified: r.HSDerivedAt != nil, Secure: r.LastSecureAt != nil}
+				LastCycleVerified: r.LastCycleVerified(), Secure: r.LastSecureAt != nil}
 			if r.LastCycleAt != nil {
 				row.LastCycle = *r.LastCycleAt
 			}

@@ -13,8 +13,11 @@ type Row struct {
 	SelfID, Role, PeerID string
 	Cycles               int64
 	LastCycle            time.Time // zero: no cycle yet
-	Verified             bool      // the peer's hs verified at least once
-	Secure               bool      // a sealed message from the peer opened
+	// LastCycleVerified: the cycle at LastCycle was authenticated end to
+	// end (a verified cycle, docs/protocol.md §7.4), not only completed as
+	// a Python or open-mode peer completes one.
+	LastCycleVerified bool
+	Secure            bool // a sealed message from the peer opened
 }
 
 // Agent is one member of the fleet. Ready is nil when the source does not
@@ -35,11 +38,23 @@ const (
 
 // Cell is one directed pair in the matrix.
 type Cell struct {
-	Cycles   int64   `json:"cycles"`
-	AgeSec   float64 `json:"ageSec"` // seconds since the last cycle; -1: never
-	Verified bool    `json:"verified"`
-	Secure   bool    `json:"secure"`
-	Status   Status  `json:"status"`
+	Cycles int64   `json:"cycles"`
+	AgeSec float64 `json:"ageSec"` // seconds since the last cycle; -1: never
+	// Verified is the "#" of every rendering: a verified cycle completed
+	// within the stale window (VerifiedWithin).
+	Verified bool   `json:"verified"`
+	Secure   bool   `json:"secure"` // sealed messages opened (also from an unverified peer)
+	Status   Status `json:"status"`
+}
+
+// VerifiedWithin is the one rule behind a pair's "#" for every source
+// (database, HSAgent status, the operator's cache, the demo): the pair's
+// last cycle completed within the stale window (StatusOK) and was a
+// verified one. A cycle a Python or open-mode peer completes counts as a
+// cycle, never as "#"; so does a cycle of a verified pair that was not
+// authenticated (a downgrade).
+func VerifiedWithin(status Status, lastCycleVerified bool) bool {
+	return status == StatusOK && lastCycleVerified
 }
 
 // AgentView is an agent with its totals as the page's panel shows them.
@@ -114,7 +129,7 @@ func Build(now time.Time, staleAfter time.Duration, d Data) *View {
 		v.Agents[i] = AgentView{ID: a.ID, Name: a.Name, Ready: a.Ready}
 		v.Cells[i] = make([]*Cell, len(all))
 	}
-	last := make(map[PairRef]time.Time)
+	last := make(map[PairRef]lastCycle)
 	for _, r := range rows {
 		self, peer := index[r.SelfID], index[r.PeerID]
 		var p PairRef
@@ -135,18 +150,33 @@ func Build(now time.Time, staleAfter time.Duration, d Data) *View {
 			v.Cells[p.Initiator][p.Responder] = c
 		}
 		c.Cycles = max(c.Cycles, r.Cycles)
-		c.Verified = c.Verified || r.Verified
-		c.Secure = c.Secure || r.Secure
-		if r.LastCycle.After(last[p]) {
-			last[p] = r.LastCycle
-		}
+		c.Secure = c.Secure || r.Secure || r.LastCycleVerified // a verified cycle opened a sealed message
+		last[p] = last[p].merge(r)
 	}
 	v.finish(last)
 	return v
 }
 
+// lastCycle is a pair's latest cycle over both sides' rows.
+type lastCycle struct {
+	at       time.Time
+	verified bool
+}
+
+// merge keeps the later of the two; at the same instant either side's
+// verified mark counts (both sides stamp the one cycle).
+func (l lastCycle) merge(r Row) lastCycle {
+	switch {
+	case r.LastCycle.After(l.at):
+		return lastCycle{r.LastCycle, r.LastCycleVerified}
+	case r.LastCycle.Equal(l.at):
+		l.verified = l.verified || r.LastCycleVerified
+	}
+	return l
+}
+
 // finish fills every off-diagonal cell's status and the totals.
-func (v *View) finish(last map[PairRef]time.Time) {
+func (v *View) finish(last map[PairRef]lastCycle) {
 	for i := range v.Cells {
 		for r := range v.Cells[i] {
 			if i == r {
@@ -158,18 +188,19 @@ func (v *View) finish(last map[PairRef]time.Time) {
 				v.Cells[i][r] = c
 			}
 			p := PairRef{i, r}
-			t, ok := last[p]
+			l, ok := last[p]
 			switch {
-			case !ok || t.IsZero():
+			case !ok || l.at.IsZero():
 				c.Status, c.AgeSec = StatusNever, -1
 			default:
-				age := max(v.At.Sub(t), 0)
+				age := max(v.At.Sub(l.at), 0)
 				c.AgeSec = age.Seconds()
 				c.Status = StatusOK
 				if age > v.staleAfter {
 					c.Status = StatusStale
 				}
 			}
+			c.Verified = VerifiedWithin(c.Status, l.verified)
 			v.Agents[i].Cycles += c.Cycles
 			v.Agents[r].Cycles += c.Cycles
 			if c.Status != StatusOK {

@@ -24,7 +24,7 @@ func TestBuildMergesBothSidesOfEachPair(t *testing.T) {
 	}
 	check(alice, bob, 42, 0.5, StatusOK, true, true) // max cycles and latest time of both sides
 	check(bob, alice, 40, 2, StatusOK, true, true)
-	check(bob, carol, 7, 90, StatusStale, true, true)
+	check(bob, carol, 7, 90, StatusStale, false, true) // verified, but not within the window
 	check(carol, alice, 0, -1, StatusNever, false, false)
 	check(alice, carol, 3, 3, StatusOK, false, false)
 	check(carol, bob, 0, -1, StatusNever, false, false) // no row at all
@@ -58,5 +58,49 @@ func TestBuildEmpty(t *testing.T) {
 	v := Build(t0, time.Minute, Data{})
 	if len(v.Agents) != 0 || v.Stalled != 0 || len(v.Worst) != 0 {
 		t.Errorf("empty view = %+v", v)
+	}
+}
+
+// TestVerifiedMeansAVerifiedCycleWithinTheWindow: "#" (Cell.Verified) only
+// for a pair whose last cycle was verified and is within the stale window;
+// an unverified (Python, open-mode) cycle is a cycle, not "#", and so is a
+// verified pair's later unverified cycle, whichever side's row has it.
+func TestVerifiedMeansAVerifiedCycleWithinTheWindow(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		rows       []Row
+		wantStatus Status
+		want       bool
+	}{
+		{"verified, fresh", []Row{{Role: "initiator", LastCycle: t0.Add(-time.Second), LastCycleVerified: true}}, StatusOK, true},
+		{"verified, stale", []Row{{Role: "initiator", LastCycle: t0.Add(-2 * time.Minute), LastCycleVerified: true}}, StatusStale, false},
+		{"unverified, fresh", []Row{{Role: "initiator", LastCycle: t0.Add(-time.Second), Secure: true}}, StatusOK, false},
+		{"never", []Row{{Role: "initiator"}}, StatusNever, false},
+		{"responder's later unverified cycle", []Row{{Role: "initiator", LastCycle: t0.Add(-3 * time.Second), LastCycleVerified: true},
+			{Role: "responder", LastCycle: t0.Add(-time.Second)}}, StatusOK, false},
+		{"responder's later verified cycle", []Row{{Role: "initiator", LastCycle: t0.Add(-3 * time.Second)},
+			{Role: "responder", LastCycle: t0.Add(-time.Second), LastCycleVerified: true}}, StatusOK, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var d Data
+			for _, r := range c.rows {
+				r.Cycles = 1
+				if r.Role == "initiator" {
+					r.SelfID, r.PeerID = "a", "b"
+				} else {
+					r.SelfID, r.PeerID = "b", "a"
+				}
+				d.Rows = append(d.Rows, r)
+			}
+			v := Build(t0, time.Minute, d)
+			cell := v.Cells[0][1]
+			if cell.Status != c.wantStatus || cell.Verified != c.want {
+				t.Fatalf("a -> b = %+v; want status %s, verified %v", cell, c.wantStatus, c.want)
+			}
+			wantGlyph := map[bool]byte{true: '#', false: '+'}[c.want]
+			if c.wantStatus == StatusOK && glyph(cell) != wantGlyph {
+				t.Errorf("glyph %q, want %q", glyph(cell), wantGlyph)
+			}
+		})
 	}
 }

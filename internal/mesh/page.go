@@ -72,7 +72,7 @@ func cellClass(c *Cell) string {
 	if c.Status != StatusOK {
 		return string(c.Status)
 	}
-	if c.Verified && c.Secure {
+	if c.Verified {
 		return "ok"
 	}
 	return "ok weak"
@@ -102,13 +102,13 @@ func readyText(a AgentView) string {
 }
 
 func cellTitle(d pageData, i, r int, c *Cell) string {
-	hs, sealed := "not verified", "not sealed"
+	verified, sealed := "not verified", "not sealed"
 	if c.Verified {
-		hs = "verified"
+		verified = "verified"
 	}
 	if c.Secure {
 		sealed = "sealed"
 	}
-	return fmt.Sprintf("%s -> %s: %s, %d cycles, last %s ago, hs %s, %s", d.View.Agents[i].Name, d.View.Agents[r].Name,
-		c.Status, c.Cycles, FormatAge(c.AgeSec), hs, sealed)
+	return fmt.Sprintf("%s -> %s: %s, %d cycles, last %s ago, last cycle %s, %s", d.View.Agents[i].Name, d.View.Agents[r].Name,
+		c.Status, c.Cycles, FormatAge(c.AgeSec), verified, sealed)
 }

@@ -18,7 +18,7 @@
     if (s < 86400) return Math.floor(s / 3600) + "h";
     return Math.floor(s / 86400) + "d";
   }
-  function cls(c) { return c.status !== "ok" ? c.status : (c.verified && c.secure ? "ok" : "ok weak"); }
+  function cls(c) { return c.status !== "ok" ? c.status : (c.verified ? "ok" : "ok weak"); }
   function bg(c, staleAfter) {
     if (c.status !== "ok") return "";
     var f = staleAfter > 0 ? Math.min(c.ageSec / staleAfter, 1) : 0;
@@ -27,7 +27,7 @@
   function ready(a) { return a.ready === null || a.ready === undefined ? "?" : (a.ready ? "yes" : "no"); }
   function title(v, i, r, c) {
     return v.agents[i].name + " -> " + v.agents[r].name + ": " + c.status + ", " + c.cycles + " cycles, last " +
-      age(c.ageSec) + " ago, hs " + (c.verified ? "verified" : "not verified") + ", " + (c.secure ? "sealed" : "not sealed");
+      age(c.ageSec) + " ago, last cycle " + (c.verified ? "verified" : "not verified") + ", " + (c.secure ? "sealed" : "not sealed");
   }
   function replaceBody(table, rows) {
     var tb = el("tbody");

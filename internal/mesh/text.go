@@ -99,7 +99,7 @@ func (t textRenderer) numeric() bool {
 	if lw+n*(cw+2) > t.o.Width {
 		return false
 	}
-	fmt.Fprintln(t.b, "rows: initiator, columns: responder; cycles and age of the last cycle (! stale, ? hs not verified, * not sealed, - none)")
+	fmt.Fprintln(t.b, "rows: initiator, columns: responder; cycles and age of the last cycle (! stale, ? last cycle not verified, - none)")
 	fmt.Fprintf(t.b, "%-*s", lw, "")
 	for _, l := range t.labels {
 		fmt.Fprintf(t.b, "  %*s", cw, l)
@@ -128,7 +128,7 @@ func (t textRenderer) glyphs() {
 		lw = max(lw, len(l))
 	}
 	prefix := digits + 1 + lw + 1
-	fmt.Fprintln(t.b, "rows: initiator, columns: responder (# ok, + ok but hs not verified or not sealed, ! stale, . none)")
+	fmt.Fprintln(t.b, "rows: initiator, columns: responder (# verified cycle, + unverified cycle, ! stale, . none)")
 	for d := digits - 1; d >= 0; d-- { // column numbers, one digit per line
 		t.b.WriteString(strings.Repeat(" ", prefix))
 		for r := 1; r <= n; r++ {
@@ -167,7 +167,7 @@ func colour(c *Cell) string {
 		return ansiRed
 	case c.Status == StatusNever:
 		return ansiDim
-	case !c.Verified || !c.Secure:
+	case !c.Verified:
 		return ansiAmber
 	}
 	return ansiGreen
@@ -179,7 +179,7 @@ func glyph(c *Cell) byte {
 		return '!'
 	case c.Status == StatusNever:
 		return '.'
-	case !c.Verified || !c.Secure:
+	case !c.Verified:
 		return '+'
 	}
 	return '#'
@@ -195,8 +195,6 @@ func cellText(c *Cell) string {
 		s += "!"
 	case !c.Verified:
 		s += "?"
-	case !c.Secure:
-		s += "*"
 	}
 	return s
 }

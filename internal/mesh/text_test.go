@@ -36,7 +36,7 @@ func TestRenderTextFallsBackToGlyphsWhenNarrow(t *testing.T) {
 	if err := RenderText(&b, Build(t0, 30*time.Second, fixture()), TextOptions{Width: 20, Worst: -1}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "# ok") || strings.Contains(b.String(), "worst pairs") {
+	if !strings.Contains(b.String(), "# verified cycle") || strings.Contains(b.String(), "worst pairs") {
 		t.Errorf("narrow output:\n%s", b.String())
 	}
 }

@@ -25,8 +25,9 @@ import (
 )
 
 // seededFleet is the hub's cache of meshtest.Seed's conversations: alice ->
-// bob cycled 5 s before now, bob -> alice 10 minutes before; carol none.
-func seededFleet(now time.Time) *controllers.FleetMesh {
+// bob cycled 5 s before now (a verified cycle when verified), bob -> alice
+// 10 minutes before; carol none.
+func seededFleet(now time.Time, verified bool) *controllers.FleetMesh {
 	fresh, old := now.Add(-5*time.Second), now.Add(-10*time.Minute)
 	members := []controllers.MeshMember{
 		{Namespace: "fleet", Name: "alice", AgentID: "id-a", StaleAfter: 5 * time.Minute},
@@ -34,8 +35,8 @@ func seededFleet(now time.Time) *controllers.FleetMesh {
 		{Namespace: "fleet", Name: "carol", AgentID: "id-c", StaleAfter: 5 * time.Minute},
 	}
 	rows := []store.FleetRow{
-		{SelfID: "id-a", PeerID: "id-b", Initiator: true, Cycles: 20, Verified: true, LastCycleAt: &fresh},
-		{SelfID: "id-b", PeerID: "id-a", Initiator: false, Cycles: 20, Verified: true, LastCycleAt: &fresh},
+		{SelfID: "id-a", PeerID: "id-b", Initiator: true, Cycles: 20, Verified: true, LastCycleAt: &fresh, LastCycleVerified: verified},
+		{SelfID: "id-b", PeerID: "id-a", Initiator: false, Cycles: 20, Verified: true, LastCycleAt: &fresh, LastCycleVerified: verified},
 		{SelfID: "id-b", PeerID: "id-a", Initiator: true, Cycles: 10, Verified: true, LastCycleAt: &old},
 		{SelfID: "id-a", PeerID: "id-b", Initiator: false, Cycles: 10, Verified: true, LastCycleAt: &old},
 	}
@@ -46,7 +47,7 @@ func TestCollectorAndPageFromHubCache(t *testing.T) {
 	now := time.Now()
 	c, _ := meshtest.StartAPIServer(t, filepath.Join("..", ".."))
 	meshtest.Seed(t, c, now)
-	fleet := seededFleet(now)
+	fleet := seededFleet(now, true)
 	col := &Collector{Reader: c, Fleet: fleet, Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(col)
@@ -83,6 +84,22 @@ func TestCollectorAndPageFromHubCache(t *testing.T) {
 	page := string(body)
 	if resp.StatusCode != 200 || !strings.Contains(page, ">carol<") || !strings.Contains(page, `class="notready"`) || !strings.Contains(page, `class="cell stale"`) {
 		t.Errorf("page from the hub cache: %s\n%s", resp.Status, page)
+	}
+
+	// "#" from the hub cache: only for a verified last cycle within the
+	// window; an unverified (Python, open-mode) one is a cycle, not "#".
+	for _, verified := range []bool{true, false} {
+		v, err := HubSource(c, seededFleet(now, verified), 5*time.Minute)(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ab := v.Cells[0][1] // alice -> bob
+		if ab.Status != mesh.StatusOK || ab.Cycles != 20 || ab.Verified != verified {
+			t.Errorf("hub source, last cycle verified %v: alice -> bob = %+v", verified, ab)
+		}
+		if ba := v.Cells[1][0]; ba.Status != mesh.StatusStale || ba.Verified {
+			t.Errorf("hub source: bob -> alice = %+v; want stale, not verified", ba)
+		}
 	}
 }
 

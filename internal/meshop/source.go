@@ -74,7 +74,7 @@ func HubSource(r client.Reader, fleet Fleet, staleAfter time.Duration) mesh.Sour
 		for ns, names := range byNS {
 			for _, p := range fleet.Pairs(now, ns, names) {
 				d.Rows = append(d.Rows, mesh.Row{SelfID: keys[[2]string{ns, p.Initiator}], Role: "initiator", PeerID: keys[[2]string{ns, p.Responder}],
-					Cycles: p.Cycles, LastCycle: p.LastCycle, Verified: p.Verified, Secure: p.Verified})
+					Cycles: p.Cycles, LastCycle: p.LastCycle, LastCycleVerified: p.LastCycleVerified})
 			}
 		}
 		return mesh.Build(now, staleAfter, d), nil
