@@ -170,9 +170,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// agentCPU is the agents' CPU seconds, and their RSS and private RSS
+// agentUsage is the agents' CPU seconds, and their RSS and private RSS
 // (only the agents whose smaps_rollup was read).
-func (r *fleetRun) agentCPU() (sum float64, rss, private []int64) {
+func (r *fleetRun) agentUsage() (sum float64, rss, private []int64) {
 	for _, p := range r.agentProcs {
 		sum += p.cpuSeconds
 		rss = append(rss, p.rssBytes)
@@ -191,7 +191,7 @@ func (r *fleetRun) progress(prev, s dbSample, dt time.Duration, now time.Time) {
 	if cycles > 0 {
 		perCycle = fmt.Sprintf("%.1f", float64(s.xactCommit-prev.xactCommit)/float64(cycles))
 	}
-	cpu, rss, private := r.agentCPU()
+	cpu, rss, private := r.agentUsage()
 	fmt.Printf("t=%6.1fs pairs %6d/%d  cycles %8d  %7.1f cycles/s  conns %4d (peak %d)  commits/cycle %5s  agents CPU %7.1fs RSS %6.0f MiB (private %6.0f)  relay CPU %6.1fs  load %s\n",
 		now.Sub(r.start).Seconds(), s.pairsDone, r.pairsTotal, s.cycles, rate, s.connections, r.peakConns, perCycle,
 		cpu, float64(sumInt(rss))/(1<<20), float64(sumInt(private))/(1<<20), r.relayProc.cpuSeconds, loadAverage())
@@ -212,7 +212,7 @@ func (r *fleetRun) report(ctx context.Context) error {
 	s := r.last
 	cycles := s.cycles - r.first.cycles
 	commits := s.xactCommit - r.first.xactCommit - r.mon.ownCommits
-	cpu, rss, private := r.agentCPU()
+	cpu, rss, private := r.agentUsage()
 	sort.Slice(rss, func(i, j int) bool { return rss[i] < rss[j] })
 	sort.Slice(private, func(i, j int) bool { return private[i] < private[j] })
 	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
