@@ -100,6 +100,7 @@ func runAgent(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	releaseUnsealMemory()
 	policy, err := agentPolicy(o, logger)
 	if err != nil {
 		return err

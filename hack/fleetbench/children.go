@@ -55,8 +55,13 @@ type child struct {
 	err    error // valid after exited is closed
 }
 
-func startChild(sp *spawner, name, bin string, args []string, logs *logCounter) (*child, error) {
+// startChild starts bin with the harness's environment plus env
+// (KEY=VALUE; a later entry wins over an inherited one).
+func startChild(sp *spawner, name, bin string, args, env []string, logs *logCounter) (*child, error) {
 	cmd := exec.Command(bin, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout = io.Discard
 	pr, pw, err := os.Pipe()
 	if err != nil {

@@ -121,7 +121,7 @@ func run(ctx context.Context, o *options) (bool, error) {
 		relayArgs = append(relayArgs, "--trust-bundle", bundle)
 	}
 	relayArgs = append(relayArgs, o.relayArgs...)
-	relay, err := startChild(sp, "relay", bin, relayArgs, logs)
+	relay, err := startChild(sp, "relay", bin, relayArgs, nil, logs)
 	if err != nil {
 		return false, err
 	}
@@ -136,9 +136,9 @@ func run(ctx context.Context, o *options) (bool, error) {
 	}
 	r.relayMetrics = "http://" + relayMetrics + "/metrics"
 	fmt.Printf("fleetbench: N=%d agents (%d directed pairs), relay %s, trust %s, durable PostgreSQL max_connections=%s "+
-		"fsync=%s synchronous_commit=%s, binary %s, agent args %q, bundle caps %q, load average %s\n",
+		"fsync=%s synchronous_commit=%s, binary %s, agent args %q, agent env %q, bundle caps %q, load average %s\n",
 		o.n, r.pairsTotal, relayMode(o), o.trustMode, mon.serverSetting(ctx, "max_connections"),
-		mon.serverSetting(ctx, "fsync"), mon.serverSetting(ctx, "synchronous_commit"), bin, o.agentArgs, o.caps, loadAverage())
+		mon.serverSetting(ctx, "fsync"), mon.serverSetting(ctx, "synchronous_commit"), bin, o.agentArgs, o.agentEnv, o.caps, loadAverage())
 	if err := r.begin(ctx); err != nil {
 		return false, err
 	}
@@ -155,7 +155,7 @@ func run(ctx context.Context, o *options) (bool, error) {
 			args = append(args, "--trust-mode", "open")
 		}
 		args = append(args, o.agentArgs...)
-		c, err := startChild(sp, id.Name, bin, args, logs)
+		c, err := startChild(sp, id.Name, bin, args, o.agentEnv, logs)
 		if err != nil {
 			return false, err
 		}

@@ -19,6 +19,7 @@ type options struct {
 	maxConnections   int
 	relayArgs        multiFlag
 	agentArgs        []string
+	agentEnv         multiFlag // KEY=VALUE added to every agent's environment
 	keepDir          bool
 	dbParams         string
 	statements       bool
@@ -59,6 +60,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.StringVar(&o.trustMode, "trust-mode", "fleet", "fleet (identities and a trust bundle made up front) or open")
 	fs.IntVar(&o.maxConnections, "max-connections", 1000, "PostgreSQL max_connections")
 	fs.Var(&o.relayArgs, "relay-arg", "extra relay flag (repeatable), e.g. -relay-arg=--queue-bytes=8388608")
+	fs.Var(&o.agentEnv, "agent-env", "KEY=VALUE added to every agent's environment (repeatable), e.g. -agent-env GOGC=50 -agent-env GOMEMLIMIT=20MiB")
 	fs.StringVar(&o.dbParams, "db-params", "", "extra agent DSN query parameters, e.g. hsfleet_prepare=off")
 	fs.BoolVar(&o.statements, "statements", false, "load pg_stat_statements and print the fleet's statements per cycle at the end")
 	fs.BoolVar(&o.keepDir, "keep-dir", false, "keep the temp dir with identities and bundle")
@@ -75,6 +77,11 @@ func parseOptions(args []string) (*options, error) {
 		o.caps = strings.Split(*capsList, ",")
 	}
 	o.agentArgs = fs.Args()
+	for _, kv := range o.agentEnv {
+		if key, _, ok := strings.Cut(kv, "="); !ok || key == "" || strings.ContainsAny(key, " \t\x00") {
+			return nil, fmt.Errorf("-agent-env %q: want KEY=VALUE", kv)
+		}
+	}
 	switch {
 	case o.n < 2:
 		return nil, fmt.Errorf("-n must be at least 2")

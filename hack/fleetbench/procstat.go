@@ -17,9 +17,13 @@ type procSample struct {
 	childCPUSeconds float64 // cutime+cstime: children that exited and were reaped
 	ppid            int
 	rssBytes        int64
+	// privateBytes is the private part of rssBytes (smaps_rollup); -1
+	// when the kernel has no smaps_rollup.
+	privateBytes int64
 }
 
-// readProc reads /proc/PID/stat and /proc/PID/statm.
+// readProc reads /proc/PID/stat, /proc/PID/statm and
+// /proc/PID/smaps_rollup.
 func readProc(pid int) (procSample, error) {
 	p, err := readStat(pid)
 	if err != nil {
@@ -38,6 +42,9 @@ func readProc(pid int) (procSample, error) {
 		return procSample{}, fmt.Errorf("/proc/%d/statm: %w", pid, err)
 	}
 	p.rssBytes = pages * int64(os.Getpagesize())
+	if p.privateBytes, err = readPrivateBytes(pid); err != nil {
+		p.privateBytes = -1
+	}
 	return p, nil
 }
 

@@ -28,6 +28,7 @@ type fleetRun struct {
 	agentProcs  map[int]procSample
 	relayProc   procSample
 	peakRSS     int64
+	peakPrivate int64 // private RSS (smaps_rollup) summed over the agents
 	exited      []string
 
 	// server is PostgreSQL's processes, for its CPU in the window.
@@ -134,7 +135,7 @@ func (r *fleetRun) windowTick(ctx context.Context, now time.Time) bool {
 }
 
 func (r *fleetRun) sampleProcs() {
-	var rss int64
+	var rss, private int64
 	for _, c := range r.agents {
 		if !c.running() {
 			continue
@@ -145,8 +146,10 @@ func (r *fleetRun) sampleProcs() {
 	}
 	for _, p := range r.agentProcs {
 		rss += p.rssBytes
+		private += max(p.privateBytes, 0)
 	}
 	r.peakRSS = max(r.peakRSS, rss)
+	r.peakPrivate = max(r.peakPrivate, private)
 	if p, err := readProc(r.relay.pid()); err == nil {
 		r.relayProc = p
 	}
@@ -167,12 +170,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (r *fleetRun) agentCPU() (sum float64, rss []int64) {
+// agentUsage is the agents' CPU seconds, and their RSS and private RSS
+// (only the agents whose smaps_rollup was read).
+func (r *fleetRun) agentUsage() (sum float64, rss, private []int64) {
 	for _, p := range r.agentProcs {
 		sum += p.cpuSeconds
 		rss = append(rss, p.rssBytes)
+		if p.privateBytes >= 0 {
+			private = append(private, p.privateBytes)
+		}
 	}
-	return sum, rss
+	return sum, rss, private
 }
 
 func (r *fleetRun) progress(prev, s dbSample, dt time.Duration, now time.Time) {
@@ -183,10 +191,10 @@ func (r *fleetRun) progress(prev, s dbSample, dt time.Duration, now time.Time) {
 	if cycles > 0 {
 		perCycle = fmt.Sprintf("%.1f", float64(s.xactCommit-prev.xactCommit)/float64(cycles))
 	}
-	cpu, rss := r.agentCPU()
-	fmt.Printf("t=%6.1fs pairs %6d/%d  cycles %8d  %7.1f cycles/s  conns %4d (peak %d)  commits/cycle %5s  agents CPU %7.1fs RSS %6.0f MiB  relay CPU %6.1fs  load %s\n",
+	cpu, rss, private := r.agentUsage()
+	fmt.Printf("t=%6.1fs pairs %6d/%d  cycles %8d  %7.1f cycles/s  conns %4d (peak %d)  commits/cycle %5s  agents CPU %7.1fs RSS %6.0f MiB (private %6.0f)  relay CPU %6.1fs  load %s\n",
 		now.Sub(r.start).Seconds(), s.pairsDone, r.pairsTotal, s.cycles, rate, s.connections, r.peakConns, perCycle,
-		cpu, float64(sumInt(rss))/(1<<20), r.relayProc.cpuSeconds, loadAverage())
+		cpu, float64(sumInt(rss))/(1<<20), float64(sumInt(private))/(1<<20), r.relayProc.cpuSeconds, loadAverage())
 }
 
 func sumInt(xs []int64) (s int64) {
@@ -204,13 +212,14 @@ func (r *fleetRun) report(ctx context.Context) error {
 	s := r.last
 	cycles := s.cycles - r.first.cycles
 	commits := s.xactCommit - r.first.xactCommit - r.mon.ownCommits
-	cpu, rss := r.agentCPU()
+	cpu, rss, private := r.agentUsage()
 	sort.Slice(rss, func(i, j int) bool { return rss[i] < rss[j] })
+	sort.Slice(private, func(i, j int) bool { return private[i] < private[j] })
 	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n== fleetbench summary: N=%d, relay %s, trust %s, agent args %q, load average now %s\n",
-		r.o.n, relayMode(r.o), r.o.trustMode, r.o.agentArgs, loadAverage())
+	fmt.Fprintf(&b, "\n== fleetbench summary: N=%d, relay %s, trust %s, agent args %q, agent env %q, load average now %s\n",
+		r.o.n, relayMode(r.o), r.o.trustMode, r.o.agentArgs, r.o.agentEnv, loadAverage())
 	if r.convergedAt > 0 {
 		fmt.Fprintf(&b, "converged:            all %d directed pairs after %.1f s\n", r.pairsTotal, r.convergedAt.Seconds())
 	} else {
@@ -249,6 +258,10 @@ func (r *fleetRun) report(ctx context.Context) error {
 		fmt.Fprintf(&b, "agent RSS:            sum %.0f MiB (peak %.0f MiB); per agent min %.1f / median %.1f / max %.1f MiB\n",
 			mib(sumInt(rss)), mib(r.peakRSS), mib(rss[0]), mib(rss[len(rss)/2]), mib(rss[len(rss)-1]))
 	}
+	if len(private) > 0 {
+		fmt.Fprintf(&b, "agent private RSS:    sum %.0f MiB (peak %.0f MiB); per agent min %.1f / median %.1f / max %.1f MiB (RSS less the pages shared with other processes, e.g. the binary's text)\n",
+			mib(sumInt(private)), mib(r.peakPrivate), mib(private[0]), mib(private[len(private)/2]), mib(private[len(private)-1]))
+	}
 	if len(r.exited) > 0 {
 		fmt.Fprintf(&b, "agents that exited:   %d (%s)\n", len(r.exited), strings.Join(r.exited, " "))
 	}
@@ -271,9 +284,9 @@ func (r *fleetRun) report(ctx context.Context) error {
 	if whole.hasVerified {
 		verified = fmt.Sprint(whole.verified)
 	}
-	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f relay_lines_per_agent=%.0f relay_lines_per_cycle=%.1f cycles=%d verified=%s%s\n",
+	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f agent_private_mib=%.0f relay_lines_per_agent=%.0f relay_lines_per_cycle=%.1f cycles=%d verified=%s%s\n",
 		r.o.n, relayMode(r.o), r.convergedAt > 0, r.convergedAt.Seconds(), s.pairsDone, r.pairsTotal,
-		float64(cycles)/elapsed.Seconds(), r.peakConns, ratio(commits, cycles), 1000*cpu/float64(max(cycles, 1)), mib(sumInt(rss)),
+		float64(cycles)/elapsed.Seconds(), r.peakConns, ratio(commits, cycles), 1000*cpu/float64(max(cycles, 1)), mib(sumInt(rss)), mib(sumInt(private)),
 		rl.sent/float64(r.o.n), rl.sent/float64(max(cycles, 1)), cycles, verified, windowResult)
 	fmt.Print(b.String())
 	return measured.expectKind(r.o.expect)

@@ -27,7 +27,7 @@ func (r *fleetRun) snapshot(ctx context.Context) (snapshot, error) {
 		return snapshot{}, err
 	}
 	r.last = s
-	cpu, _ := r.agentCPU()
+	cpu, _, _ := r.agentUsage()
 	sn := snapshot{at: time.Now(), db: s, ownCommits: r.mon.ownCommits, agentCPU: cpu, relayCPU: r.relayProc.cpuSeconds}
 	sn.serverCPU, sn.serverErr = r.server.cpu()
 	return sn, nil
