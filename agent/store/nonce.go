@@ -99,24 +99,3 @@ func (s *Store) DeleteNoncesOlderThan(ctx context.Context, age time.Duration) (d
 	}
 	return deleted, nil
 }
-
-// DeleteHSNoncesOlderThan removes FlowHS rows recorded more than age ago
-// (by the Store's clock), leaving the per-cycle flows alone, and returns
-// how many went.
-func (s *Store) DeleteHSNoncesOlderThan(ctx context.Context, age time.Duration) (deleted int64, err error) {
-	defer s.observe("delete_old_hs_nonces", time.Now(), &err)
-	if err := s.checkOpen(); err != nil {
-		return 0, err
-	}
-	if age < 0 {
-		return 0, fmt.Errorf("%w: negative nonce age %v", ErrInvalid, age)
-	}
-	res, err := s.w.ExecContext(ctx, s.q.deleteOldFlowNonces, FlowHS, s.timeArg(s.now().Add(-age)))
-	if err != nil {
-		return 0, fmt.Errorf("store: delete hs nonces older than %v: %w", age, err)
-	}
-	if deleted, err = res.RowsAffected(); err != nil {
-		return 0, fmt.Errorf("store: delete hs nonces older than %v: %w", age, err)
-	}
-	return deleted, nil
-}

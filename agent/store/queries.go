@@ -27,7 +27,8 @@ type queries struct {
 	updateRecordingNonce, updateNonceOutcome string
 
 	recordNonce, nonceExists, deletePairNonces, deleteOldNonces string
-	deleteOldFlowNonces                                         string
+
+	pruneHSNonces, pruneOwnHSNonces string // hsnonceprune.go
 
 	upsertAgent, touchAgent, getAgent string
 
@@ -38,7 +39,7 @@ type queries struct {
 	deleteUnusedRole string // rowgc.go
 }
 
-func buildQueries(rebind func(string) string) queries {
+func buildQueries(dialect string, rebind func(string) string) queries {
 	q := queries{
 		getRole:   `SELECT ` + roleCols + ` FROM role_state WHERE self_id = ? AND role = ? AND peer_id = ?`,
 		listRoles: `SELECT ` + roleCols + ` FROM role_state WHERE self_id = ? ORDER BY role, peer_id`,
@@ -94,9 +95,10 @@ func buildQueries(rebind func(string) string) queries {
 			ON CONFLICT (self_id, role, peer_id, flow, nonce) DO NOTHING`,
 		nonceExists: `SELECT count(*) FROM nonce_event
 			WHERE self_id = ? AND role = ? AND peer_id = ? AND flow = ? AND nonce = ?`,
-		deletePairNonces:    `DELETE FROM nonce_event WHERE self_id = ? AND role = ? AND peer_id = ? AND flow <> 'hs'`,
-		deleteOldFlowNonces: `DELETE FROM nonce_event WHERE flow = ? AND created_at < ?`,
-		deleteOldNonces:     `DELETE FROM nonce_event WHERE created_at < ?`,
+		deletePairNonces: `DELETE FROM nonce_event WHERE self_id = ? AND role = ? AND peer_id = ? AND flow <> 'hs'`,
+		deleteOldNonces:  `DELETE FROM nonce_event WHERE created_at < ?`,
+		pruneHSNonces:    hsPruneBatchSQL(dialect, ""),
+		pruneOwnHSNonces: hsPruneBatchSQL(dialect, "self_id = ? AND "),
 
 		upsertAgent: `INSERT INTO agents (self_id, name, namespace, sign_pub, kx_pub, software_version, started_at, last_seen_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -138,7 +140,8 @@ func buildQueries(rebind func(string) string) queries {
 	for _, p := range []*string{
 		&q.getRole, &q.listRoles, &q.insertRole, &q.updateRole, &q.roleExists, &q.bumpCycles,
 		&q.updateRecordingNonce, &q.updateNonceOutcome,
-		&q.recordNonce, &q.nonceExists, &q.deletePairNonces, &q.deleteOldNonces, &q.deleteOldFlowNonces,
+		&q.recordNonce, &q.nonceExists, &q.deletePairNonces, &q.deleteOldNonces,
+		&q.pruneHSNonces, &q.pruneOwnHSNonces,
 		&q.upsertAgent, &q.touchAgent, &q.getAgent,
 		&q.deleteAgentNonces, &q.deleteAgentRoles, &q.deleteAgent,
 		&q.summaryTotals, &q.summaryPeers, &q.deleteUnusedRole,

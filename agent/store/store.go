@@ -96,7 +96,7 @@ func OpenWithOptions(ctx context.Context, dsn string, opts Options) (*Store, err
 	if err != nil {
 		return nil, err
 	}
-	s.q = buildQueries(s.w.Rebind)
+	s.q = buildQueries(dialect, s.w.Rebind)
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
