@@ -36,7 +36,7 @@ type agentOptions struct {
 	registerInterval, stateTimeout     time.Duration
 	retryInterval, cycleInterval       time.Duration
 	secure, createIdentity, logSent    bool
-	dbAsyncCommit                      bool
+	dbAsyncCommit, legacyCycle         bool
 	logLevel, logFormat                string
 	relayAuth                          string
 }
@@ -67,6 +67,7 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.BoolVar(&o.logSent, "log-sent-nonces", false, "also log our own nonces in nonce_event, as the reference does (more database writes)")
 	fs.BoolVar(&o.dbAsyncCommit, "db-async-commit", true, "PostgreSQL synchronous_commit=off for this agent's sessions: "+
 		"a database crash can lose the last ~0.6 s of state changes, which the protocol's retries and timeouts recover like lost messages (see docs)")
+	fs.BoolVar(&o.legacyCycle, "legacy-cycle", false, "benchmarks only (docs/fleet-bench.md): run the pre-binding secure cycle, no hs bind, no hsf header, no finalize MAC; never in production")
 	fs.BoolVar(&o.createIdentity, "create-identity", false, "create the identity file when it does not exist")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "json", "json or text")
@@ -137,6 +138,7 @@ func runAgentProcess(ctx context.Context, o *agentOptions, id *crypto.Identity, 
 		Store: st, Agents: st, Transport: client, Policy: policy, Secure: o.secure, LogSentNonces: o.logSent,
 		ExchangeLimit: o.exchangeLimit, RegisterInterval: o.registerInterval, RetryInterval: o.retryInterval, CycleInterval: o.cycleInterval,
 		StateTimeout: o.stateTimeout, MaxPeers: o.maxPeers, MaxActiveCycles: o.maxActive, Logger: logger,
+		DisableBinding: o.legacyCycle,
 	})
 	if err != nil {
 		return err
