@@ -12,7 +12,7 @@ import (
 // one logged now can still verify 2×TTL from now; the rest is clock margin.
 const hsNonceRetention = 2*crypto.HandshakeTTL + 30*time.Second
 
-// hsNoncePruneEvery spaces the agent-wide prune of the hs nonce log.
+// hsNoncePruneEvery spaces the prune of this agent's hs nonce rows.
 const hsNoncePruneEvery = time.Minute
 
 // pruneHSNoncesLoop keeps the hs nonce log (which outlives cycles) bounded.
@@ -29,11 +29,13 @@ func (e *Engine) pruneHSNoncesLoop(ctx context.Context) {
 	}
 }
 
-// pruneHSNonces deletes hs nonces logged more than retention ago.
+// pruneHSNonces deletes this agent's hs nonces logged more than retention
+// ago. Other agents' rows are theirs to prune; a deleted agent's rows go
+// with the operator's finalizer (docs/engine-scale.md).
 func (e *Engine) pruneHSNonces(retention time.Duration) (int64, error) {
 	sctx, cancel := e.storeCtx()
 	defer cancel()
-	n, err := e.cfg.Store.DeleteHSNoncesOlderThan(sctx, retention)
+	n, err := e.cfg.Store.DeleteOwnHSNoncesOlderThan(sctx, e.self, retention)
 	e.storeResult("delete_old_hs_nonces", err)
 	if err != nil {
 		e.log.Warn("hs nonce log not pruned", "error", err)

@@ -136,27 +136,35 @@ func TestVerifyHSRejectsAnHSOlderThanTheCycle(t *testing.T) {
 	}
 }
 
-func TestPruneHSNoncesDropsOnlyExpiredHSNonces(t *testing.T) {
+func TestPruneHSNoncesDropsOnlyOwnExpiredHSNonces(t *testing.T) {
 	f := newFleet(t, fleetOptions{})
 	ids := f.newIdentities(2)
 	a := f.start(ids[0], f.policy())
-	k := store.Key{SelfID: ids[0].ID, Role: store.Initiator, PeerID: ids[1].ID}
+	own := store.Key{SelfID: ids[0].ID, Role: store.Initiator, PeerID: ids[1].ID}
+	other := store.Key{SelfID: ids[1].ID, Role: store.Responder, PeerID: ids[0].ID}
 	ctx := context.Background()
 	for _, flow := range []string{flowHS, flowReceived} {
-		if _, err := f.st.RecordNonceOnce(ctx, k, flow, "n1"); err != nil {
+		if _, err := f.st.RecordNonceOnce(ctx, own, flow, "n1"); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := f.st.RecordNonceOnce(ctx, other, flowHS, "n1"); err != nil {
+		t.Fatal(err)
 	}
 	if n, err := a.eng.pruneHSNonces(hsNonceRetention); err != nil || n != 0 {
 		t.Fatalf("prune with the real retention deleted %d, %v; want 0 (the nonce is fresh)", n, err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // ages the rows past the 10 ms retention below
 	if n, err := a.eng.pruneHSNonces(10 * time.Millisecond); err != nil || n != 1 {
-		t.Fatalf("prune of expired nonces deleted %d, %v; want 1", n, err)
+		t.Fatalf("prune of expired nonces deleted %d, %v; want 1 (own hs row only)", n, err)
 	}
-	for flow, want := range map[string]bool{flowHS: false, flowReceived: true} {
-		if got, err := f.st.NonceExists(ctx, k, flow, "n1"); err != nil || got != want {
-			t.Errorf("after prune, %s nonce exists = %v, %v; want %v", flow, got, err, want)
+	for _, c := range []struct {
+		k    store.Key
+		flow string
+		want bool
+	}{{own, flowHS, false}, {own, flowReceived, true}, {other, flowHS, true}} {
+		if got, err := f.st.NonceExists(ctx, c.k, c.flow, "n1"); err != nil || got != c.want {
+			t.Errorf("after prune, %s's %s nonce exists = %v, %v; want %v", c.k.SelfID, c.flow, got, err, c.want)
 		}
 	}
 }

@@ -21,7 +21,9 @@ type Store interface {
 	RecordNonceOnce(ctx context.Context, k store.Key, flow, nonce string) (bool, error)
 	NonceExists(ctx context.Context, k store.Key, flow, nonce string) (bool, error)
 	DeletePairNonces(ctx context.Context, k store.Key) error
-	DeleteHSNoncesOlderThan(ctx context.Context, age time.Duration) (int64, error)
+	// DeleteOwnHSNoncesOlderThan prunes selfID's hs nonces only: each agent
+	// prunes its own rows, so the cost does not grow with the fleet.
+	DeleteOwnHSNoncesOlderThan(ctx context.Context, selfID string, age time.Duration) (int64, error)
 	BumpCycles(ctx context.Context, k store.Key, at time.Time) (int64, error)
 	// ApplySteps saves many conversations' steps in one transaction (the
 	// engine's group commit; see store.Step).
