@@ -65,6 +65,10 @@ type conv struct {
 	// strangerPause: no responder cycle for this stranger before it.
 	strangerPause  time.Time
 	strangerStarts int // responder starts seen while a stranger
+
+	// cycled: the pair completed a cycle (its row's count, or in this
+	// process); fresh pairs get released slots first (slotorder.go).
+	cycled atomic.Bool
 }
 
 func newConv(e *Engine, role Role, peer string) *conv {
@@ -148,6 +152,7 @@ func (c *conv) load(ctx context.Context) bool {
 		rs, err := c.firstRow()
 		if err == nil {
 			c.stored, c.row = rs, rowFromStore(rs)
+			c.cycled.Store(rs.Cycles > 0)
 			// A row never written since its creation has an empty pair
 			// log, so the RAM mirror is complete from the start (no
 			// nonce reads in the first cycle). The step's record-once in
@@ -507,6 +512,7 @@ func (c *conv) commit(res Result) error {
 		c.e.cfg.Policy.MarkBinds(c.key.PeerID)
 	}
 	if res.CycleDone {
+		c.cycled.Store(true)
 		c.cycleDone(prevMem.CycleStart, now, cycles, res.Verified)
 		c.e.budget.markKnown(c.key.PeerID)
 		c.leaveBudget()

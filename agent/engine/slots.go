@@ -12,9 +12,9 @@ import (
 // none. With a bound, a busy fleet queues cycle starts instead.
 const DefaultMaxActiveCycles = 8
 
-// cycleSlots is a counting semaphore with a FIFO of waiting conversations.
-// A released slot passes straight to the oldest waiter, so every pair gets
-// its turn.
+// cycleSlots is a counting semaphore with a queue of waiting
+// conversations. A released slot passes straight to a waiter: the oldest
+// pair that never completed a cycle first, else the oldest (slotorder.go).
 type cycleSlots struct {
 	mu      sync.Mutex
 	limit   int // current bound (see adapt)
@@ -25,6 +25,9 @@ type cycleSlots struct {
 	// completed a cycle (see strangerLimit).
 	strangers int
 	waiters   []*conv
+	// passedOver counts slots handed to fresh pairs in a row while a
+	// cycled pair waited ahead of them (slotorder.go).
+	passedOver int
 }
 
 // acquire takes a slot, or queues c (once) to be woken with one. A
@@ -75,7 +78,7 @@ func (s *cycleSlots) take() {
 	s.mu.Unlock()
 }
 
-// release returns c's slot, handing it to the oldest eligible waiter if
+// release returns c's slot, handing it to the next eligible waiter if
 // any and the (possibly lowered) limit allows.
 func (s *cycleSlots) release(c *conv) {
 	s.mu.Lock()
@@ -84,21 +87,32 @@ func (s *cycleSlots) release(c *conv) {
 		s.strangers = max(0, s.strangers-1)
 	}
 	s.used--
-	if s.used >= s.limit {
-		s.mu.Unlock()
-		return
-	}
-	for i, w := range s.waiters {
-		if !s.eligible(w) {
-			continue
+	woken := s.handOff()
+	s.mu.Unlock()
+	wakeAll(woken)
+}
+
+// handOff grants free slots to waiters (slotorder.go picks which) and
+// returns them to be woken once s.mu is released; s.mu is held.
+func (s *cycleSlots) handOff() []*conv {
+	var woken []*conv
+	for s.used < s.limit {
+		i := s.next()
+		if i < 0 {
+			break
 		}
+		w := s.waiters[i]
 		s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
 		s.grant(w)
-		s.mu.Unlock()
-		w.wake <- struct{}{} // capacity 1, and w is queued at most once
-		return
+		woken = append(woken, w)
 	}
-	s.mu.Unlock()
+	return woken
+}
+
+func wakeAll(woken []*conv) {
+	for _, w := range woken {
+		w.wake <- struct{}{} // capacity 1, and w is queued at most once
+	}
 }
 
 // forget drops c from the queue (its goroutine is exiting).

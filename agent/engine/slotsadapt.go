@@ -21,11 +21,13 @@ const fastCycleShare = 20
 // (d < 0) into the limit.
 func (s *cycleSlots) adapt(d, stateTimeout time.Duration, now time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.max == 0 {
 		s.max = s.limit
 	}
 	s.limit, s.lastCut = aimd(s.limit, s.max, s.lastCut, d, stateTimeout, now)
+	woken := s.handOff() // a raised limit serves the queue, not the next comer
+	s.mu.Unlock()
+	wakeAll(woken)
 }
 
 // Limit is the current bound on concurrent responder cycles.

@@ -84,16 +84,23 @@ func waitingResponder(t *testing.T, stateTimeout time.Duration) (*Engine, *count
 	return waitingConversation(t, stateTimeout, Responder, Row{State: StateRespFinalize, LocalRef: "2222222222", PeerRef: "1111111111"})
 }
 
+// pgStore opens a fresh real PostgreSQL database, closed with the test.
+func pgStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // waitingConversation starts an engine over real PostgreSQL with one
 // conversation with peer-b, loaded from row.
 func waitingConversation(t *testing.T, stateTimeout time.Duration, role Role, row Row) (*Engine, *countingStore, *conv, context.CancelFunc) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := pgStore(t)
 	cs := &countingStore{Store: st}
 	e, err := New(Config{Identity: mustIdentity(t, "a"), Store: cs, Transport: &captureTransport{},
 		Policy: trust.NewPolicy(trust.Open, nil), StateTimeout: stateTimeout, RetryInterval: 10 * time.Millisecond})
