@@ -273,7 +273,14 @@ func (c *conv) onTimer() {
 		state := c.row.State
 		c.e.m.Timeouts.WithLabelValues(string(state)).Inc()
 		if c.role == Responder {
-			c.e.slots.adapt(-1, c.e.cfg.StateTimeout, now)
+			// resp_ready runs no cycle and holds no slot: its wait for
+			// the reconnect lapses when the initiator's gate held it back,
+			// which says nothing about our load (it used to halve the
+			// slots: at 100 agents there is about one such lapse per
+			// cycle, docs/engine-scale.md).
+			if state != StateRespReady {
+				c.e.slots.adapt(-1, c.e.cfg.StateTimeout, now)
+			}
 		} else {
 			c.e.starts.adapt(-1, c.e.cfg.StateTimeout, now)
 			c.endStart() // the re-sent reconnect must be admitted again
