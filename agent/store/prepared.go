@@ -141,8 +141,16 @@ func (s *Store) getOne(ctx context.Context, dest any, query string, args ...any)
 // getReturned runs a compare-and-set statement (RETURNING roleReturned)
 // like getOne, scanning its five columns straight into row: no reflective
 // column mapping, which cost about a tenth of the client's CPU per
-// transition (docs/database.md).
+// transition (docs/database.md). As EXECUTE it runs on the driver's
+// connection itself (rawcas.go), without database/sql's Rows.
 func (s *Store) getReturned(ctx context.Context, row *roleRow, query string, args ...any) error {
+	if h := s.prepared[query]; h != nil {
+		exec, err := h.execute(args)
+		if err != nil {
+			return err
+		}
+		return s.runReturnedRaw(ctx, h, exec, row)
+	}
 	return s.runHot(ctx, query, args, func(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) error {
 		return q.QueryRowxContext(ctx, query, args...).Scan(&row.Cycles, &row.LastCycleAt, &row.Version, &row.CreatedAt, &row.UpdatedAt)
 	})
@@ -212,6 +220,9 @@ func (s *Store) prepareAndRun(ctx context.Context, w writer, h *hotStatement, ex
 // isMissingStatement: EXECUTE of a name this server connection has not
 // prepared (SQLSTATE 26000, invalid_sql_statement_name).
 func isMissingStatement(err error) bool {
+	if err == nil {
+		return false // before pe: its address escapes, an allocation per call
+	}
 	var pe *pq.Error
-	return err != nil && errors.As(err, &pe) && pe.Code == "26000"
+	return errors.As(err, &pe) && pe.Code == "26000"
 }

@@ -261,11 +261,12 @@ func (s *Store) Update(ctx context.Context, next RoleState) (rs RoleState, err e
 	return RoleState{}, fmt.Errorf("%w: %s at version %d", ErrConflict, k.label(), next.Version)
 }
 
-// updateSetArgs are the arguments of roleSet.
+// updateSetArgs are the arguments of roleSet, with room for the WHERE
+// clause's four so appending them does not copy the slice.
 func (s *Store) updateSetArgs(next RoleState) []any {
-	return []any{next.State, next.LocalNonce, next.PeerNonce, next.LocalReference, next.PeerReference,
+	return append(make([]any, 0, 17), next.State, next.LocalNonce, next.PeerNonce, next.LocalReference, next.PeerReference,
 		next.ExchangeCount, next.FinalizeRetryCount, next.PeerAddress, next.PeerSignPub, next.PeerKxPub,
-		s.optTimeArg(next.HSDerivedAt), s.optTimeArg(next.LastSecureAt), s.timeArg(s.now())}
+		s.optTimeArg(next.HSDerivedAt), s.optTimeArg(next.LastSecureAt), s.timeArg(s.now()))
 }
 
 // BumpCycles counts one completed handshake cycle for k at time at and

@@ -170,8 +170,11 @@ func (c *timedConn) arm(ctx context.Context) error {
 // check turns a socket timeout into a callTimeoutError and retires the
 // connection: a reply may be half read, so nothing else may use it.
 func (c *timedConn) check(err error) error {
+	if err == nil || !c.armed {
+		return err // before ne: its address escapes, an allocation per call
+	}
 	var ne net.Error
-	if c.armed && err != nil && errors.As(err, &ne) && ne.Timeout() {
+	if errors.As(err, &ne) && ne.Timeout() {
 		c.bad = true
 		return &callTimeoutError{cause: err}
 	}

@@ -46,8 +46,9 @@ func (s *Store) UpdateRecordingNonce(ctx context.Context, next RoleState, flow, 
 
 func (s *Store) updateRecordingNoncePG(ctx context.Context, next RoleState, flow, nonce string) (RoleState, bool, error) {
 	k := next.Key
-	args := []any{k.SelfID, string(k.Role), k.PeerID, next.Version,
-		k.SelfID, string(k.Role), k.PeerID, flow, nonce, s.timeArg(s.now())}
+	args := make([]any, 0, 27) // the whole statement's: no copy on append
+	args = append(args, k.SelfID, string(k.Role), k.PeerID, next.Version,
+		k.SelfID, string(k.Role), k.PeerID, flow, nonce, s.timeArg(s.now()))
 	args = append(args, s.updateSetArgs(next)...)
 	args = append(args, k.SelfID, string(k.Role), k.PeerID, next.Version)
 	var row roleRow
