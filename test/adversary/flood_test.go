@@ -109,7 +109,8 @@ func TestFlood(t *testing.T) {
 			v = append(v, w.countsAgree()...)
 			v = append(v, w.echoesGenuine()...)
 			v = append(v, w.keptCycling(ids[:2], start, end, w.opts.stateTimeout+slack)...)
-			v = append(v, w.joined(newcomer.id.ID, newAt, w.opts.stateTimeout+slack)...)
+			t.Logf("new peer's first cycles after its start: %s", w.joinTimes(newcomer.id.ID, newAt))
+			v = append(v, w.joined(newcomer.id.ID, newAt, joinBound(w, f))...)
 			v = append(v, w.ready.violations()...)
 			v = append(v, w.rowsBounded(f.inventedRows)...)
 			v = append(v, bounded(base, after)...)
@@ -253,6 +254,41 @@ func (w *world) joined(id string, at time.Time, bound time.Duration) []string {
 		}
 	}
 	return out
+}
+
+// joinBound is how long the new peer may take to complete its first cycle
+// with each honest agent. It is a stranger to them (open mode), so its
+// responder cycles share the strangers' half of the slots (one slot with
+// maxActive 2) with the slot hogs: in the worst order it waits for every
+// hog to reach the stranger exchange cap (StrangerMaxExchanges requests at
+// hogPace each) before its turn. Measured on a quiet 2-core machine the
+// last pair completed after 2.3-2.9 s, so one state timeout + slack left
+// no margin (CI: 3.18 s against a 3 s bound).
+func joinBound(w *world, f flood) time.Duration {
+	bound := w.opts.stateTimeout + slack
+	if f.install != nil {
+		bound += time.Duration(w.opts.maxActive*engine.StrangerMaxExchanges) * hogPace
+	}
+	return bound
+}
+
+// joinTimes lists, per directed pair with the new peer id, when its first
+// cycle completed after at (for the log: how much of the bound was used).
+func (w *world) joinTimes(id string, at time.Time) string {
+	var parts []string
+	for _, other := range w.ids() {
+		if other == id {
+			continue
+		}
+		for _, p := range [][2]string{{id, other}, {other, id}} {
+			got := "none"
+			if ts := w.cycleTimes(p[1], p[0], engine.Responder); len(ts) > 0 {
+				got = ts[0].Sub(at).Round(time.Millisecond).String()
+			}
+			parts = append(parts, fmt.Sprintf("%s->%s %s", short(p[0]), short(p[1]), got))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // rowsBounded: role_state rows for peers outside the bundle stay within
