@@ -21,6 +21,7 @@ import (
 func init() {
 	register(command{name: "agent", summary: "run one HSAgent_1 handshake agent", run: func(ctx context.Context, args []string) error {
 		// The process only, not runAgent: tests run agents in-process.
+		applyAgentTimerSlack(os.Getenv) // first: it may exec the binary again
 		applyAgentProcs(os.Getenv)
 		return runAgent(ctx, args)
 	}})

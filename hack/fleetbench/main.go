@@ -130,7 +130,7 @@ func run(ctx context.Context, o *options) (bool, error) {
 		return false, err
 	}
 
-	r := newRun(o, mon, relay, logs)
+	r := newRun(o, sp, mon, relay, logs)
 	if r.server, err = findServer(ctx, mon); err != nil {
 		return false, err
 	}
@@ -171,6 +171,7 @@ func run(ctx context.Context, o *options) (bool, error) {
 	}
 	fmt.Printf("fleetbench: %d agents started in %.1fs\n", o.n, time.Since(r.start).Seconds())
 	converged := r.watch(ctx)
+	r.stopPerf() // when the run ended before the window closed
 	kindErr := r.report(context.WithoutCancel(ctx))
 	if o.statements {
 		r.printStatements(context.WithoutCancel(ctx), 15)

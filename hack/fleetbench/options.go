@@ -26,6 +26,7 @@ type options struct {
 	warmup, duration time.Duration
 	expect           string
 	caps             []string
+	perf             string
 }
 
 // multiFlag is a repeatable string flag.
@@ -69,6 +70,8 @@ func parseOptions(args []string) (*options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 15*time.Second, "with -duration: time after the first agent start before the window opens")
 	fs.StringVar(&o.expect, "expect", "", "verified or legacy: exit 1 unless every cycle measured was of that kind "+
 		"(role_state.verified_cycles; docs/protocol.md §7.4)")
+	fs.StringVar(&o.perf, "perf", "", "with -duration: record the agents' call stacks with Linux perf over the window into this file "+
+		"(perf report -i FILE --no-children --sort sym; docs/fleet-bench.md)")
 	capsList := fs.String("caps", "", "comma-separated caps for every bundle entry, e.g. bind1 (the operator's object form); default the string form")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -97,6 +100,8 @@ func parseOptions(args []string) (*options, error) {
 		return nil, fmt.Errorf("-duration and -warmup must not be negative")
 	case o.expect != "" && o.expect != "verified" && o.expect != "legacy":
 		return nil, fmt.Errorf("-expect must be verified or legacy")
+	case o.perf != "" && o.duration == 0:
+		return nil, fmt.Errorf("-perf needs -duration (it records the window)")
 	case len(o.caps) > 0 && o.trustMode != "fleet":
 		return nil, fmt.Errorf("-caps needs -trust-mode fleet (the bundle)")
 	}

@@ -37,10 +37,13 @@ type fleetRun struct {
 	// closed.
 	winStart *snapshot
 	win      *window
+	// sp starts perf (-perf) for the window; perf is the recording.
+	sp   *spawner
+	perf *perfRecording
 }
 
-func newRun(o *options, mon *monitor, relay *child, logs *logCounter) *fleetRun {
-	return &fleetRun{o: o, mon: mon, relay: relay, logs: logs,
+func newRun(o *options, sp *spawner, mon *monitor, relay *child, logs *logCounter) *fleetRun {
+	return &fleetRun{o: o, sp: sp, mon: mon, relay: relay, logs: logs,
 		pairsTotal: int64(o.n) * int64(o.n-1), agentProcs: map[int]procSample{}}
 }
 
@@ -120,6 +123,11 @@ func (r *fleetRun) windowTick(ctx context.Context, now time.Time) bool {
 		r.winStart = &sn
 		fmt.Printf("fleetbench: window opens at t=%.1fs for %v (pairs %d/%d), load %s\n",
 			sn.at.Sub(r.start).Seconds(), r.o.duration, sn.db.pairsDone, r.pairsTotal, loadAverage())
+		if r.o.perf != "" {
+			if r.perf, err = startPerf(r.sp, r.o.perf, r.agents); err != nil {
+				fmt.Println("fleetbench:", err)
+			}
+		}
 	case r.winStart != nil && now.Sub(r.winStart.at) >= r.o.duration:
 		sn, err := r.snapshot(ctx)
 		if err != nil {
@@ -129,9 +137,23 @@ func (r *fleetRun) windowTick(ctx context.Context, now time.Time) bool {
 		w := between(*r.winStart, sn)
 		r.win = &w
 		fmt.Printf("fleetbench: window closes at t=%.1fs, load %s\n", sn.at.Sub(r.start).Seconds(), loadAverage())
+		r.stopPerf()
 		return true
 	}
 	return false
+}
+
+// stopPerf ends a -perf recording and says where it is.
+func (r *fleetRun) stopPerf() {
+	if r.perf == nil {
+		return
+	}
+	if err := r.perf.stop(); err != nil {
+		fmt.Println("fleetbench:", err)
+	} else {
+		fmt.Printf("fleetbench: agents' perf profile over the window in %s (perf report -i %s --no-children --sort sym)\n", r.perf.file, r.perf.file)
+	}
+	r.perf = nil
 }
 
 func (r *fleetRun) sampleProcs() {
