@@ -43,19 +43,36 @@ func (m Machine) drive(res *Result, env Env) {
 		res.Write = true
 		m.ensureRef(res, env)
 		res.Out = append(res.Out, Out{Intent: IntentConclude, YourNonce: r.PeerNonce, MyRef: r.LocalRef, MACKey: res.Mem.FinKey})
-	case StateInitClose, StateInitReady:
+	case StateInitClose:
 		if r.PeerRef == "" {
 			return
 		}
 		if r.LocalRef != "" && r.FinalizeRetryCount <= InitFinalLimit {
 			r.FinalizeRetryCount++
 			res.Write = true
-			res.Out = append(res.Out, Out{Intent: IntentClose, YourRef: r.PeerRef, MyRef: r.LocalRef, MACKey: res.Mem.macKey()})
+			res.Out = append(res.Out, m.closeOut(res))
 		}
-		if r.State == StateInitReady {
-			res.Out = append(res.Out, Out{Intent: IntentReconnect, YourRef: r.PeerRef, MACKey: res.Mem.ResumeKey})
+	case StateInitReady:
+		if r.PeerRef == "" {
+			return
 		}
+		// The closes after a finish are counted in RAM (Mem.ClosesSent),
+		// not in the row: persisting each re-send cost ~2.8 commits per
+		// cycle, and what a restart forgets is only that a few closes
+		// went out already, so it sends up to InitFinalLimit+1 more,
+		// which the responder ignores once it has moved on. A row the
+		// closes were used up for (closeToReady) keeps its count.
+		if r.LocalRef != "" && r.FinalizeRetryCount <= InitFinalLimit && res.Mem.ClosesSent <= InitFinalLimit {
+			res.Mem.ClosesSent++
+			res.Out = append(res.Out, m.closeOut(res))
+		}
+		res.Out = append(res.Out, Out{Intent: IntentReconnect, YourRef: r.PeerRef, MACKey: res.Mem.ResumeKey})
 	}
+}
+
+func (m Machine) closeOut(res *Result) Out {
+	r := &res.Row
+	return Out{Intent: IntentClose, YourRef: r.PeerRef, MyRef: r.LocalRef, MACKey: res.Mem.macKey()}
 }
 
 func (m Machine) ensureNonce(res *Result, env Env) {

@@ -94,6 +94,9 @@ type Mem struct {
 	// reconnect of that reference and sign it as its echo; without it the
 	// confirm fails as bind_invalid. Cleared when a cycle starts or ends.
 	InheritedPeerRef string
+	// ClosesSent (initiator) counts the closes sent in init_ready since
+	// the last finish (drive.go); RAM only, cleared when a cycle ends.
+	ClosesSent int
 }
 
 // endCycle forgets the cycle's keys.
@@ -107,6 +110,7 @@ func (m *Mem) endCycle() {
 	m.Inherited = false
 	m.InheritedSavedAt = time.Time{}
 	m.InheritedPeerRef = ""
+	m.ClosesSent = 0
 }
 
 // macKey is the key a finalize MAC is made or checked with: this cycle's,

@@ -61,6 +61,17 @@ func TestRetryResendsWhatTheStateWaitsOn(t *testing.T) {
 		{"only reconnect once four closes went out",
 			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2", FinalizeRetryCount: 4}, Mem{},
 			[]Intent{IntentReconnect}, nil},
+		{"closes after a finish are counted in RAM, not written",
+			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2"}, Mem{ClosesSent: 2},
+			[]Intent{IntentClose, IntentReconnect}, func(t *testing.T, r Result) {
+				if r.Write || r.Row.FinalizeRetryCount != 0 || r.Mem.ClosesSent != 3 {
+					t.Fatalf("write %v, row count %d, closes sent %d; want no write, 0, 3",
+						r.Write, r.Row.FinalizeRetryCount, r.Mem.ClosesSent)
+				}
+			}},
+		{"only reconnect once this process sent four closes",
+			Row{State: StateInitReady, LocalRef: "r1", PeerRef: "r2"}, Mem{ClosesSent: 4},
+			[]Intent{IntentReconnect}, nil},
 		{"idle initiator sends nothing",
 			Row{State: StateInitReady}, Mem{}, nil, nil},
 		{"idle responder sends nothing",
