@@ -57,7 +57,11 @@ func mixedFleet(r *run, faults bool) error {
 		if err != nil {
 			return err
 		}
-		return r.report("total", now, nil, 1, false)
+		errTotal := r.report("total", now, nil, 0, false)
+		for _, a := range r.agents { // stopped, so their databases can be read
+			a.p.stop(5 * time.Second)
+		}
+		return errors.Join(errTotal, r.uncycled(now))
 	}
 
 	time.Sleep(r.d(20))
@@ -110,6 +114,29 @@ func (r *run) stalls(now, since snapshot) error {
 			if r.strict {
 				errs = append(errs, errors.New(state))
 			}
+			continue
+		}
+		errs = append(errs, errors.New(state))
+	}
+	return errors.Join(errs...)
+}
+
+// uncycled fails for every pair with an hsfleet side that completed no
+// cycle. A pair of two Python agents that never cycled is the reference's
+// own race (seen once in five runs: alice -> bob 0 cycles while bob ->
+// alice had 4; python-pair-our-relay covers two Python agents on our
+// relay): it is reported with both sides' state and fails only with
+// -strict.
+func (r *run) uncycled(now snapshot) error {
+	var errs []error
+	for _, p := range r.pairs() {
+		if now.cycles(p[0], p[1]) > 0 {
+			continue
+		}
+		state := fmt.Sprintf("%s(%s) -> %s(%s) never cycled: initiator %s; responder %s", p[0].name, kind(p[0]), p[1].name, kind(p[1]),
+			r.stateOf(p[0], "initiator", p[1]), r.stateOf(p[1], "responder", p[0]))
+		if p[0].python && p[1].python && !r.strict {
+			fmt.Printf("  KNOWN-STALL %s\n", state)
 			continue
 		}
 		errs = append(errs, errors.New(state))

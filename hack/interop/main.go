@@ -38,7 +38,7 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "run only scenarios whose name contains this")
 	flag.StringVar(&o.keep, "keep", "", "copy every scenario's logs and databases into this directory")
 	flag.StringVar(&o.hsLogLevel, "hs-log-level", "warn", "hsfleet agents' log level (debug to trace a stall; see -keep)")
-	flag.BoolVar(&o.strict, "strict", false, "under fault injection, also fail on stalls of pairs with a Python agent (known reference/engine stalls, see docs)")
+	flag.BoolVar(&o.strict, "strict", false, "also fail on known stalls: under fault injection, pairs with a Python agent; in mixed-fleet, a pair of two Python agents that never cycled (see docs/interop.md)")
 	flag.Float64Var(&o.scale, "scale", 1, "multiply every scenario duration (slow machines)")
 	flag.DurationVar(&o.cycleInterval, "cycle-interval", 500*time.Millisecond, "hsfleet agents' pause between cycles per pair (keeps the Python agents' input rate sane)")
 	flag.DurationVar(&o.stateTimeout, "state-timeout", 30*time.Second, "hsfleet agents' --state-timeout: a Python agent on a loaded machine can take longer than the 10 s default for one step, and a timed-out hsfleet side strands it (docs/interop.md)")
