@@ -237,20 +237,42 @@ func slotHog(w *world) {
 // roles with every honest agent within bound of its start.
 func (w *world) joined(id string, at time.Time, bound time.Duration) []string {
 	var out []string
+	for _, j := range w.firstCycles(id, at) {
+		if !j.done || j.after > bound {
+			out = append(out, fmt.Sprintf("new peer: pair %s completed its first cycle after %s (bound %s)", j.pair, j, bound))
+		}
+	}
+	return out
+}
+
+// firstCycle is when a directed pair with the new peer first completed a
+// cycle, after the peer's start.
+type firstCycle struct {
+	pair  string // "initiator->responder", short IDs
+	done  bool
+	after time.Duration
+}
+
+func (j firstCycle) String() string {
+	if !j.done {
+		return "none"
+	}
+	return j.after.Round(time.Millisecond).String()
+}
+
+// firstCycles lists both directions of every pair of id with another agent.
+func (w *world) firstCycles(id string, at time.Time) []firstCycle {
+	var out []firstCycle
 	for _, other := range w.ids() {
 		if other == id {
 			continue
 		}
 		for _, p := range [][2]string{{id, other}, {other, id}} {
-			ts := w.cycleTimes(p[1], p[0], engine.Responder)
-			if len(ts) == 0 || ts[0].Sub(at) > bound {
-				got := "none"
-				if len(ts) > 0 {
-					got = ts[0].Sub(at).Round(time.Millisecond).String()
-				}
-				out = append(out, fmt.Sprintf("new peer: pair %s->%s completed its first cycle after %s (bound %s)",
-					short(p[0]), short(p[1]), got, bound))
+			j := firstCycle{pair: short(p[0]) + "->" + short(p[1])}
+			if ts := w.cycleTimes(p[1], p[0], engine.Responder); len(ts) > 0 {
+				j.done, j.after = true, ts[0].Sub(at)
 			}
+			out = append(out, j)
 		}
 	}
 	return out
@@ -276,17 +298,8 @@ func joinBound(w *world, f flood) time.Duration {
 // cycle completed after at (for the log: how much of the bound was used).
 func (w *world) joinTimes(id string, at time.Time) string {
 	var parts []string
-	for _, other := range w.ids() {
-		if other == id {
-			continue
-		}
-		for _, p := range [][2]string{{id, other}, {other, id}} {
-			got := "none"
-			if ts := w.cycleTimes(p[1], p[0], engine.Responder); len(ts) > 0 {
-				got = ts[0].Sub(at).Round(time.Millisecond).String()
-			}
-			parts = append(parts, fmt.Sprintf("%s->%s %s", short(p[0]), short(p[1]), got))
-		}
+	for _, j := range w.firstCycles(id, at) {
+		parts = append(parts, j.pair+" "+j.String())
 	}
 	return strings.Join(parts, ", ")
 }
