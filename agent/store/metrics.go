@@ -22,6 +22,11 @@ var (
 		Namespace: "hsfleet", Subsystem: "store", Name: "rejected_peers_total",
 		Help: "Peer IDs refused as row keys (empty, oversized, not UTF-8, NUL) by a bulk operation; no row was created for them.",
 	}, []string{"op", "dialect"})
+	callTimeouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hsfleet", Subsystem: "store", Name: "call_timeouts_total",
+		Help: "PostgreSQL calls that reached their deadline, by what ended them: server (its statement_timeout; the connection is kept) " +
+			"or socket (the connection is discarded and a new one opened).",
+	}, []string{"ended_by"})
 	migrationsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hsfleet", Subsystem: "store", Name: "migrations_applied_total",
 		Help: "Schema migrations applied by this process.",
@@ -32,7 +37,19 @@ var (
 // (prometheus.MustRegister(store.Collectors()...) or controller-runtime's
 // metrics.Registry).
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{opsTotal, opSeconds, rejectedPeers, migrationsApplied}
+	return []prometheus.Collector{opsTotal, opSeconds, rejectedPeers, callTimeouts, migrationsApplied}
+}
+
+// ended_by values of call_timeouts_total.
+const (
+	endedByServer = "server"
+	endedBySocket = "socket"
+)
+
+func init() {
+	// Both series from the start, so a rate() sees the first timeout.
+	callTimeouts.WithLabelValues(endedByServer)
+	callTimeouts.WithLabelValues(endedBySocket)
 }
 
 func resultOf(err error) string {

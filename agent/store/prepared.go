@@ -88,10 +88,13 @@ func newHotStatement(query string) *hotStatement {
 	return &hotStatement{name: name, prepare: "PREPARE " + name + " AS " + query}
 }
 
-// execute builds EXECUTE name(args...).
-func (h *hotStatement) execute(args []any) (string, error) {
+// execute builds EXECUTE name(args...), after a server-side timeout for
+// ctx's call deadline (servertimeout.go). Build it on the connection that
+// runs it, so the timeout counts from when it is sent.
+func (h *hotStatement) execute(ctx context.Context, args []any) (string, error) {
 	var b strings.Builder
-	b.Grow(len(genericPlanSQL) + len(h.name) + 16 + 24*len(args))
+	b.Grow(48 + len(genericPlanSQL) + len(h.name) + 16 + 24*len(args))
+	writeServerTimeout(&b, ctx)
 	if h.generic {
 		b.WriteString(genericPlanSQL)
 	}
@@ -145,11 +148,7 @@ func (s *Store) getOne(ctx context.Context, dest any, query string, args ...any)
 // connection itself (rawcas.go), without database/sql's Rows.
 func (s *Store) getReturned(ctx context.Context, row *roleRow, query string, args ...any) error {
 	if h := s.prepared[query]; h != nil {
-		exec, err := h.execute(args)
-		if err != nil {
-			return err
-		}
-		return s.runReturnedRaw(ctx, h, exec, row)
+		return s.runReturnedRaw(ctx, h, args, row)
 	}
 	return s.runHot(ctx, query, args, func(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) error {
 		return q.QueryRowxContext(ctx, query, args...).Scan(&row.Cycles, &row.LastCycleAt, &row.Version, &row.CreatedAt, &row.UpdatedAt)
@@ -171,12 +170,12 @@ func (s *Store) runHot(ctx context.Context, query string, args []any, run hotRun
 	if h == nil {
 		return s.onWriter(ctx, func(ctx context.Context, w writer) error { return run(ctx, w, query, args...) })
 	}
-	exec, err := h.execute(args)
-	if err != nil {
-		return err
-	}
 	return s.onWriter(ctx, func(ctx context.Context, w writer) error {
-		err := run(ctx, w, exec)
+		exec, err := h.execute(ctx, args)
+		if err != nil {
+			return err
+		}
+		err = run(ctx, w, exec)
 		if !isMissingStatement(err) {
 			return err
 		}

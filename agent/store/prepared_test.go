@@ -99,7 +99,7 @@ func TestHotStatementNameIsContentAddressed(t *testing.T) {
 	if a.name != b.name || a.name == c.name || !strings.HasPrefix(a.name, "hsfleet_") || len(a.name) > 63 {
 		t.Fatalf("names %q %q %q", a.name, b.name, c.name)
 	}
-	if _, err := a.execute([]any{1.5}); err == nil {
+	if _, err := a.execute(ctx, []any{1.5}); err == nil {
 		t.Fatal("EXECUTE with a float argument built; want an error")
 	}
 }

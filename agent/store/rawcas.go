@@ -19,12 +19,16 @@ import (
 // EXECUTE on lib/pq's connection itself (driver.QueryerContext), reading
 // the five returned columns straight from the driver's values.
 
-// runReturnedRaw runs exec (an EXECUTE of h) and scans its RETURNING
+// runReturnedRaw runs h with args (as EXECUTE) and scans its RETURNING
 // roleReturned row into row; sql.ErrNoRows when the compare-and-set wrote
 // nothing. A server connection that lacks h gets it prepared there
 // (prepareAndRun), as runHot does.
-func (s *Store) runReturnedRaw(ctx context.Context, h *hotStatement, exec string, row *roleRow) error {
+func (s *Store) runReturnedRaw(ctx context.Context, h *hotStatement, args []any, row *roleRow) error {
 	err := s.onDriverConn(ctx, func(ctx context.Context, q driver.QueryerContext) error {
+		exec, err := h.execute(ctx, args)
+		if err != nil {
+			return err
+		}
 		return scanReturned(ctx, q, exec, row)
 	})
 	if !isMissingStatement(err) {
@@ -33,6 +37,10 @@ func (s *Store) runReturnedRaw(ctx context.Context, h *hotStatement, exec string
 	// Rare (once per server connection): the pinned connection is back in
 	// the pool, so prepareAndRun may take it, even from a pool of one.
 	return s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		exec, err := h.execute(ctx, args)
+		if err != nil {
+			return err
+		}
 		return s.prepareAndRun(ctx, w, h, exec, func(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) error {
 			return q.QueryRowxContext(ctx, query, args...).Scan(&row.Cycles, &row.LastCycleAt, &row.Version, &row.CreatedAt, &row.UpdatedAt)
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 // channel (boundCtx), so neither starts a watcher, and the deadline is put
 // on the connection's socket (timedConn): a read or write past it fails
 // with a timeout at the net.Conn, lib/pq gives up on the connection, and
-// this wrapper makes sure database/sql never hands it out again.
+// this wrapper makes sure database/sql never hands it out again. The hot
+// statements also ask the server to give up a little earlier, which keeps
+// the connection (servertimeout.go).
 
 // boundCtx is what the store hands database/sql for one call on a pinned
 // connection: the caller's values, no Done (so nothing watches it) and
@@ -139,15 +142,17 @@ func (c *capturingDialer) DialContext(ctx context.Context, network, address stri
 // timedConn is a lib/pq connection plus its socket. database/sql uses a
 // connection from one goroutine at a time, so its fields need no lock.
 type timedConn struct {
-	inner driver.Conn
-	sock  net.Conn
-	armed bool // the socket has a deadline
-	bad   bool // a call timed out: the protocol state is unknown
+	inner    driver.Conn
+	sock     net.Conn
+	armed    bool      // the socket has a deadline
+	deadline time.Time // the socket's deadline, when armed
+	bad      bool      // a call timed out: the protocol state is unknown
 }
 
-// arm puts ctx's socket deadline on the connection, or clears a previous
-// one, before a call. A deadline already past fails the call without
-// touching the connection.
+// arm puts the socket deadline for ctx's call deadline on the connection
+// (a little later: backstop), or clears a previous one, before a call. A
+// call deadline already past fails the call without touching the
+// connection.
 func (c *timedConn) arm(ctx context.Context) error {
 	if c.bad {
 		return driver.ErrBadConn
@@ -160,22 +165,37 @@ func (c *timedConn) arm(ctx context.Context) error {
 		}
 		return nil
 	}
-	if !time.Now().Before(dl) {
+	now := time.Now()
+	if !now.Before(dl) {
 		return &callTimeoutError{}
 	}
-	c.armed = true
-	return c.sock.SetDeadline(dl)
+	c.armed, c.deadline = true, backstop(now, dl)
+	return c.sock.SetDeadline(c.deadline)
 }
 
-// check turns a socket timeout into a callTimeoutError and retires the
-// connection: a reply may be half read, so nothing else may use it.
+// check turns a timeout into a callTimeoutError. One at the socket
+// retires the connection: a reply may be half read, so nothing else may
+// use it. One the server enforced (its statement_timeout, set by
+// servertimeout.go) leaves the connection sound.
+//
+// lib/pq does not always pass the socket's timeout on: a COMMIT whose
+// read timed out returns driver.ErrBadConn. Any failure of the connection
+// itself once the deadline has passed is therefore the deadline's doing,
+// and reported as a timeout, not as a lost server (connerr.go), which
+// would flush the pool.
 func (c *timedConn) check(err error) error {
 	if err == nil || !c.armed {
 		return err // before ne: its address escapes, an allocation per call
 	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if errors.As(err, &ne) && ne.Timeout() ||
+		errors.Is(err, driver.ErrBadConn) && !time.Now().Before(c.deadline) {
 		c.bad = true
+		callTimeouts.WithLabelValues(endedBySocket).Inc()
+		return &callTimeoutError{cause: err}
+	}
+	if isServerCancel(err) {
+		callTimeouts.WithLabelValues(endedByServer).Inc()
 		return &callTimeoutError{cause: err}
 	}
 	return err
@@ -186,7 +206,12 @@ func (c *timedConn) QueryContext(ctx context.Context, query string, args []drive
 		return nil, err
 	}
 	rows, err := c.inner.(driver.QueryerContext).QueryContext(ctx, query, args)
-	return rows, c.check(err)
+	if err != nil || !c.armed {
+		return rows, c.check(err)
+	}
+	// The rest of the reply is read by Next and Close, under the same
+	// deadline.
+	return &timedRows{Rows: rows, c: c}, nil
 }
 
 func (c *timedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -257,6 +282,23 @@ type timedTx struct {
 
 func (t *timedTx) Commit() error   { return t.c.check(t.inner.Commit()) }
 func (t *timedTx) Rollback() error { return t.c.check(t.inner.Rollback()) }
+
+// timedRows reads a reply under its call's deadline: a timeout while
+// reading rows is a timeout like one while waiting for the first.
+type timedRows struct {
+	driver.Rows
+	c *timedConn
+}
+
+func (r *timedRows) Next(dest []driver.Value) error {
+	err := r.Rows.Next(dest)
+	if err == io.EOF {
+		return err // the end of the rows, not a failure
+	}
+	return r.c.check(err)
+}
+
+func (r *timedRows) Close() error { return r.c.check(r.Rows.Close()) }
 
 var (
 	_ driver.QueryerContext     = (*timedConn)(nil)

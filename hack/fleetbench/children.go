@@ -139,6 +139,10 @@ type logCounter struct {
 
 const maxLogKeys = 200
 
+// stateTimeoutMsg is the engine's log line for a state timeout, counted
+// per role and state.
+const stateTimeoutMsg = "state timeout; recovering"
+
 func newLogCounter() *logCounter {
 	return &logCounter{byKey: map[string]int64{}, sample: map[string]string{}, lastLine: map[string]string{}}
 }
@@ -149,7 +153,12 @@ func (l *logCounter) consume(name string, r io.Reader) {
 	var last string
 	for sc.Scan() {
 		line := sc.Text()
-		key := jsonField(line, "level") + " " + jsonField(line, "msg")
+		msg := jsonField(line, "msg")
+		key := jsonField(line, "level") + " " + msg
+		if msg == stateTimeoutMsg {
+			// Which states time out says where the fleet loses cycles.
+			key += " (" + jsonField(line, "role") + " " + jsonField(line, "state") + ")"
+		}
 		l.mu.Lock()
 		if _, ok := l.byKey[key]; ok || len(l.byKey) < maxLogKeys {
 			if !ok {
