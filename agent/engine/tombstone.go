@@ -13,6 +13,9 @@ import (
 // keeps a tombstone of such a cycle for one state timeout and answers that
 // conclude with finish.
 
+// noteTombstoneFinish is logged (info) when a tombstone answers a conclude.
+const noteTombstoneFinish = "conclude after a state timeout; finishing the legacy cycle"
+
 // Tombstone is what a responder keeps in RAM of a legacy cycle it gave up
 // in resp_exchange: the nonces it sent in that cycle, until Deadline. One
 // per conversation (Mem.Tombstone), never persisted, used at most once.
@@ -89,7 +92,6 @@ func (m Machine) concludeAfterTimeout(res *Result, msg Msg, env Env) {
 	// says nothing about our load (cycle seconds, slot adaptation).
 	res.Mem.CycleStart = time.Time{}
 	res.Row.PeerRef = msg.MyRef
-	res.note("conclude after a state timeout; finishing the legacy cycle",
-		"transition", transition(from, StateRespFinalize), "your_nonce", msg.YourNonce)
+	res.note(noteTombstoneFinish, "transition", transition(from, StateRespFinalize), "your_nonce", msg.YourNonce)
 	m.accept(res, StateRespFinalize, env)
 }
