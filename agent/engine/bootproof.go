@@ -166,6 +166,7 @@ func (m Machine) peerRestarted(res *Result, msg Msg, env Env) (bool, error) {
 		return true, err
 	}
 	res.DeletePairNonces = true // the abandoned cycle's log
+	res.Mem.Tombstone = nil     // the restarted peer concludes nothing old
 	res.Restart = RestartPeerBoot
 	res.note("peer restarted; cycle started over", "from_state", from)
 	return true, nil

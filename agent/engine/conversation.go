@@ -592,7 +592,7 @@ func (c *conv) logNotes(notes []Note) {
 	for _, n := range notes {
 		level := slog.LevelDebug
 		switch n.Msg {
-		case "CLOSE SUCCESS":
+		case "CLOSE SUCCESS", noteTombstoneFinish:
 			level = slog.LevelInfo
 		case "handshake verify failed", "decrypt/verify failed", "finalize gave up",
 			"exchange cap reached; cycle given up":

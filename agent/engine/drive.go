@@ -80,6 +80,9 @@ func (m Machine) ensureNonce(res *Result, env Env) {
 		res.Row.LocalNonce = env.NewNonce()
 		res.RecordSent = res.Row.LocalNonce
 		res.Write = true
+		if RoleOfState(res.Row.State) == Responder {
+			res.Mem.CycleNonces = append(res.Mem.CycleNonces, res.Row.LocalNonce)
+		}
 	}
 }
 
@@ -161,6 +164,8 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 		res.Write, res.Progress = true, true
 		res.DeletePairNonces = true
 	default: // every responder state
+		// A legacy initiator may still conclude the cycle given up here.
+		res.Mem.Tombstone = tombstoneFor(row, mem, env, m.stateTimeout())
 		r.wipe()
 		res.Mem.endCycle()
 		r.State = StateRespReady

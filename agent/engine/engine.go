@@ -71,7 +71,7 @@ func New(cfg Config) (*Engine, error) {
 		selfBytes: []byte(cfg.Identity.ID),
 		machine: Machine{ExchangeLimit: cfg.ExchangeLimit,
 			Policy:         Policy{Strict: strict, RequireSealed: strict && cfg.Secure},
-			DisableBinding: cfg.DisableBinding},
+			DisableBinding: cfg.DisableBinding, StateTimeout: cfg.StateTimeout},
 		log:    cfg.Logger.With("agent_id", cfg.Identity.ID),
 		m:      cfg.Metrics,
 		convs:  map[convKey]*conv{},

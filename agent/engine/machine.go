@@ -77,6 +77,16 @@ type Machine struct {
 	Policy        Policy
 	// DisableBinding (Config.DisableBinding): send no finalize MAC.
 	DisableBinding bool
+	// StateTimeout (Config.StateTimeout; DefaultStateTimeout when 0) is
+	// how long a responder's tombstone lives (tombstone.go).
+	StateTimeout time.Duration
+}
+
+func (m Machine) stateTimeout() time.Duration {
+	if m.StateTimeout <= 0 {
+		return DefaultStateTimeout
+	}
+	return m.StateTimeout
 }
 
 // OnMessage handles one inbound message for the conversation whose row and

@@ -33,6 +33,9 @@ const (
 	ReasonStrangerFirst  Reason = "stranger_first_start"
 	ReasonStrangerSlots  Reason = "stranger_slots_full"
 	ReasonStrangerPaused Reason = "stranger_paused"
+	// ReasonTombstoneExpired: a conclude for a legacy cycle our responder
+	// gave up came after the cycle's tombstone lapsed (tombstone.go).
+	ReasonTombstoneExpired Reason = "tombstone_expired"
 )
 
 // reasons is every Reason, in declaration order.
@@ -42,6 +45,7 @@ var reasons = []Reason{
 	ReasonSlotWaitExpired, ReasonBindMissing, ReasonBindInvalid, ReasonBindMismatch,
 	ReasonMACMissing, ReasonMACInvalid, ReasonBootInvalid,
 	ReasonStrangerFirst, ReasonStrangerSlots, ReasonStrangerPaused,
+	ReasonTombstoneExpired,
 }
 
 // Valid reports whether r is one of the reasons.

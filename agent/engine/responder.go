@@ -11,6 +11,10 @@ import (
 // respReady is handle_register: register (to null) starts a cycle when we
 // hold no reference; reconnect starts one when it presents our reference.
 func (m Machine) respReady(res *Result, msg Msg, env Env) error {
+	if msg.Intent == IntentConclude {
+		m.concludeAfterTimeout(res, msg, env)
+		return nil
+	}
 	if reason := StartRefusal(res.Row, msg); reason != "" {
 		res.ignore(reason)
 		return nil
@@ -81,6 +85,10 @@ func (m Machine) startResponderCycle(res *Result, env Env, echo string) error {
 
 // respConfirm is handle_request for the first request of a cycle.
 func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
+	if msg.Intent == IntentConclude {
+		m.concludeAfterTimeout(res, msg, env)
+		return nil
+	}
 	if msg.Intent != IntentRequest || msg.Broadcast() {
 		res.ignore(ReasonWrongState)
 		return nil
@@ -121,6 +129,8 @@ func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
 	res.Row.LocalNonce, res.Row.PeerRef, res.Row.LocalRef = "", "", ""
 	res.Row.ExchangeCount = 1
 	res.RecordReceived = msg.MyNonce
+	// The peer answered our confirm: it left the cycle a tombstone kept.
+	res.Mem.Tombstone = nil
 	m.accept(res, StateRespExchange, env)
 	return nil
 }

@@ -94,6 +94,15 @@ type Mem struct {
 	// reconnect of that reference and sign it as its echo; without it the
 	// confirm fails as bind_invalid. Cleared when a cycle starts or ends.
 	InheritedPeerRef string
+	// CycleNonces (responder) are the nonces we sent this cycle (confirm,
+	// then one per accepted request: at most the exchange cap + 1), for
+	// the tombstone of a cycle given up in resp_exchange.
+	CycleNonces []string
+	// Tombstone (responder) is the last legacy cycle given up in
+	// resp_exchange, while its conclude may still come (tombstone.go).
+	// It outlives endCycle: the peer's register starts a new cycle before
+	// its conclude arrives.
+	Tombstone *Tombstone
 	// ClosesSent (initiator) counts the closes sent in init_ready since
 	// the last finish (drive.go); RAM only, cleared when a cycle ends.
 	ClosesSent int
@@ -111,6 +120,7 @@ func (m *Mem) endCycle() {
 	m.InheritedSavedAt = time.Time{}
 	m.InheritedPeerRef = ""
 	m.ClosesSent = 0
+	m.CycleNonces = nil
 }
 
 // macKey is the key a finalize MAC is made or checked with: this cycle's,
