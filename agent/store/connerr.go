@@ -21,6 +21,13 @@ func isConnectionError(err error) bool {
 		// A call's own deadline (timedconn.go), even when it ended at
 		// the socket: the server may just be slow.
 		return false
+	case isNetTimeout(err):
+		// A read or dial past a deadline lib/pq set, e.g. connect_timeout
+		// while a server too busy to fork a backend in time answers a new
+		// connection's startup: slow, not gone. Taking it for a lost
+		// server flushed every idle connection, and the reconnects that
+		// followed loaded the server more (a storm at 100 agents).
+		return false
 	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.As(err, &netErr):
@@ -49,4 +56,10 @@ func (s *Store) flushIdleConns() {
 	s.w.SetMaxIdleConns(0) // closes the idle connections
 	s.w.SetMaxIdleConns(s.maxIdle)
 	s.log.Info("store connection lost; dropped idle connections", "dialect", s.dialect)
+}
+
+// isNetTimeout: a network operation ran past a deadline.
+func isNetTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -168,6 +170,10 @@ func TestIsConnectionErrorClassifies(t *testing.T) {
 		{"unique violation", &pq.Error{Code: "23505"}, false},
 		{"conflict", ErrConflict, false},
 		{"plain", errors.New("syntax"), false},
+		// Slow, not gone: a startup past connect_timeout, a call past its deadline.
+		{"connect timeout", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, false},
+		{"call deadline", &callTimeoutError{cause: &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}}, false},
+		{"connection reset", &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, true},
 	}
 	for _, tc := range cases {
 		if got := isConnectionError(tc.err); got != tc.want {
