@@ -106,7 +106,7 @@ func (c *conv) run(ctx context.Context) {
 			if c.stale(msg, now) {
 				break
 			}
-			if WaitsForPeer(c.row) && c.dl.stateDue(now, c.stateTimeout()) {
+			if WaitsForPeer(c.row) && c.dl.stateDue(now, c.e.cfg.StateTimeout) {
 				// The state already timed out (the timer lost the race
 				// with the inbox): recover first, so no work continues a
 				// conversation the peer has given up on.
@@ -222,7 +222,7 @@ func (c *conv) arm(t *time.Timer) {
 	var next time.Time
 	switch {
 	case WaitsForPeer(c.row):
-		next = c.dl.next(c.stateTimeout())
+		next = c.dl.next(c.e.cfg.StateTimeout)
 	case c.evictable():
 		next = c.dl.idleSince().Add(c.idleEvictAfter())
 	}
@@ -263,7 +263,7 @@ func (c *conv) leaveQueue() {
 
 func (c *conv) onTimer() {
 	now := c.e.cfg.Now()
-	if c.dl.stateDue(now, c.stateTimeout()) {
+	if c.dl.stateDue(now, c.e.cfg.StateTimeout) {
 		if c.queued {
 			// The wait is ours (for a cycle slot), not the peer's: keep
 			// the reconnect reference the queued start will need.
@@ -285,7 +285,7 @@ func (c *conv) onTimer() {
 			c.e.starts.adapt(-1, c.e.cfg.StateTimeout, now)
 			c.endStart() // the re-sent reconnect must be admitted again
 		}
-		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.stateTimeout())
+		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
 		lost := c.cycleSteps
 		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
 			return c.e.machine.Timeout(row, mem, env), nil
@@ -296,7 +296,7 @@ func (c *conv) onTimer() {
 		switch {
 		case err != nil && !c.gone:
 			c.backOff(now)
-		case c.dl.stateDue(now, c.stateTimeout()):
+		case c.dl.stateDue(now, c.e.cfg.StateTimeout):
 			// A timeout that keeps the state (an unanswered reconnect)
 			// starts a new wait; the retry backoff is left to grow.
 			c.dl.progress = now
