@@ -20,17 +20,21 @@ type faultProxy struct {
 	dropP, delayP   float64
 	maxDelay        time.Duration
 	dropped, passed atomic.Int64
-	wg              sync.WaitGroup
-	mu              sync.Mutex
-	conns           []net.Conn
+	// hold, if not nil, drops the agents' lines (towards the relay) for
+	// which it returns true, on top of the random faults: a scenario's
+	// targeted fault.
+	hold  func(line []byte) bool
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn
 }
 
-func startFaultProxy(listen, upstream string, dropP, delayP float64, maxDelay time.Duration) (*faultProxy, error) {
+func startFaultProxy(listen, upstream string, dropP, delayP float64, maxDelay time.Duration, hold func(line []byte) bool) (*faultProxy, error) {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
 	}
-	p := &faultProxy{ln: ln, upstream: upstream, dropP: dropP, delayP: delayP, maxDelay: maxDelay}
+	p := &faultProxy{ln: ln, upstream: upstream, dropP: dropP, delayP: delayP, maxDelay: maxDelay, hold: hold}
 	p.on.Store(true)
 	p.wg.Add(1)
 	go p.accept()
@@ -53,20 +57,24 @@ func (p *faultProxy) accept() {
 		p.conns = append(p.conns, c, u)
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pump(c, u)
-		go p.pump(u, c)
+		go p.pump(c, u, true)
+		go p.pump(u, c, false)
 	}
 }
 
 // pump copies lines from src to dst, applying faults; either side closing
-// closes both.
-func (p *faultProxy) pump(src, dst net.Conn) {
+// closes both. up: src is an agent, dst the relay.
+func (p *faultProxy) pump(src, dst net.Conn, up bool) {
 	defer p.wg.Done()
 	defer src.Close()
 	defer dst.Close()
 	br := bufio.NewReaderSize(src, 256<<10)
 	for {
 		line, err := br.ReadBytes('\n')
+		if up && p.hold != nil && p.hold(line) {
+			p.dropped.Add(1)
+			continue
+		}
 		if len(line) > 0 && line[len(line)-1] == '\n' && p.on.Load() {
 			switch r := rand.Float64(); {
 			case r < p.dropP:

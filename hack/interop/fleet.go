@@ -29,7 +29,7 @@ func mixedFleet(r *run, faults bool) error {
 	}
 	if faults {
 		var err error
-		proxy, err = startFaultProxy(pythonRelayAddr, relayAddr, 0.02, 0.05, 500*time.Millisecond)
+		proxy, err = startFaultProxy(pythonRelayAddr, relayAddr, 0.02, 0.05, 500*time.Millisecond, nil)
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ var scenarios = []scenario{
 	{"mixed-pair-our-relay", func(r *run) error { return mixedPair(r, true) }},
 	{"mixed-fleet", func(r *run) error { return mixedFleet(r, false) }},
 	{"mixed-fleet-faults", func(r *run) error { return mixedFleet(r, true) }},
+	{"stall-a-lost-conclude", stallALostConclude},
 }
 
 // snapshot is every agent's counts at one moment.
