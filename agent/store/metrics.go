@@ -64,7 +64,7 @@ func resultOf(err error) string {
 		return "not_found"
 	case errors.Is(err, ErrInvalid):
 		return "invalid"
-	case errors.Is(err, context.DeadlineExceeded), isNetTimeout(err):
+	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	default:
 		return "error"
