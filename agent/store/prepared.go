@@ -93,7 +93,7 @@ func newHotStatement(query string) *hotStatement {
 // runs it, so the timeout counts from when it is sent.
 func (h *hotStatement) execute(ctx context.Context, args []any) (string, error) {
 	var b strings.Builder
-	b.Grow(48 + len(genericPlanSQL) + len(h.name) + 16 + 24*len(args))
+	b.Grow(len(serverTimeoutSQL) + 8 + len(genericPlanSQL) + len(h.name) + 16 + 24*len(args))
 	writeServerTimeout(&b, ctx)
 	if h.generic {
 		b.WriteString(genericPlanSQL)
@@ -218,10 +218,13 @@ func (s *Store) prepareAndRun(ctx context.Context, w writer, h *hotStatement, ex
 
 // isMissingStatement: EXECUTE of a name this server connection has not
 // prepared (SQLSTATE 26000, invalid_sql_statement_name).
-func isMissingStatement(err error) bool {
+func isMissingStatement(err error) bool { return hasSQLState(err, "26000") }
+
+// hasSQLState reports whether err is a server error with SQLSTATE code.
+func hasSQLState(err error, code string) bool {
 	if err == nil {
 		return false // before pe: its address escapes, an allocation per call
 	}
 	var pe *pq.Error
-	return errors.As(err, &pe) && pe.Code == "26000"
+	return errors.As(err, &pe) && string(pe.Code) == code
 }

@@ -2,12 +2,9 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/lib/pq"
 )
 
 // A call whose deadline passes at the socket (timedconn.go) costs the
@@ -15,7 +12,8 @@ import (
 // backend keeps running the statement until it next writes to the dead
 // socket, and the next call forks a new backend. Under overload, when
 // many calls time out together, that is a reconnect storm on a server
-// that is already the bottleneck (docs/database.md "Call deadlines").
+// that is already the bottleneck (docs/database.md, "The server ends a
+// timed-out call").
 //
 // So the hot statements (prepared.go) ask the server to end them first:
 // their simple Query message starts with SET LOCAL statement_timeout, a
@@ -49,6 +47,9 @@ const (
 	serverTimeoutMin = 10 * time.Millisecond
 )
 
+// serverTimeoutSQL precedes the timeout in milliseconds and "; ".
+const serverTimeoutSQL = "SET LOCAL statement_timeout = "
+
 // serverTimeout is the statement_timeout for a statement sent at now
 // under a call deadline dl: a fifth of what is left, at most
 // serverMarginMax, is kept for the answer.
@@ -80,7 +81,7 @@ func writeServerTimeout(b *strings.Builder, ctx context.Context) {
 	if !ok {
 		return
 	}
-	b.WriteString("SET LOCAL statement_timeout = ")
+	b.WriteString(serverTimeoutSQL)
 	b.WriteString(strconv.FormatInt(t.Milliseconds(), 10))
 	b.WriteString("; ")
 }
@@ -88,7 +89,4 @@ func writeServerTimeout(b *strings.Builder, ctx context.Context) {
 // isServerCancel: the server cancelled the statement (SQLSTATE 57014,
 // query_canceled): its statement_timeout, or an operator's
 // pg_cancel_backend. Either way the connection is sound.
-func isServerCancel(err error) bool {
-	var pe *pq.Error
-	return errors.As(err, &pe) && pe.Code == "57014"
-}
+func isServerCancel(err error) bool { return hasSQLState(err, "57014") }

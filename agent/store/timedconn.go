@@ -185,11 +185,9 @@ func (c *timedConn) arm(ctx context.Context) error {
 // would flush the pool.
 func (c *timedConn) check(err error) error {
 	if err == nil || !c.armed {
-		return err // before ne: its address escapes, an allocation per call
+		return err // before isNetTimeout: its errors.As target escapes, an allocation per call
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() ||
-		errors.Is(err, driver.ErrBadConn) && !time.Now().Before(c.deadline) {
+	if isNetTimeout(err) || errors.Is(err, driver.ErrBadConn) && !time.Now().Before(c.deadline) {
 		c.bad = true
 		callTimeouts.WithLabelValues(endedBySocket).Inc()
 		return &callTimeoutError{cause: err}
