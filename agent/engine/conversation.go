@@ -367,7 +367,7 @@ func (c *conv) resume() {
 		// start the pair over rather than fail every step on it.
 		c.e.m.InvalidStates.WithLabelValues(string(c.role)).Inc()
 		c.log.Warn("stored state is not valid for the role; row reset", "state", from)
-		c.commit(c.e.machine.Resume(c.role, c.row))
+		c.commit(c.e.machine.Resume(c.role, c.row, c.mem))
 		return
 	}
 	if c.e.cfg.Policy.RequiresBind(c.key.PeerID) {
@@ -379,7 +379,7 @@ func (c *conv) resume() {
 		}
 		return
 	}
-	res := c.e.machine.Resume(c.role, c.row)
+	res := c.e.machine.Resume(c.role, c.row, c.mem)
 	if res.Write {
 		c.log.Info("conversation resumed after restart", "state", from, "to", res.Row.State)
 		c.commit(res)

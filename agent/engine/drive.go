@@ -183,8 +183,8 @@ func (m Machine) Timeout(row Row, mem Mem, env Env) Result {
 // nonce for the same conclude (its own timeout still bounds the wait); in
 // resp_confirm it needs the lost key for the first request's hs, so it
 // starts over.
-func (m Machine) Resume(role Role, row Row) Result {
-	res := Result{Row: row}
+func (m Machine) Resume(role Role, row Row, mem Mem) Result {
+	res := Result{Row: row, Mem: mem}
 	if !row.State.ValidFor(role) {
 		res.Row.wipe()
 		res.Row.State = DefaultState(role)
@@ -201,6 +201,7 @@ func (m Machine) Resume(role Role, row Row) Result {
 		}
 		// The retry driver sends conclude with the stored peer_nonce.
 		res.Row.State = StateInitPropose
+		res.Mem.InheritedRequest = row.LocalNonce
 		res.Row.LocalNonce = ""
 		res.Row.FinalizeRetryCount = 0
 		res.Write = true

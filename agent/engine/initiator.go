@@ -192,6 +192,20 @@ func (m Machine) noteRespond(res *Result, msg Msg, env Env) {
 	res.KeepMem = true
 }
 
+// inheritedRespond reports whether msg answers the request a previous
+// process had out when it stopped (Mem.InheritedRequest), from a legacy
+// peer, while this process has no session key. Its sec was sealed under
+// the lost key and cannot be opened; the nonce it carries is all a
+// conclude needs, and a conclude carries no crypto. Without this, a
+// Python responder whose respond crossed our restart waits in
+// resp_exchange forever (docs/protocol.md §6.1, the lost respond). A
+// forged one only makes one conclude echo a nonce the responder ignores;
+// its genuine re-send (every second) is adopted next.
+func inheritedRespond(mem Mem, msg Msg, env Env) bool {
+	return mem.InheritedRequest != "" && msg.YourNonce == mem.InheritedRequest &&
+		mem.Session == nil && !env.RequiresBind()
+}
+
 func (m Machine) adoptLateRespond(res *Result, msg Msg, env Env) error {
 	if msg.YourNonce == "" || msg.MyNonce == "" {
 		res.ignore(ReasonMissingField)
@@ -199,9 +213,13 @@ func (m Machine) adoptLateRespond(res *Result, msg Msg, env Env) error {
 	}
 	// No replay check: the echo proves the respond answers this cycle,
 	// and a responder with a stale nonce repeats one we already saw.
-	sent, err := env.SentBefore(msg.YourNonce)
-	if err != nil {
-		return err
+	inherited := inheritedRespond(res.Mem, msg, env)
+	sent := inherited
+	if !sent {
+		var err error
+		if sent, err = env.SentBefore(msg.YourNonce); err != nil {
+			return err
+		}
 	}
 	if !sent {
 		res.ignore(ReasonEchoMismatch)
@@ -211,7 +229,9 @@ func (m Machine) adoptLateRespond(res *Result, msg Msg, env Env) error {
 		res.ignore(ReasonReplay) // the conclude we repeat already echoes it
 		return nil
 	}
-	if !m.checkSec(res, msg, res.Mem.Session, env) {
+	if inherited {
+		res.note("respond to the request a previous process sent; its sec needs the lost key", "peer_nonce", msg.MyNonce)
+	} else if !m.checkSec(res, msg, res.Mem.Session, env) {
 		return nil
 	}
 	seen, err := env.ReceivedBefore(msg.MyNonce)

@@ -56,6 +56,13 @@ type Mem struct {
 	// nonce went stale keeps re-sending an already-seen one (§6.1 mode 2),
 	// and a conclude must echo that to be accepted.
 	LatestRespondNonce string
+	// InheritedRequest (initiator) is the my_nonce of the request a
+	// previous process had out when it stopped in init_exchange (Resume).
+	// A legacy responder answered it, perhaps while we were down, and
+	// re-sends that respond until it gets a conclude echoing the respond's
+	// nonce; its sec is sealed under the key that died with the process
+	// (adoptLateRespond). Cleared when a cycle starts or ends.
+	InheritedRequest string
 
 	// Transcript binding (docs/protocol.md §7). PeerBinds: the peer's hs
 	// this cycle carried a verified bind, so its sealed messages must
@@ -115,6 +122,7 @@ func (m *Mem) endCycle() {
 	}
 	m.Session, m.Ephemeral, m.HSOnRequest = nil, nil, false
 	m.LatestRespondNonce = ""
+	m.InheritedRequest = ""
 	m.PeerBinds, m.KeyConfirmed, m.FinKey, m.ConfirmEcho = false, false, nil, ""
 	m.Inherited = false
 	m.InheritedSavedAt = time.Time{}

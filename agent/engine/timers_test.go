@@ -188,7 +188,7 @@ func TestResumeRestartsCyclesThatNeedLostKeys(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.role)+"/"+string(tc.row.State), func(t *testing.T) {
-			res := Machine{}.Resume(tc.role, tc.row)
+			res := Machine{}.Resume(tc.role, tc.row, Mem{})
 			if res.Row.State != tc.wantState || res.Write != tc.wantWrite {
 				t.Fatalf("state %s write %v, want %s %v", res.Row.State, res.Write, tc.wantState, tc.wantWrite)
 			}
@@ -201,7 +201,7 @@ func TestResumeRestartsCyclesThatNeedLostKeys(t *testing.T) {
 // a Python responder stuck in resp_exchange accepts.
 func TestResumedExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
 	m := Machine{}
-	res := m.Resume(Initiator, Row{State: StateInitExchange, LocalNonce: "n2", PeerNonce: "n1", ExchangeCount: 3})
+	res := m.Resume(Initiator, Row{State: StateInitExchange, LocalNonce: "n2", PeerNonce: "n1", ExchangeCount: 3}, Mem{})
 	if res.Row.LocalNonce != "" || res.Row.PeerNonce != "n1" || res.DeletePairNonces {
 		t.Fatalf("resumed row %+v (delete nonces %v); want peer_nonce kept, local_nonce cleared, log kept", res.Row, res.DeletePairNonces)
 	}

@@ -20,6 +20,7 @@ var scenarios = []scenario{
 	{"mixed-fleet", func(r *run) error { return mixedFleet(r, false) }},
 	{"mixed-fleet-faults", func(r *run) error { return mixedFleet(r, true) }},
 	{"stall-a-lost-conclude", stallALostConclude},
+	{"lost-respond-restart", lostRespondRestart},
 }
 
 // snapshot is every agent's counts at one moment.
