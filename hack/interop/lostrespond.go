@@ -16,13 +16,6 @@ import (
 // echoing its nonce; the reference has no timeout in resp_exchange. The
 // pair must cycle again after the hold.
 func lostRespondRestart(r *run) error {
-	relayAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	if _, err := r.startOurRelay(relayAddr); err != nil {
-		return err
-	}
 	pythonRespond := []byte(`"intent": "respond"`) // Python's json.dumps separators
 	var armed atomic.Bool
 	var first atomic.Int64
@@ -36,16 +29,7 @@ func lostRespondRestart(r *run) error {
 		end := release.Load()
 		return end == 0 || now < end
 	}
-	proxy, err := startFaultProxy(pythonRelayAddr, relayAddr, 0, 0, 0, hold)
-	if err != nil {
-		return err
-	}
-	r.extra = proxy.close
-	py, err := r.startPython("alice")
-	if err != nil {
-		return err
-	}
-	hs, err := r.startHsfleet("hsbob", pythonRelayAddr)
+	py, hs, proxy, err := r.proxiedPair(hold)
 	if err != nil {
 		return err
 	}

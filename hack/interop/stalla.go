@@ -14,13 +14,6 @@ import (
 // timeouts: without our responder's tombstone the Python initiator waits
 // in init_finalize_propose forever. The pair must cycle again afterwards.
 func stallALostConclude(r *run) error {
-	relayAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	if _, err := r.startOurRelay(relayAddr); err != nil {
-		return err
-	}
 	window := r.stateTimeout + 2*time.Second
 	// Python's json.dumps separators; our agents' lines are compact.
 	pythonConclude := []byte(`"intent": "conclude"`)
@@ -33,16 +26,7 @@ func stallALostConclude(r *run) error {
 		first.CompareAndSwap(0, now)
 		return time.Duration(now-first.Load()) < window
 	}
-	proxy, err := startFaultProxy(pythonRelayAddr, relayAddr, 0, 0, 0, hold)
-	if err != nil {
-		return err
-	}
-	r.extra = proxy.close
-	py, err := r.startPython("alice")
-	if err != nil {
-		return err
-	}
-	hs, err := r.startHsfleet("hsbob", pythonRelayAddr)
+	py, hs, proxy, err := r.proxiedPair(hold)
 	if err != nil {
 		return err
 	}
@@ -71,4 +55,27 @@ func stallALostConclude(r *run) error {
 		return fmt.Errorf("alice -> hsbob: no cycle after the window")
 	}
 	return err
+}
+
+// proxiedPair starts our relay, a faults proxy in front of it that drops
+// the lines hold picks, and Python alice and hsfleet hsbob on the proxy.
+func (r *run) proxiedPair(hold func(line []byte) bool) (py, hs *agent, proxy *faultProxy, err error) {
+	relayAddr, err := freeAddr()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if _, err := r.startOurRelay(relayAddr); err != nil {
+		return nil, nil, nil, err
+	}
+	if proxy, err = startFaultProxy(pythonRelayAddr, relayAddr, 0, 0, 0, hold); err != nil {
+		return nil, nil, nil, err
+	}
+	r.extra = proxy.close
+	if py, err = r.startPython("alice"); err != nil {
+		return nil, nil, nil, err
+	}
+	if hs, err = r.startHsfleet("hsbob", pythonRelayAddr); err != nil {
+		return nil, nil, nil, err
+	}
+	return py, hs, proxy, nil
 }
