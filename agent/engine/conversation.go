@@ -81,6 +81,7 @@ func newConv(e *Engine, role Role, peer string) *conv {
 		kick:   make(chan struct{}, 1),
 		wake:   make(chan struct{}, 1),
 		nonces: newNonceCache(),
+		dl:     deadlines{timeout: e.cfg.StateTimeout},
 	}
 }
 
@@ -106,7 +107,7 @@ func (c *conv) run(ctx context.Context) {
 			if c.stale(msg, now) {
 				break
 			}
-			if WaitsForPeer(c.row) && c.dl.stateDue(now, c.e.cfg.StateTimeout) {
+			if WaitsForPeer(c.row) && c.dl.stateDue(now) {
 				// The state already timed out (the timer lost the race
 				// with the inbox): recover first, so no work continues a
 				// conversation the peer has given up on.
@@ -168,7 +169,7 @@ func (c *conv) load(ctx context.Context) bool {
 		backoff = min(2*backoff, 5*time.Second)
 	}
 	now := c.e.cfg.Now()
-	c.dl.progress, c.dl.retry = now, now
+	c.dl = newDeadlines(c.e.cfg.StateTimeout, now)
 	if c.role == Responder {
 		// A boot proof older than this load cannot concern a cycle of
 		// this process (bootproof.go).
@@ -222,7 +223,7 @@ func (c *conv) arm(t *time.Timer) {
 	var next time.Time
 	switch {
 	case WaitsForPeer(c.row):
-		next = c.dl.next(c.e.cfg.StateTimeout)
+		next = c.dl.next()
 	case c.evictable():
 		next = c.dl.idleSince().Add(c.idleEvictAfter())
 	}
@@ -263,11 +264,11 @@ func (c *conv) leaveQueue() {
 
 func (c *conv) onTimer() {
 	now := c.e.cfg.Now()
-	if c.dl.stateDue(now, c.e.cfg.StateTimeout) {
+	if c.dl.stateDue(now) {
 		if c.queued {
 			// The wait is ours (for a cycle slot), not the peer's: keep
 			// the reconnect reference the queued start will need.
-			c.dl.progress = now
+			c.dl.rewait(now)
 			return
 		}
 		state := c.row.State
@@ -296,10 +297,10 @@ func (c *conv) onTimer() {
 		switch {
 		case err != nil && !c.gone:
 			c.backOff(now)
-		case c.dl.stateDue(now, c.e.cfg.StateTimeout):
+		case c.dl.stateDue(now):
 			// A timeout that keeps the state (an unanswered reconnect)
 			// starts a new wait; the retry backoff is left to grow.
-			c.dl.progress = now
+			c.dl.rewait(now)
 		}
 		return
 	}
@@ -417,9 +418,7 @@ func (c *conv) dropSlot() {
 // The wait grows like the retry backoff, capped at the state timeout.
 func (c *conv) backOff(now time.Time) {
 	c.retries++
-	wait := min(c.retryDelay(), c.e.cfg.StateTimeout)
-	c.dl.progress = now.Add(wait - c.e.cfg.StateTimeout)
-	c.dl.retry = now.Add(wait)
+	c.dl.backOff(now, min(c.retryDelay(), c.e.cfg.StateTimeout))
 }
 
 // step evaluates one input and commits its result. A lost compare-and-set
@@ -506,7 +505,7 @@ func (c *conv) commit(res Result) error {
 		c.cycleSteps = 0
 	}
 	if res.Progress || c.row.State != prevState {
-		c.dl.progress = now
+		c.dl.progressed(now)
 		c.retries = 0
 	}
 	c.logNotes(res.Notes)
@@ -529,7 +528,7 @@ func (c *conv) commit(res Result) error {
 		// Close now; reconnect (the next cycle) once the interval is
 		// over, from the retry timer, which also repeats the close.
 		outs, pause = withoutIntent(outs, IntentReconnect), c.e.cfg.CycleInterval
-		c.dl.progress = now.Add(pause)
+		c.dl.pause(now, pause)
 	}
 	if c.role == Initiator {
 		outs = c.admit(res, prevState, prevMem, outs, now)

@@ -19,7 +19,7 @@ func TestRespReadyTimeoutKeepsTheSlotLimit(t *testing.T) {
 			e.slots.adapt(time.Millisecond, e.cfg.StateTimeout, time.Now()) // settles max at 8
 			c := load("peer", 1)
 			c.row.State, c.row.LocalRef, c.row.PeerNonce = tc.state, "our-ref", "their-nonce"
-			c.dl.progress = time.Now().Add(-time.Minute)
+			c.dl.progressed(time.Now().Add(-time.Minute))
 			if tc.state != StateRespReady {
 				c.holdsSlot = e.slots.acquire(c)
 			}

@@ -32,7 +32,7 @@ func (c *conv) admit(res Result, prevState State, prevMem Mem, outs []Out, now t
 	}
 	c.setWaitingStart(true)
 	c.e.m.StartsDeferred.Inc()
-	c.dl.progress = now
+	c.dl.rewait(now) // the wait is our gate's, not the peer's
 	wait := c.e.cfg.RetryInterval
 	c.dl.retry = now.Add(wait/2 + rand.N(wait/2+1))
 	return withoutIntent(outs, IntentReconnect)
