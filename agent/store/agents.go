@@ -47,8 +47,12 @@ func (s *Store) UpsertAgent(ctx context.Context, a Agent) (err error) {
 	if a.LastSeenAt.IsZero() {
 		a.LastSeenAt = a.StartedAt
 	}
-	if _, err := s.w.ExecContext(ctx, s.q.upsertAgent, a.SelfID, a.Name, a.Namespace, a.SignPub, a.KxPub,
-		a.SoftwareVersion, s.timeArg(a.StartedAt), s.timeArg(a.LastSeenAt)); err != nil {
+	err = s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		_, err := s.execBound(ctx, w, s.q.upsertAgent, a.SelfID, a.Name, a.Namespace, a.SignPub, a.KxPub,
+			a.SoftwareVersion, s.timeArg(a.StartedAt), s.timeArg(a.LastSeenAt))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("store: upsert agent %s: %w", a.SelfID, err)
 	}
 	return nil
@@ -65,11 +69,15 @@ func (s *Store) TouchAgent(ctx context.Context, selfID string, at time.Time) (er
 		return err
 	}
 	t := s.timeArg(at)
-	res, err := s.w.ExecContext(ctx, s.q.touchAgent, t, t, selfID)
-	if err != nil {
-		return fmt.Errorf("store: touch agent %s: %w", selfID, err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err = s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		res, err := s.execBound(ctx, w, s.q.touchAgent, t, t, selfID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: touch agent %s: %w", selfID, err)
 	}

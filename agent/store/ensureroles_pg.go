@@ -43,8 +43,11 @@ func (s *Store) ensureRolesPG(ctx context.Context, selfID string, keys []Key, d 
 		roles[i], peers[i], states[i] = string(k.Role), k.PeerID, d.of(k.Role)
 	}
 	var got []ensuredRow
-	if err := s.w.SelectContext(ctx, &got, ensureRolesPGQuery, selfID, pq.Array(roles), pq.Array(peers),
-		pq.Array(states), s.timeArg(s.now())); err != nil {
+	err := s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		return s.selectBound(ctx, w, &got, ensureRolesPGQuery, selfID, pq.Array(roles), pq.Array(peers),
+			pq.Array(states), s.timeArg(s.now()))
+	})
+	if err != nil {
 		return nil, 0, err
 	}
 	rows := make([]RoleState, 0, len(keys))
@@ -68,7 +71,10 @@ func (s *Store) ensureRolesPG(ctx context.Context, selfID string, keys []Key, d 
 		}
 	}
 	var late []roleRow
-	if err := s.w.SelectContext(ctx, &late, ensureRolesReadPGQuery, selfID, pq.Array(roles), pq.Array(peers)); err != nil {
+	err = s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		return s.selectBound(ctx, w, &late, ensureRolesReadPGQuery, selfID, pq.Array(roles), pq.Array(peers))
+	})
+	if err != nil {
 		return nil, 0, err
 	}
 	for _, r := range late {

@@ -102,23 +102,35 @@ func (s *Store) ApplySteps(ctx context.Context, steps []Step) (results []StepRes
 		}
 		return results, nil
 	}
-	tx, err := s.w.BeginTxx(ctx, nil)
+	if err := s.onWriter(ctx, func(ctx context.Context, w writer) error { return s.applyStepsTx(ctx, w, steps, results) }); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// applyStepsTx runs the valid steps one after another in one transaction
+// and fills in their results.
+func (s *Store) applyStepsTx(ctx context.Context, w writer, steps []Step, results []StepResult) error {
+	tx, err := w.BeginTxx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("store: apply %d steps: begin: %w", len(steps), err)
+		return fmt.Errorf("store: apply %d steps: begin: %w", len(steps), err)
 	}
 	defer tx.Rollback() // no-op after Commit
+	if err := setTxServerTimeout(ctx, tx); err != nil {
+		return fmt.Errorf("store: apply %d steps: %w", len(steps), err)
+	}
 	for i, st := range steps {
 		if results[i].Err != nil {
 			continue
 		}
 		if results[i], err = s.applyStep(ctx, tx, st); err != nil {
-			return nil, fmt.Errorf("store: apply %d steps: %s: %w", len(steps), st.Key.label(), err)
+			return fmt.Errorf("store: apply %d steps: %s: %w", len(steps), st.Key.label(), err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: apply %d steps: commit: %w", len(steps), err)
+		return fmt.Errorf("store: apply %d steps: commit: %w", len(steps), err)
 	}
-	return results, nil
+	return nil
 }
 
 // plainWrite: a row write, with or without an accepted nonce, and nothing

@@ -176,7 +176,10 @@ func (s *Store) List(ctx context.Context, selfID string) (out []RoleState, err e
 		return nil, err
 	}
 	var rows []roleRow
-	if err := s.r.SelectContext(ctx, &rows, s.q.listRoles, selfID); err != nil {
+	err = s.onReader(ctx, func(ctx context.Context, r writer) error {
+		return s.selectBound(ctx, r, &rows, s.q.listRoles, selfID)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: list conversations of %s: %w", selfID, err)
 	}
 	out = make([]RoleState, len(rows))

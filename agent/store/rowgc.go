@@ -21,16 +21,20 @@ func (s *Store) DeleteUnusedRole(ctx context.Context, k Key, version int64) (del
 	if err := k.validate(); err != nil {
 		return false, err
 	}
-	res, err := s.w.ExecContext(ctx, s.q.deleteUnusedRole, k.SelfID, string(k.Role), k.PeerID, version)
-	if err != nil {
-		return false, fmt.Errorf("store: delete unused row %s: %w", k.label(), err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil || n == 0 {
-		return false, err
-	}
-	if _, err := s.w.ExecContext(ctx, s.q.deletePairNonces, k.SelfID, string(k.Role), k.PeerID); err != nil {
-		return true, fmt.Errorf("store: delete nonces of %s: %w", k.label(), err)
-	}
-	return true, nil
+	err = s.onWriter(ctx, func(ctx context.Context, w writer) error {
+		res, err := s.execBound(ctx, w, s.q.deleteUnusedRole, k.SelfID, string(k.Role), k.PeerID, version)
+		if err != nil {
+			return fmt.Errorf("store: delete unused row %s: %w", k.label(), err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		deleted = true
+		if _, err := s.execBound(ctx, w, s.q.deletePairNonces, k.SelfID, string(k.Role), k.PeerID); err != nil {
+			return fmt.Errorf("store: delete nonces of %s: %w", k.label(), err)
+		}
+		return nil
+	})
+	return deleted, err
 }

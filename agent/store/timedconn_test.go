@@ -90,6 +90,14 @@ func counted(op, result string) float64 {
 // calls the returned release.
 func holdRowLock(t *testing.T, dsn string, k Key) (release func()) {
 	t.Helper()
+	return holdLock(t, dsn, `SELECT 1 FROM role_state WHERE self_id = $1 AND role = $2 AND peer_id = $3 FOR UPDATE`,
+		k.SelfID, string(k.Role), k.PeerID)
+}
+
+// holdLock runs lock (a SELECT ... FOR UPDATE) in a transaction of its
+// own, held until the test calls the returned release.
+func holdLock(t *testing.T, dsn, lock string, args ...any) (release func()) {
+	t.Helper()
 	dsn, _, err := takePrepareParam(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -102,8 +110,7 @@ func holdRowLock(t *testing.T, dsn string, k Key) (release func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(`SELECT 1 FROM role_state WHERE self_id = $1 AND role = $2 AND peer_id = $3 FOR UPDATE`,
-		k.SelfID, string(k.Role), k.PeerID); err != nil {
+	if _, err := tx.Exec(lock, args...); err != nil {
 		t.Fatal(err)
 	}
 	done := false

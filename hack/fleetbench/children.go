@@ -51,6 +51,8 @@ type child struct {
 	name   string
 	cmd    *exec.Cmd
 	exited chan struct{}
+	up     chan struct{} // closed when the child logs agentUpMsg
+	upOnce sync.Once
 	logs   *logCounter
 	err    error // valid after exited is closed
 }
@@ -74,10 +76,14 @@ func startChild(sp *spawner, name, bin string, args, env []string, logs *logCoun
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	pw.Close()
-	c := &child{name: name, cmd: cmd, exited: make(chan struct{}), logs: logs}
+	c := &child{name: name, cmd: cmd, exited: make(chan struct{}), up: make(chan struct{}), logs: logs}
 	readDone := make(chan struct{})
 	go func() {
-		logs.consume(name, pr)
+		logs.consume(name, pr, func(msg string) {
+			if msg == agentUpMsg {
+				c.upOnce.Do(func() { close(c.up) })
+			}
+		})
 		pr.Close()
 		close(readDone)
 	}()
@@ -135,6 +141,8 @@ type logCounter struct {
 	sample   map[string]string // the first line of each key, truncated
 	other    int64
 	lastLine map[string]string
+	// unreachable counts dbUnreachableMsg lines, whatever the key cap.
+	unreachable int64
 }
 
 const maxLogKeys = 200
@@ -143,11 +151,16 @@ const maxLogKeys = 200
 // per role and state.
 const stateTimeoutMsg = "state timeout; recovering"
 
+// dbUnreachableMsg is an agent's log line for a failed store open, which
+// it retries with backoff (cmd/hsfleet/agent.go).
+const dbUnreachableMsg = "database not reachable, retrying"
+
 func newLogCounter() *logCounter {
 	return &logCounter{byKey: map[string]int64{}, sample: map[string]string{}, lastLine: map[string]string{}}
 }
 
-func (l *logCounter) consume(name string, r io.Reader) {
+// consume counts r's lines and hands each line's message to seen.
+func (l *logCounter) consume(name string, r io.Reader, seen func(msg string)) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var last string
@@ -159,7 +172,11 @@ func (l *logCounter) consume(name string, r io.Reader) {
 			// Which states time out says where the fleet loses cycles.
 			key += " (" + jsonField(line, "role") + " " + jsonField(line, "state") + ")"
 		}
+		seen(msg)
 		l.mu.Lock()
+		if msg == dbUnreachableMsg {
+			l.unreachable++
+		}
 		if _, ok := l.byKey[key]; ok || len(l.byKey) < maxLogKeys {
 			if !ok {
 				l.sample[key] = truncate(line, 300)
@@ -222,4 +239,11 @@ func (l *logCounter) last(name string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lastLine[name]
+}
+
+// dbUnreachable is how many dbUnreachableMsg lines the children logged.
+func (l *logCounter) dbUnreachable() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unreachable
 }

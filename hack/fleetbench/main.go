@@ -135,17 +135,21 @@ func run(ctx context.Context, o *options) (bool, error) {
 		return false, err
 	}
 	r.relayMetrics = "http://" + relayMetrics + "/metrics"
+	agentDSN, err := withDBParams(dsn, o.dbParams)
+	if err != nil {
+		return false, err
+	}
+	r.connectTimeout = dsnParam(agentDSN, "connect_timeout")
 	fmt.Printf("fleetbench: N=%d agents (%d directed pairs), relay %s, trust %s, durable PostgreSQL max_connections=%s "+
-		"fsync=%s synchronous_commit=%s, binary %s, agent args %q, agent env %q, bundle caps %q, load average %s\n",
+		"fsync=%s synchronous_commit=%s, binary %s, agent args %q, agent env %q, bundle caps %q, "+
+		"agents start %s, agent connect_timeout=%s, load average %s\n",
 		o.n, r.pairsTotal, relayMode(o), o.trustMode, mon.serverSetting(ctx, "max_connections"),
-		mon.serverSetting(ctx, "fsync"), mon.serverSetting(ctx, "synchronous_commit"), bin, o.agentArgs, o.agentEnv, o.caps, loadAverage())
+		mon.serverSetting(ctx, "fsync"), mon.serverSetting(ctx, "synchronous_commit"), bin, o.agentArgs, o.agentEnv, o.caps,
+		startLimit(o.startConcurrency), r.connectTimeout, loadAverage())
 	if err := r.begin(ctx); err != nil {
 		return false, err
 	}
-	agentDSN := dsn
-	if o.dbParams != "" {
-		agentDSN += "&" + o.dbParams
-	}
+	r.gate = newStartGate(o.startConcurrency, startSlotLimit)
 	for i, id := range ids {
 		args := []string{"agent", "--name", id.Name, "--relay", relayAddr, "--db", agentDSN,
 			"--identity", id.File, "--http-listen="}
@@ -155,10 +159,14 @@ func run(ctx context.Context, o *options) (bool, error) {
 			args = append(args, "--trust-mode", "open")
 		}
 		args = append(args, o.agentArgs...)
+		if err := r.gate.enter(ctx); err != nil {
+			return false, err
+		}
 		c, err := startChild(sp, id.Name, bin, args, o.agentEnv, logs)
 		if err != nil {
 			return false, err
 		}
+		r.gate.holdUntilUp(c)
 		children = append(children, c)
 		r.agents = append(r.agents, c)
 		if i < len(ids)-1 && o.spacing > 0 {

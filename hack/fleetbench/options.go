@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -13,6 +14,7 @@ type options struct {
 	timeout, settle  time.Duration
 	interval, sample time.Duration
 	spacing          time.Duration
+	startConcurrency int
 	directed         bool
 	relayAuth        bool
 	trustMode        string
@@ -55,6 +57,8 @@ func parseOptions(args []string) (*options, error) {
 	fs.DurationVar(&o.interval, "interval", 5*time.Second, "print a progress line this often")
 	fs.DurationVar(&o.sample, "sample", 500*time.Millisecond, "sample connections, RSS and CPU this often")
 	fs.DurationVar(&o.spacing, "spacing", 10*time.Millisecond, "pause between agent starts")
+	fs.IntVar(&o.startConcurrency, "start-concurrency", 4*runtime.NumCPU(), "at most this many agents starting at once: each holds a slot "+
+		"until it logs \""+agentUpMsg+"\" (store open, rows created), exits, or "+startSlotLimit.String()+" pass; 0: no limit")
 	fs.BoolVar(&o.directed, "directed-routing", false, "run the relay with --directed-routing")
 	fs.BoolVar(&o.relayAuth, "relay-auth", false, "give the relay the fleet's trust bundle: agents authenticate (their default --relay-auth auto) "+
 		"and the relay routes directed lines to proven IDs (its default with a bundle; -relay-arg=--directed-routing=false for broadcast)")
@@ -62,7 +66,7 @@ func parseOptions(args []string) (*options, error) {
 	fs.IntVar(&o.maxConnections, "max-connections", 1000, "PostgreSQL max_connections")
 	fs.Var(&o.relayArgs, "relay-arg", "extra relay flag (repeatable), e.g. -relay-arg=--queue-bytes=8388608")
 	fs.Var(&o.agentEnv, "agent-env", "KEY=VALUE added to every agent's environment (repeatable), e.g. -agent-env GOGC=50 -agent-env GOMEMLIMIT=20MiB")
-	fs.StringVar(&o.dbParams, "db-params", "", "extra agent DSN query parameters, e.g. hsfleet_prepare=off")
+	fs.StringVar(&o.dbParams, "db-params", "", "agent DSN query parameters, replacing the harness's own, e.g. hsfleet_prepare=off or connect_timeout=15")
 	fs.BoolVar(&o.statements, "statements", false, "load pg_stat_statements and print the fleet's statements per cycle at the end")
 	fs.BoolVar(&o.keepDir, "keep-dir", false, "keep the temp dir with identities and bundle")
 	fs.DurationVar(&o.duration, "duration", 0, "measure a fixed window of this length after -warmup and stop then, converged or not "+
@@ -94,6 +98,8 @@ func parseOptions(args []string) (*options, error) {
 		return nil, fmt.Errorf("need 0 < -sample <= -interval")
 	case o.relayAuth && o.trustMode != "fleet":
 		return nil, fmt.Errorf("-relay-auth needs -trust-mode fleet (the bundle)")
+	case o.startConcurrency < 0:
+		return nil, fmt.Errorf("-start-concurrency must not be negative")
 	case o.maxConnections < 10:
 		return nil, fmt.Errorf("-max-connections must be at least 10")
 	case o.duration < 0 || o.warmup < 0:

@@ -40,6 +40,9 @@ type fleetRun struct {
 	// sp starts perf (-perf) for the window; perf is the recording.
 	sp   *spawner
 	perf *perfRecording
+	// gate spaces the agents' starts; connectTimeout is their DSN's.
+	gate           *startGate
+	connectTimeout string
 }
 
 func newRun(o *options, sp *spawner, mon *monitor, relay *child, logs *logCounter) *fleetRun {
@@ -284,6 +287,7 @@ func (r *fleetRun) report(ctx context.Context) error {
 		fmt.Fprintf(&b, "agent private RSS:    sum %.0f MiB (peak %.0f MiB); per agent min %.1f / median %.1f / max %.1f MiB (RSS less the pages shared with other processes, e.g. the binary's text)\n",
 			mib(sumInt(private)), mib(r.peakPrivate), mib(private[0]), mib(private[len(private)/2]), mib(private[len(private)-1]))
 	}
+	r.reportStarts(&b)
 	if len(r.exited) > 0 {
 		fmt.Fprintf(&b, "agents that exited:   %d (%s)\n", len(r.exited), strings.Join(r.exited, " "))
 	}
@@ -306,10 +310,10 @@ func (r *fleetRun) report(ctx context.Context) error {
 	if whole.hasVerified {
 		verified = fmt.Sprint(whole.verified)
 	}
-	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f agent_private_mib=%.0f relay_lines_per_agent=%.0f relay_lines_per_cycle=%.1f cycles=%d verified=%s%s\n",
+	fmt.Fprintf(&b, "RESULT n=%d relay=%s converged=%t converge_s=%.1f pairs=%d/%d cycles_per_s=%.1f peak_conns=%d commits_per_cycle=%.2f agent_cpu_ms_per_cycle=%.2f agent_rss_mib=%.0f agent_private_mib=%.0f relay_lines_per_agent=%.0f relay_lines_per_cycle=%.1f cycles=%d verified=%s db_unreachable=%d%s\n",
 		r.o.n, relayMode(r.o), r.convergedAt > 0, r.convergedAt.Seconds(), s.pairsDone, r.pairsTotal,
 		float64(cycles)/elapsed.Seconds(), r.peakConns, ratio(commits, cycles), 1000*cpu/float64(max(cycles, 1)), mib(sumInt(rss)), mib(sumInt(private)),
-		rl.sent/float64(r.o.n), rl.sent/float64(max(cycles, 1)), cycles, verified, windowResult)
+		rl.sent/float64(r.o.n), rl.sent/float64(max(cycles, 1)), cycles, verified, r.logs.dbUnreachable(), windowResult)
 	fmt.Print(b.String())
 	return measured.expectKind(r.o.expect)
 }
@@ -338,4 +342,15 @@ func peakAndMinAfter(rates []float64) (peak, minAfter float64) {
 		minAfter = min(minAfter, r)
 	}
 	return peak, minAfter
+}
+
+// reportStarts: how often the agents failed to open their store, and how
+// their starts were spaced.
+func (r *fleetRun) reportStarts(b *strings.Builder) {
+	gate := "agents started " + startLimit(r.o.startConcurrency)
+	if n := r.gate.byLimit.Load(); n > 0 {
+		gate += fmt.Sprintf("; %d start slots freed after %v without %q", n, startSlotLimit, agentUpMsg)
+	}
+	fmt.Fprintf(b, "database not reachable: %d agent log lines (store opens retried; connect_timeout=%s, %s)\n",
+		r.logs.dbUnreachable(), r.connectTimeout, gate)
 }

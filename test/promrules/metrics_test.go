@@ -57,7 +57,8 @@ func TestRulesAndDashboardUseExportedMetrics(t *testing.T) {
 			exprs = append(exprs, tg.Expr)
 		}
 	}
-	for _, want := range []string{"Fleet cycles/s", "Stalled pairs", "Handshake failures by reason", "Relay throughput", "Relay drops by reason", "Database latency (p50, p99) and errors"} {
+	for _, want := range []string{"Fleet cycles/s", "Stalled pairs", "Handshake failures by reason", "Relay throughput", "Relay drops by reason", "Database latency (p50, p99) and errors",
+		"Database call timeouts by what ended them"} {
 		if !titles[want] {
 			t.Errorf("dashboard lacks the panel %q", want)
 		}

@@ -72,7 +72,7 @@ func TestPrometheusRulesWithPromtool(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := run(t, promtool, "check", "rules", filepath.Join(dir, "rules.yaml"))
-	if !strings.Contains(string(out), "SUCCESS: 9 rules found") {
+	if !strings.Contains(string(out), "SUCCESS: 10 rules found") {
 		t.Errorf("promtool check rules:\n%s", out)
 	}
 	out = run(t, promtool, "test", "rules", filepath.Join(dir, "rules_test.yaml"))
