@@ -1,4 +1,6 @@
-package engine
+package protocol
+
+import "slices"
 
 // Reason says why a conversation did not accept an inbound message; it is
 // the label set of ignored_messages_total (every value is exported at 0
@@ -47,6 +49,10 @@ var reasons = []Reason{
 	ReasonStrangerFirst, ReasonStrangerSlots, ReasonStrangerPaused,
 	ReasonTombstoneExpired,
 }
+
+// Reasons returns every Reason, in declaration order (the runner exports
+// each as a metric label from the start).
+func Reasons() []Reason { return slices.Clone(reasons) }
 
 // Valid reports whether r is one of the reasons.
 func (r Reason) Valid() bool {

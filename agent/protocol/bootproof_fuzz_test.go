@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"testing"
@@ -14,7 +14,7 @@ import (
 func FuzzBootProof(f *testing.F) {
 	id := mustIdentity(f, "a")
 	policy := trust.NewPolicy(trust.Fleet, trust.Bundle{id.ID: id.SignPub()})
-	genuine, err := bootProof(id.ID, id.SignPriv, time.Unix(1_700_000_000, 5))
+	genuine, err := BootProof(id.ID, id.SignPriv, time.Unix(1_700_000_000, 5))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func FuzzBootProof(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ts2, pub2, sig2 string) {
 		raw := map[string]any{"ts": ts2, "sign_pub": pub2, "sig": sig2}
 		bootTime(raw)
-		_, err := verifyBootProof(raw, id.ID, "", policy)
+		_, err := VerifyBootProof(raw, id.ID, "", policy)
 		if err == nil && (ts2 != ts || pub2 != pub) {
 			t.Fatalf("forged proof verified: %q %q %q", ts2, pub2, sig2)
 		}
