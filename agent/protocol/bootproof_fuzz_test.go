@@ -10,7 +10,7 @@ import (
 // FuzzBootProof feeds arbitrary boot fields to the parser and verifier:
 // no input may panic, and nothing but the signer's own proof verifies.
 //
-//	go test -run '^$' -fuzz FuzzBootProof -fuzztime 30s ./agent/engine
+//	go test -run '^$' -fuzz FuzzBootProof -fuzztime 30s ./agent/protocol
 func FuzzBootProof(f *testing.F) {
 	id := mustIdentity(f, "a")
 	policy := trust.NewPolicy(trust.Fleet, trust.Bundle{id.ID: id.SignPub()})

@@ -80,7 +80,8 @@ type Policy struct {
 type Machine struct {
 	ExchangeLimit int
 	Policy        Policy
-	// DisableBinding (Config.DisableBinding): send no finalize MAC.
+	// DisableBinding (the engine's Config.DisableBinding): send no
+	// finalize MAC.
 	DisableBinding bool
 	// StateTimeout (the runner's state timeout; DefaultStateTimeout when
 	// 0) is how long a responder's tombstone lives (tombstone.go).

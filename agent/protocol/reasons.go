@@ -31,7 +31,7 @@ const (
 	// ReasonBootInvalid: a register's boot proof failed its key or
 	// signature check.
 	ReasonBootInvalid Reason = "boot_invalid"
-	// A stranger's cycle start (strangerSlotWait, budget.go).
+	// A stranger's cycle start (agent/engine budget.go).
 	ReasonStrangerFirst  Reason = "stranger_first_start"
 	ReasonStrangerSlots  Reason = "stranger_slots_full"
 	ReasonStrangerPaused Reason = "stranger_paused"

@@ -9,7 +9,7 @@ const (
 )
 
 // State is a conversation state, exactly as the reference stores it in
-// role_state.state. The store keeps TEXT; rowFromStore converts once, and
+// role_state.state. The store keeps TEXT; the runner converts once, and
 // a loaded row whose state is not Valid for its role is reset (resume).
 type State string
 
