@@ -14,6 +14,7 @@ import (
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
 	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/trust"
 	"github.com/hsfleet/hsfleet/relay"
@@ -109,7 +110,7 @@ func (f *rotationFleet) startMode(name string, id *crypto.Identity, mode trust.M
 		Secure: true, RegisterInterval: 200 * time.Millisecond, RetryInterval: 200 * time.Millisecond, StateTimeout: 3 * time.Second,
 		Logger: slog.New(slog.DiscardHandler), Metrics: m,
 		OnCycle: func(ev engine.CycleEvent) {
-			if ev.Role == engine.Responder {
+			if ev.Role == protocol.Responder {
 				f.mu.Lock()
 				f.cycles[[2]string{ev.PeerID, ev.SelfID}]++
 				f.mu.Unlock()

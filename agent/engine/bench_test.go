@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,7 +53,7 @@ func BenchmarkFleet(b *testing.B) {
 		}
 		n := tc.n
 		b.Run(fmt.Sprintf("agents=%d/relay=%s/commit=%s", n, mode, commit), func(b *testing.B) {
-			f := newFleet(b, fleetOptions{stateTimeout: DefaultStateTimeout, directed: tc.directed,
+			f := newFleet(b, fleetOptions{stateTimeout: protocol.DefaultStateTimeout, directed: tc.directed,
 				dsn: newDSN(b), asyncCommit: tc.asyncCommit,
 				twoRoundTrips:    os.Getenv("HSFLEET_BENCH_PQ_TWO_ROUND_TRIPS") != "",
 				registerInterval: time.Second, retryInterval: time.Second})

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
@@ -126,15 +127,15 @@ func (c *conv) strangerSlotWait(now time.Time) bool {
 		// Invented IDs send one register each; an honest peer re-sends
 		// its register every RegisterInterval (the reference: every
 		// tick). Only a second start gets a slot, a key and a confirm.
-		c.e.m.ignored(ReasonStrangerFirst)
+		c.e.m.ignored(protocol.ReasonStrangerFirst)
 		return true
 	}
 	if now.Before(c.strangerPause) {
-		c.e.m.ignored(ReasonStrangerPaused)
+		c.e.m.ignored(protocol.ReasonStrangerPaused)
 		return true
 	}
 	if !c.e.slots.acquire(c) {
-		c.e.m.ignored(ReasonStrangerSlots)
+		c.e.m.ignored(protocol.ReasonStrangerSlots)
 		return true
 	}
 	c.holdsSlot = true
@@ -144,7 +145,7 @@ func (c *conv) strangerSlotWait(now time.Time) bool {
 // leaveBudget gives c's stranger place back (once).
 func (c *conv) leaveBudget() {
 	if c.stranger.CompareAndSwap(true, false) {
-		c.mem.ExchangeCap = 0
+		c.Mem.ExchangeCap = 0
 		c.e.budget.done()
 	}
 }
@@ -186,8 +187,8 @@ func (e *Engine) seedKnown() {
 // were down).
 func (e *Engine) resumeAtStart(rows []store.RoleState) {
 	for _, r := range rows {
-		role := Role(r.Key.Role)
-		if RoleOfState(State(r.State)) != role || !WaitsForPeer(rowFromStore(r)) ||
+		role := protocol.Role(r.Key.Role)
+		if protocol.RoleOfState(protocol.State(r.State)) != role || !protocol.WaitsForPeer(rowFromStore(r)) ||
 			!e.cfg.Policy.RequiresBind(r.Key.PeerID) {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/trust"
 )
@@ -105,7 +106,7 @@ func TestSeedKnownFromStoredCycles(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, p := range []string{"old-peer", "never-cycled"} {
-		if _, err := st.GetOrCreate(ctx, store.Key{SelfID: e.ID(), Role: store.Responder, PeerID: p}, string(StateRespReady)); err != nil {
+		if _, err := st.GetOrCreate(ctx, store.Key{SelfID: e.ID(), Role: store.Responder, PeerID: p}, string(protocol.StateRespReady)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/wire"
 	"github.com/hsfleet/hsfleet/relay"
 )
@@ -41,21 +42,21 @@ func BenchmarkHandleLine(b *testing.B) {
 		}
 		return w
 	}
-	boot, err := bootProof(other1.ID, other1.SignPriv, time.Now())
+	boot, err := protocol.BootProof(other1.ID, other1.SignPriv, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
 	request := func(from, to string) wire.Payload {
-		return wire.Payload{"intent": string(IntentRequest), "from": from, "to": to, "my_nonce": crypto.NewNonce(),
-			"your_nonce": crypto.NewNonce(), "message": InitiatorText, "hs": hsPayload}
+		return wire.Payload{"intent": string(protocol.IntentRequest), "from": from, "to": to, "my_nonce": crypto.NewNonce(),
+			"your_nonce": crypto.NewNonce(), "message": protocol.InitiatorText, "hs": hsPayload}
 	}
 	for _, tc := range []struct {
 		name string
 		line []byte
 	}{
 		{"other_pair", wrap(request(other1.ID, other2.ID))},
-		{"register", wrap(wire.Payload{"intent": string(IntentRegister), "from": other1.ID, "to": nil})},
-		{"register_boot", wrap(wire.Payload{"intent": string(IntentRegister), "from": other1.ID, "to": nil, bootField: boot})},
+		{"register", wrap(wire.Payload{"intent": string(protocol.IntentRegister), "from": other1.ID, "to": nil})},
+		{"register_boot", wrap(wire.Payload{"intent": string(protocol.IntentRegister), "from": other1.ID, "to": nil, protocol.BootField: boot})},
 		{"for_us", wrap(request(other1.ID, self.ID))},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
@@ -13,7 +14,6 @@ import (
 const (
 	DefaultRegisterInterval = time.Second
 	DefaultRetryInterval    = time.Second
-	DefaultStateTimeout     = 10 * time.Second
 	DefaultMaxPeers         = 4096
 	DefaultInboxSize        = 64
 	// storeOpTimeout caps one database call; it is detached from the run
@@ -36,7 +36,7 @@ type Transport interface {
 // CycleEvent reports one completed cycle.
 type CycleEvent struct {
 	SelfID, PeerID string
-	Role           Role
+	Role           protocol.Role
 	// Started is when our side left its ready state for this cycle (the
 	// responder: on register or reconnect; the initiator: on confirm).
 	Started, Completed time.Time
@@ -116,7 +116,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Policy = trust.NewPolicy(trust.Open, nil)
 	}
 	if c.ExchangeLimit <= 0 {
-		c.ExchangeLimit = DefaultExchangeLimit
+		c.ExchangeLimit = protocol.DefaultExchangeLimit
 	}
 	if c.RegisterInterval <= 0 {
 		c.RegisterInterval = DefaultRegisterInterval
@@ -125,7 +125,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.RetryInterval = DefaultRetryInterval
 	}
 	if c.StateTimeout <= 0 {
-		c.StateTimeout = DefaultStateTimeout
+		c.StateTimeout = protocol.DefaultStateTimeout
 	}
 	if c.MaxPeers <= 0 {
 		c.MaxPeers = DefaultMaxPeers

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/ecdh"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/wire"
 )
@@ -24,13 +24,13 @@ const maxConflictRetries = 3
 type conv struct {
 	e     *Engine
 	key   store.Key
-	role  Role
+	role  protocol.Role
 	log   *slog.Logger
-	inbox chan Msg
+	inbox chan protocol.Msg
 	kick  chan struct{}
 
 	stored store.RoleState // last row read or written, with its Version
-	Conversation
+	protocol.Conversation
 	dl      deadlines
 	retries int // re-sends since the last progress, for backoff
 	// cycleSteps counts the saved steps since the conversation was last
@@ -48,7 +48,7 @@ type conv struct {
 	holdsSlot bool
 	queued    bool
 	queuedAt  time.Time // when queued became true (see expireQueue)
-	pending   *Msg
+	pending   *protocol.Msg
 
 	// holdsStart (initiator only): this pair counts against the start
 	// gate, from its reconnect (or an accepted confirm) to the cycle's end.
@@ -71,13 +71,13 @@ type conv struct {
 	cycled atomic.Bool
 }
 
-func newConv(e *Engine, role Role, peer string) *conv {
+func newConv(e *Engine, role protocol.Role, peer string) *conv {
 	return &conv{
 		e:      e,
 		key:    store.Key{SelfID: e.self, Role: store.Role(role), PeerID: peer},
 		role:   role,
 		log:    e.log.With("role", string(role), "peer_id", peer),
-		inbox:  make(chan Msg, e.cfg.InboxSize),
+		inbox:  make(chan protocol.Msg, e.cfg.InboxSize),
 		kick:   make(chan struct{}, 1),
 		wake:   make(chan struct{}, 1),
 		nonces: newNonceCache(),
@@ -107,7 +107,7 @@ func (c *conv) run(ctx context.Context) {
 			if c.stale(msg, now) {
 				break
 			}
-			if WaitsForPeer(c.row) && c.dl.stateDue(now) {
+			if protocol.WaitsForPeer(c.Row) && c.dl.stateDue(now) {
 				// The state already timed out (the timer lost the race
 				// with the inbox): recover first, so no work continues a
 				// conversation the peer has given up on.
@@ -124,12 +124,12 @@ func (c *conv) run(ctx context.Context) {
 				c.handle(*m)
 			}
 		case <-c.kick:
-			c.step("retry", func(row Row, mem Mem, env Env) (Result, error) {
+			c.step("retry", func(row protocol.Row, mem protocol.Mem, env protocol.Env) (protocol.Result, error) {
 				return c.e.machine.Retry(row, mem, env), nil
 			})
 		case <-timer.C:
 			c.expireQueue(c.e.cfg.Now())
-			if !WaitsForPeer(c.row) {
+			if !protocol.WaitsForPeer(c.Row) {
 				if c.evictIfIdle() {
 					return
 				}
@@ -152,7 +152,7 @@ func (c *conv) load(ctx context.Context) bool {
 	for {
 		rs, err := c.firstRow()
 		if err == nil {
-			c.stored, c.row = rs, rowFromStore(rs)
+			c.stored, c.Row = rs, rowFromStore(rs)
 			c.cycled.Store(rs.Cycles > 0)
 			// A row never written since its creation has an empty pair
 			// log, so the RAM mirror is complete from the start (no
@@ -170,26 +170,26 @@ func (c *conv) load(ctx context.Context) bool {
 	}
 	now := c.e.cfg.Now()
 	c.dl = newDeadlines(c.e.cfg.StateTimeout, now)
-	if c.role == Responder {
+	if c.role == protocol.Responder {
 		// A boot proof older than this load cannot concern a cycle of
 		// this process (bootproof.go).
-		c.mem.CycleStart = now
+		c.Mem.CycleStart = now
 	}
 	c.resume()
-	if c.role == Responder && c.row.State != StateRespReady {
-		c.mem.Inherited = true
+	if c.role == protocol.Responder && c.Row.State != protocol.StateRespReady {
+		c.Mem.Inherited = true
 	}
-	if c.role == Responder {
+	if c.role == protocol.Responder {
 		// What the row holds was saved by the previous process: a peer
 		// that booted after that save cannot finish it (bootRestarts).
 		// The load time alone stalled a roll of every agent at once for a
 		// state timeout: each peer booted just before the others loaded.
-		c.mem.InheritedSavedAt = loadedSaveTime(c.stored.UpdatedAt, now)
+		c.Mem.InheritedSavedAt = loadedSaveTime(c.stored.UpdatedAt, now)
 	}
 	// Whatever was in flight died with the previous process: re-send now.
 	c.dl.retry = now
-	c.setActive(WaitsForPeer(c.row))
-	if c.role == Responder && c.row.State != StateRespReady {
+	c.setActive(protocol.WaitsForPeer(c.Row))
+	if c.role == protocol.Responder && c.Row.State != protocol.StateRespReady {
 		c.e.slots.take()
 		c.holdsSlot = true
 	}
@@ -204,7 +204,7 @@ func (c *conv) firstRow() (store.RoleState, error) {
 	}
 	sctx, cancel := c.e.storeCtx()
 	defer cancel()
-	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, string(DefaultState(c.role)))
+	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, string(protocol.DefaultState(c.role)))
 	c.e.storeResult("get_or_create", err)
 	return rs, err
 }
@@ -222,7 +222,7 @@ func (c *conv) arm(t *time.Timer) {
 	now := c.e.cfg.Now()
 	var next time.Time
 	switch {
-	case WaitsForPeer(c.row):
+	case protocol.WaitsForPeer(c.Row):
 		next = c.dl.next()
 	case c.evictable():
 		next = c.dl.idleSince().Add(c.idleEvictAfter())
@@ -246,8 +246,8 @@ func (c *conv) expireQueue(now time.Time) {
 	}
 	c.leaveQueue()
 	c.pending = nil
-	c.e.m.ignored(ReasonSlotWaitExpired)
-	c.log.Debug("cycle slot wait expired", "state", c.row.State)
+	c.e.m.ignored(protocol.ReasonSlotWaitExpired)
+	c.log.Debug("cycle slot wait expired", "state", c.Row.State)
 }
 
 // leaveQueue drops c from the slot queue; a slot handed over in the
@@ -271,15 +271,15 @@ func (c *conv) onTimer() {
 			c.dl.rewait(now)
 			return
 		}
-		state := c.row.State
+		state := c.Row.State
 		c.e.m.Timeouts.WithLabelValues(string(state)).Inc()
-		if c.role == Responder {
+		if c.role == protocol.Responder {
 			// resp_ready runs no cycle and holds no slot: its wait for
 			// the reconnect lapses when the initiator's gate held it back,
 			// which says nothing about our load (it used to halve the
 			// slots: at 100 agents there is about one such lapse per
 			// cycle, docs/engine-scale.md).
-			if state != StateRespReady {
+			if state != protocol.StateRespReady {
 				c.e.slots.adapt(-1, c.e.cfg.StateTimeout, now)
 			}
 		} else {
@@ -288,10 +288,10 @@ func (c *conv) onTimer() {
 		}
 		c.log.Warn("state timeout; recovering", "state", state, "timeout", c.e.cfg.StateTimeout)
 		lost := c.cycleSteps
-		err := c.step("timeout", func(row Row, mem Mem, env Env) (Result, error) {
+		err := c.step("timeout", func(row protocol.Row, mem protocol.Mem, env protocol.Env) (protocol.Result, error) {
 			return c.e.machine.Timeout(row, mem, env), nil
 		})
-		if err == nil && isReadyState(c.row.State) && lost > 0 {
+		if err == nil && c.Row.State.Ready() && lost > 0 {
 			c.e.m.StepsDiscarded.Add(float64(lost))
 		}
 		switch {
@@ -309,18 +309,18 @@ func (c *conv) onTimer() {
 		// idle wait cannot spin.
 		c.retries++
 		c.dl.retry = now.Add(c.retryDelay())
-		c.step("retry", func(row Row, mem Mem, env Env) (Result, error) {
+		c.step("retry", func(row protocol.Row, mem protocol.Mem, env protocol.Env) (protocol.Result, error) {
 			return c.e.machine.Retry(row, mem, env), nil
 		})
 	}
 }
 
-func (c *conv) handle(msg Msg) {
+func (c *conv) handle(msg protocol.Msg) {
 	c.dl.input = c.e.cfg.Now()
-	if c.queued && c.row.State == StateRespReady && (msg.Intent == IntentRegister || msg.Intent == IntentReconnect) {
+	if c.queued && c.Row.State == protocol.StateRespReady && (msg.Intent == protocol.IntentRegister || msg.Intent == protocol.IntentReconnect) {
 		// Still waiting for a slot: keep the latest start, but never let
 		// a periodic register displace the reconnect that resumes a pair.
-		if c.pending == nil || msg.Intent == IntentReconnect || c.pending.Intent == IntentRegister {
+		if c.pending == nil || msg.Intent == protocol.IntentReconnect || c.pending.Intent == protocol.IntentRegister {
 			c.pending = &msg
 		}
 		return
@@ -340,47 +340,39 @@ func (c *conv) handle(msg Msg) {
 		}
 		c.holdsSlot = true
 	}
-	c.step(string(msg.Intent), func(row Row, mem Mem, env Env) (Result, error) {
+	c.step(string(msg.Intent), func(row protocol.Row, mem protocol.Mem, env protocol.Env) (protocol.Result, error) {
 		return c.e.machine.OnMessage(row, mem, msg, env)
 	})
 }
 
 // startsCycle reports whether msg would start a responder cycle.
-func (c *conv) startsCycle(msg Msg) bool {
-	if c.role != Responder || c.row.State != StateRespReady {
-		return false
-	}
-	if StartRefusal(c.row, msg) != "" {
-		// A boot proof starts a cycle from resp_ready with a reference.
-		return bootRestarts(c.row, c.mem, msg, c.e.machine.Policy.Strict, c.e.cfg.Now())
-	}
-	probe := Result{Mem: c.mem}
-	return resumeAuthentic(&probe, msg)
+func (c *conv) startsCycle(msg protocol.Msg) bool {
+	return c.role == protocol.Responder && c.e.machine.StartsCycle(c.Row, c.Mem, msg, c.e.cfg.Now())
 }
 
 // resume fixes up the row just loaded: a cycle with a binding peer that
 // the previous process left mid-way is given up at once (ResumeBinding),
 // the rest as the reference would (Resume).
 func (c *conv) resume() {
-	from := c.row.State
+	from := c.Row.State
 	if !from.ValidFor(c.role) {
 		// Not a state this code wrote (hand-edited, or another role's):
 		// start the pair over rather than fail every step on it.
 		c.e.m.InvalidStates.WithLabelValues(string(c.role)).Inc()
 		c.log.Warn("stored state is not valid for the role; row reset", "state", from)
-		c.commit(c.e.machine.Resume(c.role, c.row, c.mem))
+		c.commit(c.e.machine.Resume(c.role, c.Row, c.Mem))
 		return
 	}
 	if c.e.cfg.Policy.RequiresBind(c.key.PeerID) {
-		err := c.step("resume", func(row Row, mem Mem, env Env) (Result, error) {
+		err := c.step("resume", func(row protocol.Row, mem protocol.Mem, env protocol.Env) (protocol.Result, error) {
 			return c.e.machine.ResumeBinding(c.role, row, mem, env)
 		})
-		if err == nil && c.row.State != from {
-			c.log.Info("conversation resumed after restart", "state", from, "to", c.row.State)
+		if err == nil && c.Row.State != from {
+			c.log.Info("conversation resumed after restart", "state", from, "to", c.Row.State)
 		}
 		return
 	}
-	res := c.e.machine.Resume(c.role, c.row, c.mem)
+	res := c.e.machine.Resume(c.role, c.Row, c.Mem)
 	if res.Write {
 		c.log.Info("conversation resumed after restart", "state", from, "to", res.Row.State)
 		c.commit(res)
@@ -389,7 +381,7 @@ func (c *conv) resume() {
 
 // syncSlot gives the slot back once the responder is idle again.
 func (c *conv) syncSlot() {
-	if c.holdsSlot && c.row.State == StateRespReady {
+	if c.holdsSlot && c.Row.State == protocol.StateRespReady {
 		c.holdsSlot = false
 		c.e.slots.release(c)
 		if c.stranger.Load() {
@@ -425,12 +417,12 @@ func (c *conv) backOff(now time.Time) {
 // reloads the row and evaluates the input again against it. It returns nil
 // when the result was saved or the input ignored, else why it was not: a
 // rejected replay, or a store failure (after which the row is unchanged).
-func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error {
+func (c *conv) step(what string, eval func(protocol.Row, protocol.Mem, protocol.Env) (protocol.Result, error)) error {
 	for attempt := 0; ; attempt++ {
 		env := &storeEnv{c: c}
-		res, err := eval(c.row, c.mem, env)
+		res, err := eval(c.Row, c.Mem, env)
 		if err != nil {
-			c.log.Warn("step failed", "input", what, "state", c.row.State, "error", err)
+			c.log.Warn("step failed", "input", what, "state", c.Row.State, "error", err)
 			return err
 		}
 		if res.Ignored != "" {
@@ -438,9 +430,9 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 			c.e.m.ignored(res.Ignored)
 			c.logNotes(res.Notes)
 			if res.Rejected {
-				c.log.Warn("message rejected", "intent", what, "state", c.row.State, "reason", res.Ignored)
+				c.log.Warn("message rejected", "intent", what, "state", c.Row.State, "reason", res.Ignored)
 			} else {
-				c.log.Debug("message ignored", "intent", what, "state", c.row.State, "reason", res.Ignored)
+				c.log.Debug("message ignored", "intent", what, "state", c.Row.State, "reason", res.Ignored)
 			}
 			return nil
 		}
@@ -451,8 +443,8 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 		if errors.Is(err, store.ErrReplay) {
 			// Another delivery of this message was saved first (the RAM
 			// nonce mirror cannot see other processes' writes).
-			c.e.m.ignored(ReasonReplay)
-			c.log.Warn("message rejected", "intent", what, "state", c.row.State, "reason", ReasonReplay)
+			c.e.m.ignored(protocol.ReasonReplay)
+			c.log.Warn("message rejected", "intent", what, "state", c.Row.State, "reason", protocol.ReasonReplay)
 			return err
 		}
 		if errors.Is(err, store.ErrNotFound) {
@@ -460,11 +452,11 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 			// peer starts over from a fresh row.
 			c.gone = true
 			c.e.m.PairsGone.WithLabelValues(string(c.role)).Inc()
-			c.log.Info("pair state deleted; conversation ended", "input", what, "state", c.row.State)
+			c.log.Info("pair state deleted; conversation ended", "input", what, "state", c.Row.State)
 			return err
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt >= maxConflictRetries {
-			c.log.Warn("state change not saved; the peer's retry will redo it", "input", what, "state", c.row.State, "error", err)
+			c.log.Warn("state change not saved; the peer's retry will redo it", "input", what, "state", c.Row.State, "error", err)
 			return err
 		}
 		if err := c.reload(); err != nil {
@@ -476,12 +468,12 @@ func (c *conv) step(what string, eval func(Row, Mem, Env) (Result, error)) error
 func (c *conv) reload() error {
 	sctx, cancel := c.e.storeCtx()
 	defer cancel()
-	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, string(DefaultState(c.role)))
+	rs, err := c.e.cfg.Store.GetOrCreate(sctx, c.key, string(protocol.DefaultState(c.role)))
 	c.e.storeResult("get_or_create", err)
 	if err != nil {
 		return err
 	}
-	c.stored, c.row = rs, rowFromStore(rs)
+	c.stored, c.Row = rs, rowFromStore(rs)
 	return nil
 }
 
@@ -489,28 +481,28 @@ func (c *conv) reload() error {
 // cycle and sends. A received nonce is logged with the row in one atomic
 // store call (see save) or after it, so a lost update never leaves a nonce
 // marked as seen for a step that did not happen.
-func (c *conv) commit(res Result) error {
-	prevState := c.row.State
+func (c *conv) commit(res protocol.Result) error {
+	prevState := c.Row.State
 	now := c.e.cfg.Now()
 	cycles, err := c.save(res, now)
 	if err != nil {
 		return err
 	}
-	prevMem := c.mem
+	prevMem := c.Mem
 	res.Apply(&c.Conversation, c.nonces)
 	if res.Write {
 		c.cycleSteps++
 	}
-	if isReadyState(c.row.State) {
+	if c.Row.State.Ready() {
 		c.cycleSteps = 0
 	}
-	if res.Progress || c.row.State != prevState {
+	if res.Progress || c.Row.State != prevState {
 		c.dl.progressed(now)
 		c.retries = 0
 	}
 	c.logNotes(res.Notes)
-	if prevState != c.row.State {
-		c.log.Debug("state change", "from", prevState, "to", c.row.State)
+	if prevState != c.Row.State {
+		c.log.Debug("state change", "from", prevState, "to", c.Row.State)
 	}
 	if res.MarkBinds {
 		// Tofu: a peer that sent a verified bind must keep binding
@@ -524,23 +516,23 @@ func (c *conv) commit(res Result) error {
 		c.leaveBudget()
 	}
 	outs, pause := res.Out, time.Duration(0)
-	if res.CycleDone && c.role == Initiator && c.e.cfg.CycleInterval > 0 {
+	if res.CycleDone && c.role == protocol.Initiator && c.e.cfg.CycleInterval > 0 {
 		// Close now; reconnect (the next cycle) once the interval is
 		// over, from the retry timer, which also repeats the close.
-		outs, pause = withoutIntent(outs, IntentReconnect), c.e.cfg.CycleInterval
+		outs, pause = withoutIntent(outs, protocol.IntentReconnect), c.e.cfg.CycleInterval
 		c.dl.pause(now, pause)
 	}
-	if c.role == Initiator {
+	if c.role == protocol.Initiator {
 		outs = c.admit(res, prevState, prevMem, outs, now)
 	}
 	if res.Restart != "" {
 		c.e.m.CyclesRestarted.WithLabelValues(string(c.role), res.Restart).Inc()
 	}
-	if len(outs) > 0 || c.row.State != prevState {
+	if len(outs) > 0 || c.Row.State != prevState {
 		c.sendAll(outs)
 		c.dl.retry = now.Add(max(c.retryDelay(), pause))
 	}
-	c.setActive(WaitsForPeer(c.row))
+	c.setActive(protocol.WaitsForPeer(c.Row))
 	return nil
 }
 
@@ -556,7 +548,7 @@ func (c *conv) cycleDone(started, now time.Time, total int64, verified bool) {
 	c.e.m.Cycles.WithLabelValues(string(c.role), strconv.FormatBool(verified)).Inc()
 	if !started.IsZero() {
 		c.e.m.CycleSeconds.WithLabelValues(string(c.role)).Observe(now.Sub(started).Seconds())
-		if c.role == Responder {
+		if c.role == protocol.Responder {
 			c.e.slots.adapt(now.Sub(started), c.e.cfg.StateTimeout, now)
 		}
 	}
@@ -567,17 +559,16 @@ func (c *conv) cycleDone(started, now time.Time, total int64, verified bool) {
 	}
 }
 
-func (c *conv) sendAll(outs []Out) {
+func (c *conv) sendAll(outs []protocol.Out) {
 	now := c.e.cfg.Now().UTC()
 	for _, o := range outs {
-		p, err := render(o, c.e.self, c.key.PeerID, c.mem, c.e.cfg.Identity,
-			renderOpts{Seal: c.e.cfg.Secure, NoBinding: c.e.cfg.DisableBinding}, now)
+		p, err := protocol.Render(o, c.e.self, c.key.PeerID, c.Mem, c.e.cfg.Identity, protocol.RenderOpts{Seal: c.e.cfg.Secure, NoBinding: c.e.cfg.DisableBinding}, now)
 		if err == nil {
 			var line []byte
 			if line, err = wire.Encode(p); err == nil {
 				c.e.send(line, o.Intent)
-				c.log.Debug("send", "intent", o.Intent, "state", c.row.State, "my_nonce", o.MyNonce,
-					"exchange_count", c.row.ExchangeCount)
+				c.log.Debug("send", "intent", o.Intent, "state", c.Row.State, "my_nonce", o.MyNonce,
+					"exchange_count", c.Row.ExchangeCount)
 				continue
 			}
 		}
@@ -587,11 +578,11 @@ func (c *conv) sendAll(outs []Out) {
 }
 
 // logNotes writes the reference's log lines as structured records.
-func (c *conv) logNotes(notes []Note) {
+func (c *conv) logNotes(notes []protocol.Note) {
 	for _, n := range notes {
 		level := slog.LevelDebug
 		switch n.Msg {
-		case "CLOSE SUCCESS", noteTombstoneFinish:
+		case "CLOSE SUCCESS", protocol.NoteTombstoneFinish:
 			level = slog.LevelInfo
 		case "handshake verify failed", "decrypt/verify failed", "finalize gave up",
 			"exchange cap reached; cycle given up":
@@ -632,11 +623,11 @@ func (s *storeEnv) lookup(flow string) func(context.Context, string) (bool, erro
 }
 
 func (s *storeEnv) ReceivedBefore(n string) (bool, error) {
-	return s.lookup(flowReceived)(context.Background(), n)
+	return s.lookup(protocol.FlowReceived)(context.Background(), n)
 }
 
 func (s *storeEnv) SentBefore(n string) (bool, error) {
-	return s.lookup(flowSent)(context.Background(), n)
+	return s.lookup(protocol.FlowSent)(context.Background(), n)
 }
 
 // hsSeen answers whether an hs nonce was received this cycle. Whether it
@@ -644,11 +635,11 @@ func (s *storeEnv) SentBefore(n string) (bool, error) {
 // counts, in the transaction that saves the step (see save): that costs
 // no read of its own and also sees other processes' writes.
 func (s *storeEnv) hsSeen(ctx context.Context, nonce string) (bool, error) {
-	return s.lookup(flowReceived)(ctx, nonce)
+	return s.lookup(protocol.FlowReceived)(ctx, nonce)
 }
 
-func (s *storeEnv) VerifyHS(raw any, chk HSCheck) (*Session, error) {
-	sess, err := verifyHSLazy(context.Background(), raw, chk.Type, chk.Nonce, chk.Kx, chk.Pinned, s.c.key.PeerID,
+func (s *storeEnv) VerifyHS(raw any, chk protocol.HSCheck) (*protocol.Session, error) {
+	sess, err := protocol.VerifyHandshake(context.Background(), raw, chk.Type, chk.Nonce, chk.Kx, chk.Pinned, s.c.key.PeerID,
 		s.c.e.cfg.Policy, s.hsSeen, s.c.e.cfg.Now().UTC(), chk.NotBefore)
 	if err != nil {
 		s.c.e.m.Handshakes.WithLabelValues("failed", hsFailureReason(err)).Inc()
@@ -659,27 +650,35 @@ func (s *storeEnv) VerifyHS(raw any, chk HSCheck) (*Session, error) {
 	return sess, nil
 }
 
-func (s *storeEnv) OpenSec(raw any, sess *Session) (map[string]any, error) {
-	return openSec(raw, sess)
+func (s *storeEnv) OpenSec(raw any, sess *protocol.Session) (map[string]any, error) {
+	return protocol.OpenSec(raw, sess)
 }
 func (s *storeEnv) NewNonce() string                        { return crypto.NewNonce() }
 func (s *storeEnv) NewRef() string                          { return crypto.NewReference() }
-func (s *storeEnv) NewEphemeral() (*ecdh.PrivateKey, error) { return newEphemeral() }
+func (s *storeEnv) NewEphemeral() (*ecdh.PrivateKey, error) { return protocol.NewEphemeral() }
 func (s *storeEnv) Now() time.Time                          { return s.c.e.cfg.Now() }
 func (s *storeEnv) Pair() (string, string)                  { return s.c.e.self, s.c.key.PeerID }
 func (s *storeEnv) RequiresBind() bool                      { return s.c.e.cfg.Policy.RequiresBind(s.c.key.PeerID) }
 func (s *storeEnv) VerifyBoot(raw any, pinned string) (time.Time, error) {
-	return verifyBootProof(raw, s.c.key.PeerID, pinned, s.c.e.cfg.Policy)
+	return protocol.VerifyBootProof(raw, s.c.key.PeerID, pinned, s.c.e.cfg.Policy)
 }
 
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
-func withoutIntent(outs []Out, intent Intent) []Out {
-	kept := make([]Out, 0, len(outs))
+func withoutIntent(outs []protocol.Out, intent protocol.Intent) []protocol.Out {
+	kept := make([]protocol.Out, 0, len(outs))
 	for _, o := range outs {
 		if o.Intent != intent {
 			kept = append(kept, o)
 		}
 	}
 	return kept
+}
+
+// loadedSaveTime is Mem.InheritedSavedAt of a responder row loaded from
+// the database: its last save (by the previous process), or now when the
+// row has no usable save time (never saved, or stamped in our future).
+func loadedSaveTime(savedAt, now time.Time) time.Time {
+	if savedAt.IsZero() || savedAt.After(now) {
+		return now
+	}
+	return savedAt
 }

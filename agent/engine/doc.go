@@ -3,8 +3,11 @@
 //
 // Each (role, peer) conversation is owned by one goroutine, so no
 // read-modify-write of its role_state row can race, and every change goes
-// through the store's compare-and-set update. The protocol rules themselves
-// live in Machine: plain functions from (row, RAM state, inbound message or
-// timer) to (next row, outbound messages, side effects), which keeps the
-// echo, replay, finalize and reconnect rules testable without a network.
+// through the store's compare-and-set update. The protocol rules
+// themselves live in agent/protocol (Machine: plain functions from row,
+// RAM state and an inbound message or timer to the next row, outbound
+// messages and side effects); this package is the runner around them: the
+// inbox and timers of a conversation, its Env over agent/store (storeEnv),
+// the store part of a step (storeStep, saved through the group writer),
+// cycle slots, the start gate, the sender budget, eviction and metrics.
 package engine

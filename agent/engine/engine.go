@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/trust"
 	"github.com/hsfleet/hsfleet/agent/wire"
@@ -23,7 +25,7 @@ type Engine struct {
 	cfg       Config
 	self      string
 	selfBytes []byte
-	machine   Machine
+	machine   protocol.Machine
 	log       *slog.Logger
 	m         *Metrics
 
@@ -51,7 +53,7 @@ type Engine struct {
 var nullToken = []byte("null")
 
 type convKey struct {
-	role Role
+	role protocol.Role
 	peer string
 }
 
@@ -69,8 +71,8 @@ func New(cfg Config) (*Engine, error) {
 		cfg:       cfg,
 		self:      cfg.Identity.ID,
 		selfBytes: []byte(cfg.Identity.ID),
-		machine: Machine{ExchangeLimit: cfg.ExchangeLimit,
-			Policy:         Policy{Strict: strict, RequireSealed: strict && cfg.Secure},
+		machine: protocol.Machine{ExchangeLimit: cfg.ExchangeLimit,
+			Policy:         protocol.Policy{Strict: strict, RequireSealed: strict && cfg.Secure},
 			DisableBinding: cfg.DisableBinding, StateTimeout: cfg.StateTimeout},
 		log:    cfg.Logger.With("agent_id", cfg.Identity.ID),
 		m:      cfg.Metrics,
@@ -124,7 +126,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		sctx, cancel := e.storeCtx()
 		err := e.cfg.Agents.UpsertAgent(sctx, store.Agent{
 			SelfID: e.self, Name: e.cfg.Name, Namespace: e.cfg.Namespace,
-			SignPub: b64(e.cfg.Identity.SignPub()), KxPub: b64(e.cfg.Identity.KxPub()),
+			SignPub:         base64.StdEncoding.EncodeToString(e.cfg.Identity.SignPub()),
+			KxPub:           base64.StdEncoding.EncodeToString(e.cfg.Identity.KxPub()),
 			SoftwareVersion: e.cfg.Version, StartedAt: now, LastSeenAt: now,
 		})
 		cancel()
@@ -191,12 +194,12 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 		}
 		return
 	}
-	msg, err := ParseMsg(in.Payload, in.RemoteAddr, e.self)
+	msg, err := protocol.ParseMsg(in.Payload, in.RemoteAddr, e.self)
 	if err != nil {
 		switch {
-		case errors.Is(err, ErrNotForUs):
+		case errors.Is(err, protocol.ErrNotForUs):
 			e.m.RejectedLines.WithLabelValues("not_for_us").Inc()
-		case errors.Is(err, ErrBadFrom):
+		case errors.Is(err, protocol.ErrBadFrom):
 			e.m.RejectedLines.WithLabelValues("bad_from").Inc()
 			e.log.Debug("payload dropped: from is not an agent ID", "error", err, "remote_addr", in.RemoteAddr)
 		default:
@@ -211,7 +214,7 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 		e.m.RejectedLines.WithLabelValues("unknown_agent").Inc()
 		return
 	}
-	role, ok := RoleFor(msg.Intent)
+	role, ok := protocol.RoleFor(msg.Intent)
 	if !ok {
 		e.m.RejectedLines.WithLabelValues("unknown_intent").Inc()
 		return
@@ -234,14 +237,14 @@ func (e *Engine) handleLine(line []byte, lim wire.Limits) {
 // conversation returns the (role, peer) conversation, starting it on first
 // use; nil when the peer limit or the sender budget refuses it, or the
 // engine is stopping.
-func (e *Engine) conversation(role Role, peer string) *conv {
+func (e *Engine) conversation(role protocol.Role, peer string) *conv {
 	c, _ := e.startConversation(role, peer)
 	return c
 }
 
 // startConversation is conversation with the rejected_lines_total reason
 // when it returns nil.
-func (e *Engine) startConversation(role Role, peer string) (*conv, string) {
+func (e *Engine) startConversation(role protocol.Role, peer string) (*conv, string) {
 	k := convKey{role, peer}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -258,7 +261,7 @@ func (e *Engine) startConversation(role Role, peer string) (*conv, string) {
 	c := newConv(e, role, peer)
 	if stranger {
 		c.stranger.Store(true)
-		c.mem.ExchangeCap = StrangerMaxExchanges
+		c.Mem.ExchangeCap = protocol.StrangerMaxExchanges
 	}
 	e.convs[k] = c
 	e.m.Conversations.Inc()
@@ -305,7 +308,7 @@ func (e *Engine) announceLoop(ctx context.Context) {
 		case <-e.kick:
 			kicked = true
 		}
-		e.send(reg, IntentRegister)
+		e.send(reg, protocol.IntentRegister)
 		if kicked {
 			e.kickConversations()
 		}
@@ -325,13 +328,13 @@ func (e *Engine) announceLoop(ctx context.Context) {
 // boot proof of this process (bootproof.go), so peers give up at once the
 // cycles they still run with our previous process.
 func (e *Engine) registerLine() ([]byte, error) {
-	p := wire.Payload{"to": nil, "intent": string(IntentRegister), "from": e.self}
+	p := wire.Payload{"to": nil, "intent": string(protocol.IntentRegister), "from": e.self}
 	if e.cfg.Policy.Mode().Strict() {
-		proof, err := bootProof(e.self, e.cfg.Identity.SignPriv, e.started)
+		proof, err := protocol.BootProof(e.self, e.cfg.Identity.SignPriv, e.started)
 		if err != nil {
 			return nil, err
 		}
-		p[bootField] = proof
+		p[protocol.BootField] = proof
 	}
 	return wire.Encode(p)
 }
@@ -348,7 +351,7 @@ func (e *Engine) kickConversations() {
 }
 
 // send queues one encoded line on the relay.
-func (e *Engine) send(line []byte, intent Intent) {
+func (e *Engine) send(line []byte, intent protocol.Intent) {
 	if err := e.cfg.Transport.Send(line); err != nil {
 		e.m.SendErrors.WithLabelValues(sendErrorReason(err)).Inc()
 		e.log.Debug("send failed", "intent", intent, "error", err)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/trust"
 )
@@ -35,7 +36,7 @@ func (e *Engine) ensureRoles() {
 	ctx, cancel := context.WithTimeout(context.Background(), ensureRolesTimeout)
 	defer cancel()
 	res, err := e.cfg.Store.EnsureRoles(ctx, e.self, peers,
-		store.RoleDefaults{Initiator: string(DefaultState(Initiator)), Responder: string(DefaultState(Responder))})
+		store.RoleDefaults{Initiator: string(protocol.DefaultState(protocol.Initiator)), Responder: string(protocol.DefaultState(protocol.Responder))})
 	e.storeResult("ensure_roles", err)
 	if err != nil {
 		e.log.Warn("rows not created at start; each conversation creates its own", "peers", len(peers), "error", err)
@@ -45,7 +46,7 @@ func (e *Engine) ensureRoles() {
 	defer e.mu.Unlock()
 	e.preloaded = make(map[convKey]store.RoleState, len(res.Rows))
 	for _, rs := range res.Rows {
-		e.preloaded[convKey{Role(rs.Key.Role), rs.Key.PeerID}] = rs
+		e.preloaded[convKey{protocol.Role(rs.Key.Role), rs.Key.PeerID}] = rs
 	}
 	e.log.Debug("rows ensured at start", "peers", len(peers), "created", res.Created, "rejected", len(res.Rejected))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
@@ -30,7 +31,7 @@ func (c *conv) idleSince() time.Time { return c.dl.idleSince() }
 // duty; a responder holding or queued for a cycle slot must give it back
 // through the normal path first.
 func (c *conv) evictable() bool {
-	return !WaitsForPeer(c.row) && !c.queued && !c.holdsSlot && c.pending == nil
+	return !protocol.WaitsForPeer(c.Row) && !c.queued && !c.holdsSlot && c.pending == nil
 }
 
 // evictIfIdle ends the conversation when it has been idle long enough and
@@ -44,7 +45,7 @@ func (c *conv) evictIfIdle() bool {
 		return false
 	}
 	c.e.m.IdleEvicted.WithLabelValues(string(c.role)).Inc()
-	c.log.Debug("idle conversation evicted", "state", c.row.State, "idle_for", c.e.cfg.Now().Sub(c.idleSince()))
+	c.log.Debug("idle conversation evicted", "state", c.Row.State, "idle_for", c.e.cfg.Now().Sub(c.idleSince()))
 	if stranger && c.stored.Cycles == 0 {
 		c.collectRow()
 	}
@@ -83,7 +84,7 @@ func (c *conv) collectRow() {
 func (e *Engine) unpinUnused(peer string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, role := range []Role{Initiator, Responder} {
+	for _, role := range []protocol.Role{protocol.Initiator, protocol.Responder} {
 		if _, live := e.convs[convKey{role, peer}]; live {
 			return
 		}

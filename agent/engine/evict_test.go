@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
@@ -35,7 +36,7 @@ func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	evicted := m.IdleEvicted.WithLabelValues(string(Responder))
+	evicted := m.IdleEvicted.WithLabelValues(string(protocol.Responder))
 	// Timeout (0.1 s) plus idleEvictFactor × 0.1 s; bounded at 10 s.
 	for i := 0; metricValue(m.Conversations) > 0; i++ {
 		if i == 1000 {
@@ -49,7 +50,7 @@ func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 	// Their rows (no cycle counted) went with them. Each conversation
 	// deletes its row after leaving the map (the gauge above), so wait
 	// for the last deletions; bounded at 5 s.
-	collected := m.RowsCollected.WithLabelValues(string(Responder))
+	collected := m.RowsCollected.WithLabelValues(string(protocol.Responder))
 	for i := 0; metricValue(collected) < spoofed && i < 500; i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -60,7 +61,7 @@ func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 	// The same ID comes back: a new conversation answers from the stored
 	// (idle) row with a fresh confirm.
 	pw.self = "spoofed-0"
-	for i := 0; pw.next(IntentConfirm, 50*time.Millisecond) != nil; i++ { // the first round's confirm
+	for i := 0; pw.next(protocol.IntentConfirm, 50*time.Millisecond) != nil; i++ { // the first round's confirm
 		if i == 10 {
 			t.Fatal("confirms keep coming to an evicted conversation's peer")
 		}
@@ -70,11 +71,11 @@ func TestFleetIdleSpoofedConversationsAreEvicted(t *testing.T) {
 	// within the state timeout, after which an idle stranger's
 	// conversation is evicted).
 	pw.send(register("spoofed-0"))
-	if pw.next(IntentConfirm, 30*time.Millisecond) != nil {
+	if pw.next(protocol.IntentConfirm, 30*time.Millisecond) != nil {
 		t.Fatal("a stranger's first register was answered")
 	}
 	pw.send(register("spoofed-0"))
-	if pw.next(IntentConfirm, 5*time.Second) == nil {
+	if pw.next(protocol.IntentConfirm, 5*time.Second) == nil {
 		t.Fatal("no confirm for a register after the conversation was evicted")
 	}
 	if got := metricValue(m.Conversations); got != 1 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 	"github.com/hsfleet/hsfleet/agent/trust"
@@ -208,7 +209,7 @@ func (f *fleet) start(id *crypto.Identity, policy *trust.Policy) *testAgent {
 		Secure: true, LogSentNonces: f.opts.logSent, CycleInterval: f.opts.cycleEvery, RegisterInterval: f.opts.registerInterval, RetryInterval: f.opts.retryInterval,
 		StateTimeout: f.opts.stateTimeout, Logger: slog.New(logs),
 		OnCycle: func(ev CycleEvent) {
-			if ev.Role != Responder {
+			if ev.Role != protocol.Responder {
 				return
 			}
 			f.mu.Lock()
@@ -336,4 +337,17 @@ func sep(dsn string) string {
 		return "&"
 	}
 	return "?"
+}
+
+func mustIdentity(t testing.TB, name string) *crypto.Identity {
+	t.Helper()
+	id, err := crypto.NewIdentity(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func register(from string) map[string]any {
+	return map[string]any{"to": nil, "intent": string(protocol.IntentRegister), "from": from}
 }

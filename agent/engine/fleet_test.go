@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/trust"
 )
@@ -175,8 +176,7 @@ func TestFleetSilentPeerTimesOutAndPairRecoversWhenItReturns(t *testing.T) {
 	b.stop() // silent in mid-exchange (cycles run back to back)
 	timeouts := func() float64 {
 		var n float64
-		for _, s := range []State{StateInitExchange, StateInitPropose, StateInitReady, StateRespConfirm,
-			StateRespExchange, StateRespFinalize, StateRespReady} {
+		for _, s := range []protocol.State{protocol.StateInitExchange, protocol.StateInitPropose, protocol.StateInitReady, protocol.StateRespConfirm, protocol.StateRespExchange, protocol.StateRespFinalize, protocol.StateRespReady} {
 			n += metricValue(a.eng.Metrics().Timeouts.WithLabelValues(string(s)))
 		}
 		return n
@@ -184,7 +184,7 @@ func TestFleetSilentPeerTimesOutAndPairRecoversWhenItReturns(t *testing.T) {
 	// Every conversation with the silent peer times out back to its ready
 	// state; only the initiator may still wait, reconnecting with the
 	// references it keeps (a Python responder answers nothing else).
-	state := func(role store.Role) Row {
+	state := func(role store.Role) protocol.Row {
 		rs, err := f.st.Get(context.Background(), store.Key{SelfID: ids[0].ID, Role: role, PeerID: ids[1].ID})
 		if err != nil {
 			t.Fatal(err)
@@ -194,10 +194,10 @@ func TestFleetSilentPeerTimesOutAndPairRecoversWhenItReturns(t *testing.T) {
 	idle := func() bool {
 		ini, resp := state(store.Initiator), state(store.Responder)
 		waiting := 0.0
-		if WaitsForPeer(ini) {
+		if protocol.WaitsForPeer(ini) {
 			waiting = 1
 		}
-		return ini.State == StateInitReady && resp.State == StateRespReady &&
+		return ini.State == protocol.StateInitReady && resp.State == protocol.StateRespReady &&
 			metricValue(a.eng.Metrics().Active) == waiting
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
@@ -13,16 +14,15 @@ import (
 // then runs instead of failing every step on it.
 func TestLoadResetsAStateInvalidForTheRole(t *testing.T) {
 	for _, tc := range []struct {
-		role  Role
-		state State
+		role  protocol.Role
+		state protocol.State
 	}{
-		{Responder, "resp_bogus"},
-		{Responder, StateInitExchange},
-		{Initiator, StateRespFinalize},
+		{protocol.Responder, "resp_bogus"},
+		{protocol.Responder, protocol.StateInitExchange},
+		{protocol.Initiator, protocol.StateRespFinalize},
 	} {
 		t.Run(string(tc.role)+"/"+string(tc.state), func(t *testing.T) {
-			e, cs, _, cancel := waitingConversation(t, time.Minute, tc.role,
-				Row{State: tc.state, LocalNonce: "n1", PeerNonce: "n2"})
+			e, cs, _, cancel := waitingConversation(t, time.Minute, tc.role, protocol.Row{State: tc.state, LocalNonce: "n1", PeerNonce: "n2"})
 			defer cancel()
 			k := store.Key{SelfID: e.self, Role: store.Role(tc.role), PeerID: "peer-b"}
 			var rs store.RoleState
@@ -31,11 +31,11 @@ func TestLoadResetsAStateInvalidForTheRole(t *testing.T) {
 				if rs, err = cs.Store.GetOrCreate(context.Background(), k, "x"); err != nil {
 					t.Fatal(err)
 				}
-				if rs.State == string(DefaultState(tc.role)) {
+				if rs.State == string(protocol.DefaultState(tc.role)) {
 					break
 				}
 				if i == 500 {
-					t.Fatalf("row still in %q, want %q", rs.State, DefaultState(tc.role))
+					t.Fatalf("row still in %q, want %q", rs.State, protocol.DefaultState(tc.role))
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
@@ -50,31 +50,29 @@ func TestLoadResetsAStateInvalidForTheRole(t *testing.T) {
 }
 
 func TestTypedValuesValid(t *testing.T) {
-	for _, s := range []State{StateInitReady, StateInitExchange, StateInitPropose, StateInitClose,
-		StateRespReady, StateRespConfirm, StateRespExchange, StateRespFinalize} {
-		if !s.Valid() || !s.ValidFor(RoleOfState(s)) {
+	for _, s := range []protocol.State{protocol.StateInitReady, protocol.StateInitExchange, protocol.StateInitPropose, protocol.StateInitClose, protocol.StateRespReady, protocol.StateRespConfirm, protocol.StateRespExchange, protocol.StateRespFinalize} {
+		if !s.Valid() || !s.ValidFor(protocol.RoleOfState(s)) {
 			t.Errorf("state %q not valid", s)
 		}
 	}
-	for _, bad := range []State{"", "init_readyx", "INIT_READY"} {
+	for _, bad := range []protocol.State{"", "init_readyx", "INIT_READY"} {
 		if bad.Valid() {
 			t.Errorf("state %q valid", bad)
 		}
 	}
-	if StateInitReady.ValidFor(Responder) || StateRespReady.ValidFor(Initiator) {
+	if protocol.StateInitReady.ValidFor(protocol.Responder) || protocol.StateRespReady.ValidFor(protocol.Initiator) {
 		t.Error("a state is valid for the other role")
 	}
-	for _, i := range []Intent{IntentRegister, IntentReconnect, IntentConfirm, IntentRequest,
-		IntentRespond, IntentConclude, IntentFinish, IntentClose} {
-		if _, routed := RoleFor(i); !i.Valid() || !routed {
+	for _, i := range []protocol.Intent{protocol.IntentRegister, protocol.IntentReconnect, protocol.IntentConfirm, protocol.IntentRequest, protocol.IntentRespond, protocol.IntentConclude, protocol.IntentFinish, protocol.IntentClose} {
+		if _, routed := protocol.RoleFor(i); !i.Valid() || !routed {
 			t.Errorf("intent %q not valid or not routed", i)
 		}
 	}
-	if Intent("hello").Valid() || Reason("nope").Valid() {
+	if protocol.Intent("hello").Valid() || protocol.Reason("nope").Valid() {
 		t.Error("unknown intent or reason valid")
 	}
 	m := NewMetrics()
-	for _, r := range reasons {
+	for _, r := range protocol.Reasons() {
 		if !r.Valid() {
 			t.Errorf("reason %q not valid", r)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/trust"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -87,14 +88,14 @@ func NewMetrics() *Metrics {
 		InvalidStates: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "invalid_states_total",
 			Help: "Loaded role_state rows whose state was not one of their role's states, reset to the ready state, by our role."}, []string{"role"}),
 	}
-	for _, r := range reasons {
+	for _, r := range protocol.Reasons() {
 		m.Ignored.WithLabelValues(string(r)) // one label set, exported from the start
 	}
 	return m
 }
 
 // ignored counts a message a conversation did not accept.
-func (m *Metrics) ignored(r Reason) { m.Ignored.WithLabelValues(string(r)).Inc() }
+func (m *Metrics) ignored(r protocol.Reason) { m.Ignored.WithLabelValues(string(r)).Inc() }
 
 // Collectors lists the metrics for registration.
 func (m *Metrics) Collectors() []prometheus.Collector {
@@ -115,8 +116,8 @@ func hsFailureReason(err error) string {
 		{crypto.ErrBadSignature, "bad_signature"}, {crypto.ErrBadKey, "bad_key"},
 		{crypto.ErrLowOrder, "low_order"}, {crypto.ErrBadHandshake, "malformed"},
 		{trust.ErrUnknownAgent, "unknown_agent"}, {trust.ErrKeyMismatch, "key_mismatch"},
-		{trust.ErrKeyChanged, "key_changed"}, {ErrNoEphemeral, "no_ephemeral"},
-		{ErrHSBeforeCycle, "before_cycle"},
+		{trust.ErrKeyChanged, "key_changed"}, {protocol.ErrNoEphemeral, "no_ephemeral"},
+		{protocol.ErrHSBeforeCycle, "before_cycle"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.reason

@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/hsfleet/hsfleet/agent/protocol"
+
 // nonceCache mirrors one conversation's nonce log in RAM. The conversation's
 // goroutine is the log's only writer, so once the log was emptied by this
 // process (DeletePairNonces at the end of a cycle) the mirror is complete
@@ -15,7 +17,7 @@ func newNonceCache() *nonceCache {
 }
 
 func (n *nonceCache) set(flow string) map[string]struct{} {
-	if flow == flowSent {
+	if flow == protocol.FlowSent {
 		return n.sent
 	}
 	return n.received
@@ -29,10 +31,12 @@ func (n *nonceCache) lookup(flow, nonce string) (found, known bool) {
 	return false, n.complete
 }
 
-func (n *nonceCache) add(flow, nonce string) { n.set(flow)[nonce] = struct{}{} }
+// Add records nonce under flow (protocol.NonceMirror).
+func (n *nonceCache) Add(flow, nonce string) { n.set(flow)[nonce] = struct{}{} }
 
-// reset follows DeletePairNonces: the log is empty, and the mirror complete.
-func (n *nonceCache) reset() {
+// Reset follows DeletePairNonces: the log is empty, and the mirror
+// complete (protocol.NonceMirror).
+func (n *nonceCache) Reset() {
 	clear(n.received)
 	clear(n.sent)
 	n.complete = true

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"sync"
 	"time"
 )
@@ -13,7 +14,7 @@ func (e *Engine) maxLineAge() time.Duration { return e.cfg.StateTimeout / 2 }
 
 // stale reports whether msg waited too long to be worth processing; it
 // counts and (rate-limited) logs the drop.
-func (c *conv) stale(msg Msg, now time.Time) bool {
+func (c *conv) stale(msg protocol.Msg, now time.Time) bool {
 	if msg.Received.IsZero() || now.Sub(msg.Received) <= c.e.maxLineAge() {
 		return false
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"testing"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 func TestStaleLinesAreDroppedUnprocessedAndFreshOnesStillWork(t *testing.T) {
 	e, cs, c, cancel := waitingResponder(t, 10*time.Second)
 	defer cancel()
-	closeMsg := Msg{Intent: IntentClose, From: "peer-b", To: e.self, YourRef: "2222222222", MyRef: "1111111111"}
+	closeMsg := protocol.Msg{Intent: protocol.IntentClose, From: "peer-b", To: e.self, YourRef: "2222222222", MyRef: "1111111111"}
 	stale := closeMsg
 	stale.Received = time.Now().Add(-e.maxLineAge() - time.Second)
 	const n = 20
@@ -26,14 +27,14 @@ func TestStaleLinesAreDroppedUnprocessedAndFreshOnesStillWork(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if u := cs.updates.Load(); u != 0 || metricValue(e.m.Cycles.WithLabelValues(string(Responder), "false")) != 0 {
+	if u := cs.updates.Load(); u != 0 || metricValue(e.m.Cycles.WithLabelValues(string(protocol.Responder), "false")) != 0 {
 		t.Fatalf("stale lines were processed: %d updates", u)
 	}
 
 	fresh := closeMsg
 	fresh.Received = time.Now()
 	c.inbox <- fresh
-	cycles := e.m.Cycles.WithLabelValues(string(Responder), "false")
+	cycles := e.m.Cycles.WithLabelValues(string(protocol.Responder), "false")
 	for i := 0; metricValue(cycles) < 1; i++ { // bounded: 5 s
 		if i == 500 {
 			t.Fatal("a fresh close after the stale ones did not complete the cycle")
@@ -41,7 +42,7 @@ func TestStaleLinesAreDroppedUnprocessedAndFreshOnesStillWork(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	rs, err := cs.Get(context.Background(), c.key)
-	if err != nil || rs.State != string(StateRespReady) || rs.Cycles != 1 {
+	if err != nil || rs.State != string(protocol.StateRespReady) || rs.Cycles != 1 {
 		t.Fatalf("row %s cycles %d err %v; want resp_ready with 1 cycle", rs.State, rs.Cycles, err)
 	}
 }

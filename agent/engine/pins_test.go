@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
@@ -55,7 +56,7 @@ func TestFleetCollectedStrangerLosesItsPin(t *testing.T) {
 		pw.send(register(id))
 	}
 	m := b.eng.Metrics()
-	collected := m.RowsCollected.WithLabelValues(string(Responder))
+	collected := m.RowsCollected.WithLabelValues(string(protocol.Responder))
 	// Timeout plus idle eviction, then the row deletion; bounded at 10 s.
 	for i := 0; metricValue(collected) < spoofed; i++ {
 		if i == 1000 {

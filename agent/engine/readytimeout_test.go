@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"testing"
 	"time"
 )
@@ -11,16 +12,16 @@ import (
 // them. Both give the row up the same way.
 func TestRespReadyTimeoutKeepsTheSlotLimit(t *testing.T) {
 	for _, tc := range []struct {
-		state State
+		state protocol.State
 		want  int
-	}{{StateRespReady, 8}, {StateRespExchange, 4}} {
+	}{{protocol.StateRespReady, 8}, {protocol.StateRespExchange, 4}} {
 		t.Run(string(tc.state), func(t *testing.T) {
 			e, load := slotEngine(t, 8)
 			e.slots.adapt(time.Millisecond, e.cfg.StateTimeout, time.Now()) // settles max at 8
 			c := load("peer", 1)
-			c.row.State, c.row.LocalRef, c.row.PeerNonce = tc.state, "our-ref", "their-nonce"
+			c.Row.State, c.Row.LocalRef, c.Row.PeerNonce = tc.state, "our-ref", "their-nonce"
 			c.dl.progressed(time.Now().Add(-time.Minute))
-			if tc.state != StateRespReady {
+			if tc.state != protocol.StateRespReady {
 				c.holdsSlot = e.slots.acquire(c)
 			}
 			before := metricValue(e.m.Timeouts.WithLabelValues(string(tc.state)))
@@ -31,9 +32,9 @@ func TestRespReadyTimeoutKeepsTheSlotLimit(t *testing.T) {
 			if got := e.slots.Limit(); got != tc.want {
 				t.Fatalf("slot limit %d after a %s timeout, want %d", got, tc.state, tc.want)
 			}
-			if c.row.State != StateRespReady || c.row.LocalRef != "" || c.stored.LocalReference != nil {
+			if c.Row.State != protocol.StateRespReady || c.Row.LocalRef != "" || c.stored.LocalReference != nil {
 				t.Fatalf("row after the timeout: %s ref %q stored %v; want resp_ready without a reference, saved",
-					c.row.State, c.row.LocalRef, c.stored.LocalReference)
+					c.Row.State, c.Row.LocalRef, c.stored.LocalReference)
 			}
 		})
 	}

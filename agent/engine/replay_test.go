@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/wire"
 )
@@ -34,7 +35,7 @@ func (p *peerWire) send(payload map[string]any) {
 
 // next returns the next payload addressed to us with the intent given (""
 // for any), or nil when none arrives within wait.
-func (p *peerWire) next(intent Intent, wait time.Duration) map[string]any {
+func (p *peerWire) next(intent protocol.Intent, wait time.Duration) map[string]any {
 	return p.read(wait, func(m map[string]any) bool {
 		return m["to"] == p.self && (intent == "" || m["intent"] == string(intent))
 	})
@@ -74,21 +75,24 @@ func TestFleetReplayedRequestIsIgnored(t *testing.T) {
 	b := f.start(resp, f.policy())
 	pw := &peerWire{t: t, conn: f.rawClient(), self: ini.ID}
 	pw.r = bufio.NewReaderSize(pw.conn, 128<<10)
-	a := newSide(t, ini, resp.ID, Initiator, Machine{Policy: Policy{Strict: true, RequireSealed: true}}, f.policy())
+	a := protocol.NewPeer(ini, resp.ID, protocol.Initiator, protocol.Machine{Policy: protocol.Policy{Strict: true, RequireSealed: true}}, f.policy())
 
 	// b's own register shows its relay connection is up.
 	if pw.read(5*time.Second, func(m map[string]any) bool { return m["from"] == resp.ID }) == nil {
 		t.Fatal("responder never announced itself")
 	}
 	pw.send(register(ini.ID))
-	confirm := pw.next(IntentConfirm, 5*time.Second)
+	confirm := pw.next(protocol.IntentConfirm, 5*time.Second)
 	if confirm == nil {
 		t.Fatal("no confirm for our register")
 	}
-	_, out := a.receive(confirm)
+	_, out, err := a.Receive(confirm)
+	if err != nil {
+		t.Fatal(err)
+	}
 	request := out[0]
 	pw.send(request)
-	respond := pw.next(IntentRespond, 5*time.Second)
+	respond := pw.next(protocol.IntentRespond, 5*time.Second)
 	if respond == nil {
 		t.Fatalf("got %v, want respond", respond)
 	}
@@ -98,23 +102,23 @@ func TestFleetReplayedRequestIsIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if before.State != string(StateRespExchange) || deref(before.LocalNonce) != respond["my_nonce"] {
+	if before.State != string(protocol.StateRespExchange) || deref(before.LocalNonce) != respond["my_nonce"] {
 		t.Fatalf("responder in %s with nonce %v; want resp_exchange expecting %v", before.State, deref(before.LocalNonce), respond["my_nonce"])
 	}
-	ignored := func(reason Reason) float64 {
+	ignored := func(reason protocol.Reason) float64 {
 		return metricValue(b.eng.Metrics().Ignored.WithLabelValues(string(reason)))
 	}
-	replays, mismatches := ignored(ReasonReplay), ignored(ReasonEchoMismatch)
+	replays, mismatches := ignored(protocol.ReasonReplay), ignored(protocol.ReasonEchoMismatch)
 	replay := maps.Clone(request)
 	replay["your_nonce"] = respond["my_nonce"]
 	pw.send(replay)
-	for i := 0; ignored(ReasonReplay) == replays; i++ { // bounded: 5 s
+	for i := 0; ignored(protocol.ReasonReplay) == replays; i++ { // bounded: 5 s
 		if i == 500 {
 			t.Fatal("replayed request not refused as a replay")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := ignored(ReasonEchoMismatch) - mismatches; got != 0 {
+	if got := ignored(protocol.ReasonEchoMismatch) - mismatches; got != 0 {
 		t.Fatalf("%v echo mismatches; the replay must reach the replay rule", got)
 	}
 	// A re-send of the respond we have is no answer; an accepted replay
@@ -137,7 +141,10 @@ func TestFleetReplayedRequestIsIgnored(t *testing.T) {
 		if i == 20 {
 			t.Fatal("cycle did not complete after the replay")
 		}
-		_, out := a.receive(respond)
+		_, out, err := a.Receive(respond)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range out {
 			pw.send(p)
 		}
@@ -145,7 +152,7 @@ func TestFleetReplayedRequestIsIgnored(t *testing.T) {
 			if f.pairCycles(ini.ID, resp.ID) > 0 {
 				break
 			}
-			t.Fatalf("responder went silent in %s", a.row.State)
+			t.Fatalf("responder went silent in %s", a.Row.State)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
@@ -20,8 +21,8 @@ import (
 // (the nonce was logged first by another delivery; nothing changed),
 // store.ErrNotFound, or a failed transaction (counted and logged by the
 // writer; nothing of the step is saved).
-func (c *conv) save(res Result, now time.Time) (cycles int64, err error) {
-	step := res.storeStep(c.key, c.stored, c.e.cfg.LogSentNonces, now)
+func (c *conv) save(res protocol.Result, now time.Time) (cycles int64, err error) {
+	step := storeStep(res, c.key, c.stored, c.e.cfg.LogSentNonces, now)
 	if emptyStep(step) {
 		return 0, nil
 	}
@@ -34,7 +35,7 @@ func (c *conv) save(res Result, now time.Time) (cycles int64, err error) {
 		if r.ReplayFlow == store.FlowHS {
 			c.e.m.Handshakes.WithLabelValues("failed", "replay").Inc()
 		} else {
-			c.nonces.add(flowReceived, res.RecordReceived)
+			c.nonces.Add(protocol.FlowReceived, res.RecordReceived)
 		}
 		return 0, r.Err
 	case errors.Is(r.Err, store.ErrInvalid):
@@ -51,4 +52,30 @@ func (c *conv) save(res Result, now time.Time) (cycles int64, err error) {
 		c.stored = r.Row
 	}
 	return r.Cycles, nil
+}
+
+// storeStep is the store part of a step (its Effects): the row write (when
+// r.Write, compare-and-set on stored) with its nonces and cycle count.
+// logSent reports whether our own nonces are logged (Config.LogSentNonces).
+func storeStep(r protocol.Result, key store.Key, stored store.RoleState, logSent bool, now time.Time) store.Step {
+	step := store.Step{Key: key, Received: r.RecordReceived, HSNonce: r.RecordHS,
+		ClearPairNonces: r.DeletePairNonces}
+	if r.Write {
+		step.Write, step.Next = true, rowToStore(r.Row, stored)
+	}
+	if logSent {
+		step.Sent = r.RecordSent
+	}
+	if r.CycleDone {
+		at := now.UTC()
+		step.CycleAt = &at
+		step.Verified = r.Verified
+	}
+	return step
+}
+
+// emptyStep reports whether the step saves nothing.
+func emptyStep(step store.Step) bool {
+	return !step.Write && step.Received == "" && step.HSNonce == "" && !step.ClearPairNonces &&
+		step.Sent == "" && step.CycleAt == nil
 }

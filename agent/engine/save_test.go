@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 	"github.com/hsfleet/hsfleet/agent/trust"
@@ -29,7 +30,7 @@ func forEachSaveStore(t *testing.T, fn func(t *testing.T, st *store.Store, c *co
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := newConv(e, Responder, "peer-b")
+			c := newConv(e, protocol.Responder, "peer-b")
 			if err := c.reload(); err != nil {
 				t.Fatal("load conversation")
 			}
@@ -38,15 +39,15 @@ func forEachSaveStore(t *testing.T, fn func(t *testing.T, st *store.Store, c *co
 	}
 }
 
-func accepted(c *conv, state State, nonce string) Result {
-	row := c.row
+func accepted(c *conv, state protocol.State, nonce string) protocol.Result {
+	row := c.Row
 	row.State, row.PeerNonce = state, nonce
-	return Result{Row: row, Mem: c.mem, Write: true, Progress: true, Effects: Effects{RecordReceived: nonce}}
+	return protocol.Result{Row: row, Mem: c.Mem, Write: true, Progress: true, Effects: protocol.Effects{RecordReceived: nonce}}
 }
 
 func nonceLogged(t *testing.T, st *store.Store, c *conv, nonce string) bool {
 	t.Helper()
-	ok, err := st.NonceExists(context.Background(), c.key, flowReceived, nonce)
+	ok, err := st.NonceExists(context.Background(), c.key, protocol.FlowReceived, nonce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +56,11 @@ func nonceLogged(t *testing.T, st *store.Store, c *conv, nonce string) bool {
 
 func TestSaveLogsTheReceivedNonceWithTheRow(t *testing.T) {
 	forEachSaveStore(t, func(t *testing.T, st *store.Store, c *conv) {
-		if _, err := c.save(accepted(c, StateRespConfirm, "n1"), time.Now()); err != nil {
+		if _, err := c.save(accepted(c, protocol.StateRespConfirm, "n1"), time.Now()); err != nil {
 			t.Fatalf("save: %v", err)
 		}
 		got, _ := st.Get(context.Background(), c.key)
-		if got.State != string(StateRespConfirm) || got.Version != 2 || c.stored.Version != 2 || !nonceLogged(t, st, c, "n1") {
+		if got.State != string(protocol.StateRespConfirm) || got.Version != 2 || c.stored.Version != 2 || !nonceLogged(t, st, c, "n1") {
 			t.Fatalf("stored %s v%d (conv holds v%d), nonce logged %v", got.State, got.Version, c.stored.Version, nonceLogged(t, st, c, "n1"))
 		}
 	})
@@ -70,7 +71,7 @@ func TestSaveWithAStaleRowConflictsAndLogsNoNonce(t *testing.T) {
 		if _, err := st.Update(context.Background(), c.stored); err != nil { // another writer
 			t.Fatal(err)
 		}
-		if _, err := c.save(accepted(c, StateRespConfirm, "n1"), time.Now()); !errors.Is(err, store.ErrConflict) {
+		if _, err := c.save(accepted(c, protocol.StateRespConfirm, "n1"), time.Now()); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("err %v, want ErrConflict", err)
 		}
 		if nonceLogged(t, st, c, "n1") {
@@ -83,7 +84,7 @@ func TestSaveWithAStaleRowConflictsAndLogsNoNonce(t *testing.T) {
 // the clear, in the same transaction, so the nonce survives the clear.
 func TestSaveBeforeClearingTheLogLeavesTheNonceToCommit(t *testing.T) {
 	forEachSaveStore(t, func(t *testing.T, st *store.Store, c *conv) {
-		res := accepted(c, StateRespConfirm, "n1")
+		res := accepted(c, protocol.StateRespConfirm, "n1")
 		res.DeletePairNonces = true
 		if err := c.commit(res); err != nil {
 			t.Fatal(err)
@@ -91,7 +92,7 @@ func TestSaveBeforeClearingTheLogLeavesTheNonceToCommit(t *testing.T) {
 		if !nonceLogged(t, st, c, "n1") {
 			t.Fatal("nonce accepted by a log-clearing step was lost")
 		}
-		if found, known := c.nonces.lookup(flowReceived, "n1"); !found || !known {
+		if found, known := c.nonces.lookup(protocol.FlowReceived, "n1"); !found || !known {
 			t.Fatalf("RAM mirror: found %v known %v", found, known)
 		}
 	})
@@ -102,23 +103,23 @@ func TestSaveBeforeClearingTheLogLeavesTheNonceToCommit(t *testing.T) {
 // row untouched.
 func TestStepRejectsADeliveryAnotherWriterLoggedFirst(t *testing.T) {
 	forEachSaveStore(t, func(t *testing.T, st *store.Store, c *conv) {
-		if _, err := st.RecordNonceOnce(context.Background(), c.key, flowReceived, "dup"); err != nil {
+		if _, err := st.RecordNonceOnce(context.Background(), c.key, protocol.FlowReceived, "dup"); err != nil {
 			t.Fatal(err)
 		}
-		before := metricValue(c.e.m.Ignored.WithLabelValues(string(ReasonReplay)))
+		before := metricValue(c.e.m.Ignored.WithLabelValues(string(protocol.ReasonReplay)))
 		evals := 0
-		c.step(string(IntentConfirm), func(Row, Mem, Env) (Result, error) {
+		c.step(string(protocol.IntentConfirm), func(protocol.Row, protocol.Mem, protocol.Env) (protocol.Result, error) {
 			evals++
-			return accepted(c, StateRespConfirm, "dup"), nil
+			return accepted(c, protocol.StateRespConfirm, "dup"), nil
 		})
-		if got := metricValue(c.e.m.Ignored.WithLabelValues(string(ReasonReplay))) - before; got != 1 || evals != 1 {
+		if got := metricValue(c.e.m.Ignored.WithLabelValues(string(protocol.ReasonReplay))) - before; got != 1 || evals != 1 {
 			t.Fatalf("replay counted %v times after %d evaluations; want 1 and 1", got, evals)
 		}
 		stored, _ := st.Get(context.Background(), c.key)
-		if stored.Version != 1 || c.row.State != StateRespReady || c.stored.Version != 1 {
-			t.Fatalf("replay changed the row: stored v%d, conv in %s", stored.Version, c.row.State)
+		if stored.Version != 1 || c.Row.State != protocol.StateRespReady || c.stored.Version != 1 {
+			t.Fatalf("replay changed the row: stored v%d, conv in %s", stored.Version, c.Row.State)
 		}
-		if found, _ := c.nonces.lookup(flowReceived, "dup"); !found {
+		if found, _ := c.nonces.lookup(protocol.FlowReceived, "dup"); !found {
 			t.Fatal("RAM mirror does not know the replayed nonce")
 		}
 	})
@@ -129,12 +130,12 @@ func TestStepRejectsADeliveryAnotherWriterLoggedFirst(t *testing.T) {
 func TestStepKeepsMemOfAnIgnoredMessageWhenAsked(t *testing.T) {
 	forEachSaveStore(t, func(t *testing.T, st *store.Store, c *conv) {
 		for _, keep := range []bool{false, true} {
-			c.mem = Mem{}
-			c.step(string(IntentRespond), func(row Row, mem Mem, _ Env) (Result, error) {
+			c.Mem = protocol.Mem{}
+			c.step(string(protocol.IntentRespond), func(row protocol.Row, mem protocol.Mem, _ protocol.Env) (protocol.Result, error) {
 				mem.LatestRespondNonce = "n7"
-				return Result{Row: row, Mem: mem, Ignored: ReasonReplay, Effects: Effects{KeepMem: keep}}, nil
+				return protocol.Result{Row: row, Mem: mem, Ignored: protocol.ReasonReplay, Effects: protocol.Effects{KeepMem: keep}}, nil
 			})
-			if got := c.mem.LatestRespondNonce == "n7"; got != keep {
+			if got := c.Mem.LatestRespondNonce == "n7"; got != keep {
 				t.Fatalf("KeepMem %v: mem kept %v", keep, got)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
@@ -24,13 +25,13 @@ func TestQueuedStartExpiresAfterOneStateTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	holder, waiter := newConv(e, Responder, "holder"), newConv(e, Responder, "invented")
-	waiter.row.State = StateRespReady
+	holder, waiter := newConv(e, protocol.Responder, "holder"), newConv(e, protocol.Responder, "invented")
+	waiter.Row.State = protocol.StateRespReady
 	if !e.slots.acquire(holder) || e.slots.acquire(waiter) {
 		t.Fatal("want the first to hold the only slot and the second queued")
 	}
-	waiter.queued, waiter.queuedAt, waiter.pending = true, t0, &Msg{Intent: IntentRegister}
-	before := metricValue(e.m.Ignored.WithLabelValues(string(ReasonSlotWaitExpired)))
+	waiter.queued, waiter.queuedAt, waiter.pending = true, t0, &protocol.Msg{Intent: protocol.IntentRegister}
+	before := metricValue(e.m.Ignored.WithLabelValues(string(protocol.ReasonSlotWaitExpired)))
 
 	waiter.expireQueue(t0.Add(2 * time.Second))
 	if !waiter.queued || len(e.slots.waiters) != 1 {
@@ -40,7 +41,7 @@ func TestQueuedStartExpiresAfterOneStateTimeout(t *testing.T) {
 	if waiter.queued || waiter.pending != nil || len(e.slots.waiters) != 0 || waiter.holdsSlot {
 		t.Fatalf("still queued: queued %v pending %v waiters %d", waiter.queued, waiter.pending, len(e.slots.waiters))
 	}
-	if got := metricValue(e.m.Ignored.WithLabelValues(string(ReasonSlotWaitExpired))) - before; got != 1 {
+	if got := metricValue(e.m.Ignored.WithLabelValues(string(protocol.ReasonSlotWaitExpired))) - before; got != 1 {
 		t.Fatalf("expiry counted %v times", got)
 	}
 

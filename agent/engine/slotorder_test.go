@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
@@ -26,7 +27,7 @@ func slotEngine(t *testing.T, slots int) (*Engine, func(peer string, cycles int)
 	}
 	load := func(peer string, cycles int) *conv {
 		k := store.Key{SelfID: e.ID(), Role: store.Responder, PeerID: peer}
-		if _, err := st.GetOrCreate(ctx, k, string(StateRespReady)); err != nil {
+		if _, err := st.GetOrCreate(ctx, k, string(protocol.StateRespReady)); err != nil {
 			t.Fatal(err)
 		}
 		for range cycles {
@@ -34,7 +35,7 @@ func slotEngine(t *testing.T, slots int) (*Engine, func(peer string, cycles int)
 				t.Fatal(err)
 			}
 		}
-		c := newConv(e, Responder, peer)
+		c := newConv(e, protocol.Responder, peer)
 		if !c.load(ctx) {
 			t.Fatalf("load %s", peer)
 		}
@@ -100,9 +101,9 @@ func TestCompletedCycleMakesThePairCycled(t *testing.T) {
 	f.waitPairs(ids, nil, 1, 20*time.Second)
 	for _, x := range []struct {
 		eng  *Engine
-		role Role
+		role protocol.Role
 		peer string
-	}{{a.eng, Initiator, ids[1].ID}, {b.eng, Responder, ids[0].ID}} {
+	}{{a.eng, protocol.Initiator, ids[1].ID}, {b.eng, protocol.Responder, ids[0].ID}} {
 		x.eng.mu.Lock()
 		c := x.eng.convs[convKey{x.role, x.peer}]
 		x.eng.mu.Unlock()

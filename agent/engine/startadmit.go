@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"math/rand/v2"
 	"time"
 )
@@ -10,19 +11,19 @@ import (
 // reconnect (asking the peer for the next cycle) goes out only if the gate
 // admits it. A held-back reconnect is retried after a jittered interval;
 // that wait is ours, so it does not run the state timeout.
-func (c *conv) admit(res Result, prevState State, prevMem Mem, outs []Out, now time.Time) []Out {
+func (c *conv) admit(res protocol.Result, prevState protocol.State, prevMem protocol.Mem, outs []protocol.Out, now time.Time) []protocol.Out {
 	if res.CycleDone {
 		if c.holdsStart {
 			c.e.starts.adapt(now.Sub(prevMem.CycleStart), c.e.cfg.StateTimeout, now)
 		}
 		c.endStart()
 	}
-	if prevState == StateInitReady && c.row.State != StateInitReady && !c.holdsStart {
+	if prevState == protocol.StateInitReady && c.Row.State != protocol.StateInitReady && !c.holdsStart {
 		c.e.starts.take()
 		c.holdsStart = true
 		c.setWaitingStart(false)
 	}
-	if c.holdsStart || !hasIntent(outs, IntentReconnect) {
+	if c.holdsStart || !hasIntent(outs, protocol.IntentReconnect) {
 		return outs
 	}
 	if !(res.CycleDone && c.e.starts.contended()) && c.e.starts.tryStart() {
@@ -35,7 +36,7 @@ func (c *conv) admit(res Result, prevState State, prevMem Mem, outs []Out, now t
 	c.dl.rewait(now) // the wait is our gate's, not the peer's
 	wait := c.e.cfg.RetryInterval
 	c.dl.retry = now.Add(wait/2 + rand.N(wait/2+1))
-	return withoutIntent(outs, IntentReconnect)
+	return withoutIntent(outs, protocol.IntentReconnect)
 }
 
 func (c *conv) setWaitingStart(w bool) {
@@ -56,7 +57,7 @@ func (c *conv) endStart() {
 	}
 }
 
-func hasIntent(outs []Out, intent Intent) bool {
+func hasIntent(outs []protocol.Out, intent protocol.Intent) bool {
 	for _, o := range outs {
 		if o.Intent == intent {
 			return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 )
 
@@ -36,16 +37,13 @@ type AgentRegistry interface {
 	TouchAgent(ctx context.Context, selfID string, at time.Time) error
 }
 
-// Nonce log flows of nonce_event.
-const (
-	flowSent     = "sent"
-	flowReceived = "received"
-	flowHS       = store.FlowHS // not cleared at the end of a cycle
-)
+// flowHS is the nonce log flow of verified hs nonces, not cleared at the
+// end of a cycle (protocol.FlowSent and FlowReceived are).
+const flowHS = store.FlowHS
 
-func rowFromStore(rs store.RoleState) Row {
-	return Row{
-		State:              State(rs.State),
+func rowFromStore(rs store.RoleState) protocol.Row {
+	return protocol.Row{
+		State:              protocol.State(rs.State),
 		LocalNonce:         deref(rs.LocalNonce),
 		PeerNonce:          deref(rs.PeerNonce),
 		LocalRef:           deref(rs.LocalReference),
@@ -60,9 +58,9 @@ func rowFromStore(rs store.RoleState) Row {
 	}
 }
 
-// toStore writes r's columns into the stored row rs, keeping its key and
-// Version (the compare-and-set token).
-func (r Row) toStore(rs store.RoleState) store.RoleState {
+// rowToStore writes r's columns into the stored row rs, keeping its key
+// and Version (the compare-and-set token).
+func rowToStore(r protocol.Row, rs store.RoleState) store.RoleState {
 	rs.State = string(r.State)
 	rs.LocalNonce = ref(r.LocalNonce)
 	rs.PeerNonce = ref(r.PeerNonce)

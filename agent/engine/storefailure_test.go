@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 	"github.com/hsfleet/hsfleet/agent/trust"
@@ -106,7 +107,7 @@ func (c *captureTransport) Send(line []byte) error {
 }
 
 // first returns the first payload sent with intent, or nil.
-func (c *captureTransport) first(intent Intent) map[string]any {
+func (c *captureTransport) first(intent protocol.Intent) map[string]any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.sent {
@@ -121,7 +122,7 @@ func (c *captureTransport) first(intent Intent) map[string]any {
 // conversation with peer-b is loaded in resp_finalize (kept across a
 // restart, waiting for close), with the state timeout given.
 func waitingResponder(t *testing.T, stateTimeout time.Duration) (*Engine, *countingStore, *conv, context.CancelFunc) {
-	return waitingConversation(t, stateTimeout, Responder, Row{State: StateRespFinalize, LocalRef: "2222222222", PeerRef: "1111111111"})
+	return waitingConversation(t, stateTimeout, protocol.Responder, protocol.Row{State: protocol.StateRespFinalize, LocalRef: "2222222222", PeerRef: "1111111111"})
 }
 
 // pgStore opens a fresh real PostgreSQL database, closed with the test.
@@ -137,7 +138,7 @@ func pgStore(t *testing.T) *store.Store {
 
 // waitingConversation starts an engine over real PostgreSQL with one
 // conversation with peer-b, loaded from row.
-func waitingConversation(t *testing.T, stateTimeout time.Duration, role Role, row Row) (*Engine, *countingStore, *conv, context.CancelFunc) {
+func waitingConversation(t *testing.T, stateTimeout time.Duration, role protocol.Role, row protocol.Row) (*Engine, *countingStore, *conv, context.CancelFunc) {
 	t.Helper()
 	ctx := context.Background()
 	st := pgStore(t)
@@ -148,11 +149,11 @@ func waitingConversation(t *testing.T, stateTimeout time.Duration, role Role, ro
 		t.Fatal(err)
 	}
 	k := store.Key{SelfID: e.self, Role: store.Role(role), PeerID: "peer-b"}
-	rs, err := st.GetOrCreate(ctx, k, string(DefaultState(role)))
+	rs, err := st.GetOrCreate(ctx, k, string(protocol.DefaultState(role)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Update(ctx, row.toStore(rs)); err != nil {
+	if _, err := st.Update(ctx, rowToStore(row, rs)); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -201,7 +202,7 @@ func TestTimeoutOnADeletedPairEndsTheConversation(t *testing.T) {
 		t.Fatalf("%d updates of a deleted row (%d found it gone, %d failed to reach the database), want one that found it gone and none after",
 			n, gone, failed)
 	}
-	if got := metricValue(e.m.PairsGone.WithLabelValues(string(Responder))); got != 1 {
+	if got := metricValue(e.m.PairsGone.WithLabelValues(string(protocol.Responder))); got != 1 {
 		t.Fatalf("pair_state_deleted_total = %v, want 1", got)
 	}
 	if !e.StoreHealthy() {
@@ -214,14 +215,14 @@ func TestTimeoutOnADeletedPairEndsTheConversation(t *testing.T) {
 		t.Fatalf("%d conversations kept (gauge %v), want the ended one forgotten", left, metricValue(e.m.Conversations))
 	}
 	// The peer's next message starts over from a fresh row.
-	if c := e.conversation(Responder, "peer-b"); c == nil {
+	if c := e.conversation(protocol.Responder, "peer-b"); c == nil {
 		t.Fatal("no new conversation for the peer")
 	}
 	cancel()
 	if !waitConversations(t, e, 5*time.Second) {
 		t.Fatal("new conversation did not stop")
 	}
-	if rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Responder, PeerID: "peer-b"}); err != nil || rs.State != string(StateRespReady) {
+	if rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Responder, PeerID: "peer-b"}); err != nil || rs.State != string(protocol.StateRespReady) {
 		t.Fatalf("re-created row %+v, err %v; want a fresh resp_ready row", rs, err)
 	}
 }
@@ -245,8 +246,8 @@ func TestTimeoutThatCannotBeSavedBacksOff(t *testing.T) {
 	if e.StoreHealthy() {
 		t.Fatal("store reported healthy during the outage")
 	}
-	if c.row.State != StateRespFinalize || c.gone {
-		t.Fatalf("conversation in %s (gone %v); want it still waiting to recover", c.row.State, c.gone)
+	if c.Row.State != protocol.StateRespFinalize || c.gone {
+		t.Fatalf("conversation in %s (gone %v); want it still waiting to recover", c.Row.State, c.gone)
 	}
 }
 
@@ -256,25 +257,25 @@ func TestTimeoutThatCannotBeSavedBacksOff(t *testing.T) {
 // new wait instead of firing again at once.
 func TestUnansweredReconnectKeepsReconnecting(t *testing.T) {
 	const stateTimeout = 50 * time.Millisecond
-	row := Row{State: StateInitReady, LocalRef: "1111111111", PeerRef: "2222222222", FinalizeRetryCount: 4}
-	e, cs, _, cancel := waitingConversation(t, stateTimeout, Initiator, row)
+	row := protocol.Row{State: protocol.StateInitReady, LocalRef: "1111111111", PeerRef: "2222222222", FinalizeRetryCount: 4}
+	e, cs, _, cancel := waitingConversation(t, stateTimeout, protocol.Initiator, row)
 	defer cancel()
 	time.Sleep(10 * stateTimeout)
 	cancel()
 	if !waitConversations(t, e, 5*time.Second) {
 		t.Fatal("conversation did not stop")
 	}
-	if n := metricValue(e.m.Timeouts.WithLabelValues(string(StateInitReady))); n < 3 || n > 15 {
+	if n := metricValue(e.m.Timeouts.WithLabelValues(string(protocol.StateInitReady))); n < 3 || n > 15 {
 		t.Fatalf("%v timeouts in 10 state timeouts; want about one each", n)
 	}
-	if n := metricValue(e.m.Messages.WithLabelValues("out", string(IntentReconnect))); n < 3 {
+	if n := metricValue(e.m.Messages.WithLabelValues("out", string(protocol.IntentReconnect))); n < 3 {
 		t.Fatalf("%v reconnects sent; want them to go on", n)
 	}
 	rs, err := cs.Get(context.Background(), store.Key{SelfID: e.self, Role: store.Initiator, PeerID: "peer-b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rowFromStore(rs); got.State != StateInitReady || got.PeerRef != row.PeerRef || got.LocalRef != row.LocalRef {
+	if got := rowFromStore(rs); got.State != protocol.StateInitReady || got.PeerRef != row.PeerRef || got.LocalRef != row.LocalRef {
 		t.Fatalf("stored row %+v; want init_ready with both references kept", got)
 	}
 }
@@ -284,8 +285,8 @@ func TestUnansweredReconnectKeepsReconnecting(t *testing.T) {
 // no timeout in resp_exchange and would stall for good).
 func TestRestartMidExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
 	const peerNonce = "0123456789abcdef0123456789abcdef"
-	row := Row{State: StateInitExchange, LocalNonce: "fedcba9876543210fedcba9876543210", PeerNonce: peerNonce, ExchangeCount: 2}
-	e, cs, _, cancel := waitingConversation(t, time.Minute, Initiator, row)
+	row := protocol.Row{State: protocol.StateInitExchange, LocalNonce: "fedcba9876543210fedcba9876543210", PeerNonce: peerNonce, ExchangeCount: 2}
+	e, cs, _, cancel := waitingConversation(t, time.Minute, protocol.Initiator, row)
 	defer cancel()
 	tr := e.cfg.Transport.(*captureTransport)
 	var conclude map[string]any
@@ -294,7 +295,7 @@ func TestRestartMidExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
 			t.Fatal("no conclude after resuming init_exchange")
 		}
 		time.Sleep(10 * time.Millisecond)
-		conclude = tr.first(IntentConclude)
+		conclude = tr.first(protocol.IntentConclude)
 	}
 	cancel()
 	if !waitConversations(t, e, 5*time.Second) {
@@ -304,7 +305,7 @@ func TestRestartMidExchangeConcludesWithTheStoredPeerNonce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if conclude["your_nonce"] != peerNonce || rs.State != string(StateInitPropose) || deref(rs.LocalReference) != conclude["my_ref"] {
+	if conclude["your_nonce"] != peerNonce || rs.State != string(protocol.StateInitPropose) || deref(rs.LocalReference) != conclude["my_ref"] {
 		t.Fatalf("conclude %v; stored %s with reference %q", conclude, rs.State, deref(rs.LocalReference))
 	}
 }

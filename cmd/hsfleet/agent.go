@@ -13,6 +13,7 @@ import (
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
 	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/trust"
 	"github.com/hsfleet/hsfleet/relay"
@@ -56,11 +57,11 @@ func agentFlags(fs *flag.FlagSet) *agentOptions {
 	fs.StringVar(&o.trustBundle, "trust-bundle", "", "trust bundle JSON file {agentID: base64 Ed25519 key}; reloaded when it changes")
 	fs.StringVar(&o.trustMode, "trust-mode", "", "fleet, tofu or open (default fleet with --trust-bundle, else open)")
 	fs.StringVar(&o.httpListen, "http-listen", ":8080", "HTTP address for /healthz, /readyz and /metrics (empty: off)")
-	fs.IntVar(&o.exchangeLimit, "exchange-limit", engine.DefaultExchangeLimit, "request/respond rounds before the initiator concludes")
+	fs.IntVar(&o.exchangeLimit, "exchange-limit", protocol.DefaultExchangeLimit, "request/respond rounds before the initiator concludes")
 	fs.IntVar(&o.maxActive, "max-active-cycles", engine.DefaultMaxActiveCycles, "most responder cycles run at once; further starts queue (bounds database load). The engine lowers it while cycles run slow (see docs/engine-scale.md)")
 	fs.IntVar(&o.maxPeers, "max-peers", engine.DefaultMaxPeers, "most peers to keep conversations with")
 	fs.DurationVar(&o.registerInterval, "register-interval", engine.DefaultRegisterInterval, "interval between register broadcasts (±20% jitter)")
-	fs.DurationVar(&o.stateTimeout, "state-timeout", engine.DefaultStateTimeout, "time without progress after which a conversation recovers")
+	fs.DurationVar(&o.stateTimeout, "state-timeout", protocol.DefaultStateTimeout, "time without progress after which a conversation recovers")
 	fs.DurationVar(&o.retryInterval, "retry-interval", engine.DefaultRetryInterval, "interval between re-sends of an unanswered message")
 	fs.DurationVar(&o.cycleInterval, "cycle-interval", 0, "pause between a completed cycle and the next one per pair (0: back to back)")
 	fs.BoolVar(&o.secure, "secure", true, "seal messages in sec envelopes once a session key exists")

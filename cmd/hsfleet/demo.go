@@ -15,6 +15,7 @@ import (
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
 	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/trust"
 	"github.com/hsfleet/hsfleet/relay"
@@ -217,7 +218,7 @@ func writeBundleFile(dir string, b trust.Bundle) (string, error) {
 // onCycle counts the cycles responders complete (close accepted): one per
 // directed pair and cycle.
 func (d *demo) onCycle(ev engine.CycleEvent) {
-	if ev.Role != engine.Responder {
+	if ev.Role != protocol.Responder {
 		return
 	}
 	d.mu.Lock()

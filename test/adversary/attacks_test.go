@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
-	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/protocol/bind"
 	"github.com/hsfleet/hsfleet/agent/wire"
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,12 +45,12 @@ func (k *tokens) observe(s seen) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch s.intent {
-	case string(engine.IntentConfirm):
+	case string(protocol.IntentConfirm):
 		k.nonce[[2]string{s.from, s.to}] = s.myNonce
 		delete(k.sec, [2]string{s.to, s.from}) // a new cycle: a new session key
-	case string(engine.IntentRespond):
+	case string(protocol.IntentRespond):
 		k.nonce[[2]string{s.from, s.to}] = s.myNonce
-	case string(engine.IntentRequest):
+	case string(protocol.IntentRequest):
 		if sec, ok := s.payload["sec"]; ok {
 			k.sec[[2]string{s.from, s.to}] = sec
 		}
@@ -73,7 +73,7 @@ func (k *tokens) secOf(ini, resp string) any {
 // other honest agent A, from Y unchanged.
 func readdressConfirm(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent != string(engine.IntentConfirm) {
+		if s.intent != string(protocol.IntentConfirm) {
 			return
 		}
 		for _, a := range w.ids() {
@@ -93,7 +93,7 @@ func replayHSAcrossPairs(w *world) {
 	k := newTokens()
 	w.att.onLine(func(s seen) {
 		k.observe(s)
-		if s.intent != string(engine.IntentRequest) || s.payload["hs"] == nil {
+		if s.intent != string(protocol.IntentRequest) || s.payload["hs"] == nil {
 			return
 		}
 		for _, c := range w.ids() {
@@ -113,8 +113,8 @@ func replayHSAcrossPairs(w *world) {
 // echoes the conclude's my_ref and offers a reference of our own.
 func forgedFinish(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent == string(engine.IntentConclude) {
-			w.att.send(wire.Payload{"intent": string(engine.IntentFinish), "from": s.to, "to": s.from,
+		if s.intent == string(protocol.IntentConclude) {
+			w.att.send(wire.Payload{"intent": string(protocol.IntentFinish), "from": s.to, "to": s.from,
 				"your_ref": s.myRef, "my_ref": crypto.NewReference()})
 		}
 	})
@@ -124,8 +124,8 @@ func forgedFinish(w *world) {
 // echoes the finish's my_ref (racing A's own close) with a my_ref of ours.
 func forgedClose(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent == string(engine.IntentFinish) {
-			w.att.send(wire.Payload{"intent": string(engine.IntentClose), "from": s.to, "to": s.from,
+		if s.intent == string(protocol.IntentFinish) {
+			w.att.send(wire.Payload{"intent": string(protocol.IntentClose), "from": s.to, "to": s.from,
 				"your_ref": s.myRef, "my_ref": crypto.NewReference()})
 		}
 	})
@@ -139,19 +139,19 @@ func forgedConcludeClose(w *world) {
 	ours := map[string]bool{}
 	w.att.onLine(func(s seen) {
 		switch s.intent {
-		case string(engine.IntentRespond):
+		case string(protocol.IntentRespond):
 			ref := crypto.NewReference()
 			mu.Lock()
 			ours[ref] = true
 			mu.Unlock()
-			w.att.send(wire.Payload{"intent": string(engine.IntentConclude), "from": s.to, "to": s.from,
+			w.att.send(wire.Payload{"intent": string(protocol.IntentConclude), "from": s.to, "to": s.from,
 				"your_nonce": s.myNonce, "my_ref": ref})
-		case string(engine.IntentFinish):
+		case string(protocol.IntentFinish):
 			mu.Lock()
 			mine := ours[s.yourRef]
 			mu.Unlock()
 			if mine {
-				w.att.send(wire.Payload{"intent": string(engine.IntentClose), "from": s.to, "to": s.from,
+				w.att.send(wire.Payload{"intent": string(protocol.IntentClose), "from": s.to, "to": s.from,
 					"your_ref": s.myRef, "my_ref": s.yourRef})
 			}
 		}
@@ -162,11 +162,11 @@ func forgedConcludeClose(w *world) {
 // lines from A, before A's close arrives.
 func abortFinalize(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent != string(engine.IntentFinish) {
+		if s.intent != string(protocol.IntentFinish) {
 			return
 		}
 		for range 10 {
-			w.att.send(wire.Payload{"intent": string(engine.IntentRequest), "from": s.to, "to": s.from,
+			w.att.send(wire.Payload{"intent": string(protocol.IntentRequest), "from": s.to, "to": s.from,
 				"your_nonce": crypto.NewNonce(), "my_nonce": crypto.NewNonce()})
 		}
 	})
@@ -177,8 +177,8 @@ func abortFinalize(w *world) {
 // pauses cycles, so A reconnects only after cycleEvery).
 func forgedReconnect(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent == string(engine.IntentFinish) {
-			w.att.send(wire.Payload{"intent": string(engine.IntentReconnect), "from": s.to, "to": s.from,
+		if s.intent == string(protocol.IntentFinish) {
+			w.att.send(wire.Payload{"intent": string(protocol.IntentReconnect), "from": s.to, "to": s.from,
 				"your_ref": s.myRef})
 		}
 	})
@@ -198,13 +198,13 @@ func (w *world) reconnectsGenuine() []string {
 	bad := map[[2]string]int{}
 	for _, l := range w.att.recorded() {
 		switch l.intent {
-		case string(engine.IntentFinish):
+		case string(protocol.IntentFinish):
 			st[[2]string{l.from, l.to}] = &pairState{ref: l.myRef, at: l.at}
-		case string(engine.IntentReconnect):
+		case string(protocol.IntentReconnect):
 			if p := st[[2]string{l.to, l.from}]; p != nil && l.yourRef == p.ref {
 				p.reconnect = true
 			}
-		case string(engine.IntentConfirm):
+		case string(protocol.IntentConfirm):
 			k := [2]string{l.from, l.to}
 			if p := st[k]; p != nil {
 				if !p.reconnect && l.at.Sub(p.at) < w.opts.stateTimeout {
@@ -228,11 +228,11 @@ func moveSec(w *world) {
 	k := newTokens()
 	w.att.onLine(func(s seen) {
 		k.observe(s)
-		if s.intent != string(engine.IntentRespond) {
+		if s.intent != string(protocol.IntentRespond) {
 			return
 		}
 		if sec := k.secOf(s.to, s.from); sec != nil {
-			w.att.send(wire.Payload{"intent": string(engine.IntentRequest), "from": s.to, "to": s.from,
+			w.att.send(wire.Payload{"intent": string(protocol.IntentRequest), "from": s.to, "to": s.from,
 				"your_nonce": s.myNonce, "my_nonce": crypto.NewNonce(), "sec": sec})
 		}
 	})
@@ -249,7 +249,7 @@ func forgedBoot(w *world) {
 		panic(err)
 	}
 	w.att.onLine(func(s seen) {
-		if s.intent != string(engine.IntentRegister) {
+		if s.intent != string(protocol.IntentRegister) {
 			return
 		}
 		boot, ok := s.payload["boot"].(map[string]any)
@@ -262,7 +262,7 @@ func forgedBoot(w *world) {
 			return
 		}
 		for _, pub := range []any{boot["sign_pub"], base64.StdEncoding.EncodeToString(fake.SignPub())} {
-			w.att.send(wire.Payload{"intent": string(engine.IntentRegister), "from": s.from, "to": nil,
+			w.att.send(wire.Payload{"intent": string(protocol.IntentRegister), "from": s.from, "to": nil,
 				"boot": map[string]any{"ts": now, "sign_pub": pub, "sig": sig}})
 		}
 	})
@@ -274,7 +274,7 @@ func forgedBoot(w *world) {
 // before that start: none while the agent runs.
 func replayBoot(w *world) {
 	w.att.onLine(func(s seen) {
-		if s.intent != string(engine.IntentRegister) || s.payload["boot"] == nil {
+		if s.intent != string(protocol.IntentRegister) || s.payload["boot"] == nil {
 			return
 		}
 		p := relayed(s.payload)
@@ -289,8 +289,8 @@ func (w *world) noBootRestarts() []string {
 	var out []string
 	for _, a := range w.agentsNow() {
 		m := a.eng.Metrics().CyclesRestarted
-		for _, role := range []engine.Role{engine.Initiator, engine.Responder} {
-			if n := counterValue(m.WithLabelValues(string(role), engine.RestartPeerBoot)); n != 0 {
+		for _, role := range []protocol.Role{protocol.Initiator, protocol.Responder} {
+			if n := counterValue(m.WithLabelValues(string(role), protocol.RestartPeerBoot)); n != 0 {
 				out = append(out, fmt.Sprintf("%s (%s) ended %g cycles on a boot proof, though no agent restarted",
 					short(a.id.ID), role, n))
 			}
@@ -316,22 +316,22 @@ func prodX(w *world, stop <-chan struct{}) {
 			return
 		}
 		switch s.intent {
-		case string(engine.IntentConfirm), string(engine.IntentRespond):
-			w.att.send(wire.Payload{"intent": string(engine.IntentRequest), "from": x, "to": s.from,
-				"your_nonce": s.myNonce, "my_nonce": crypto.NewNonce(), "message": engine.InitiatorText})
-			w.att.send(wire.Payload{"intent": string(engine.IntentConclude), "from": x, "to": s.from,
+		case string(protocol.IntentConfirm), string(protocol.IntentRespond):
+			w.att.send(wire.Payload{"intent": string(protocol.IntentRequest), "from": x, "to": s.from,
+				"your_nonce": s.myNonce, "my_nonce": crypto.NewNonce(), "message": protocol.InitiatorText})
+			w.att.send(wire.Payload{"intent": string(protocol.IntentConclude), "from": x, "to": s.from,
 				"your_nonce": s.myNonce, "my_ref": crypto.NewReference()})
-		case string(engine.IntentFinish):
-			w.att.send(wire.Payload{"intent": string(engine.IntentClose), "from": x, "to": s.from,
+		case string(protocol.IntentFinish):
+			w.att.send(wire.Payload{"intent": string(protocol.IntentClose), "from": x, "to": s.from,
 				"your_ref": s.myRef, "my_ref": crypto.NewReference()})
 		}
 	})
 	every(100*time.Millisecond, stop, func() {
-		w.att.send(wire.Payload{"intent": string(engine.IntentRegister), "from": x, "to": nil})
+		w.att.send(wire.Payload{"intent": string(protocol.IntentRegister), "from": x, "to": nil})
 		for _, a := range w.ids() {
-			w.att.send(wire.Payload{"intent": string(engine.IntentConfirm), "from": x, "to": a,
+			w.att.send(wire.Payload{"intent": string(protocol.IntentConfirm), "from": x, "to": a,
 				"my_nonce": crypto.NewNonce()})
-			w.att.send(wire.Payload{"intent": string(engine.IntentFinish), "from": x, "to": a,
+			w.att.send(wire.Payload{"intent": string(protocol.IntentFinish), "from": x, "to": a,
 				"your_ref": crypto.NewReference(), "my_ref": crypto.NewReference()})
 		}
 	})

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hsfleet/hsfleet/agent/crypto"
-	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/trust"
 	"github.com/hsfleet/hsfleet/agent/wire"
 )
@@ -160,9 +160,9 @@ func badFromLines(w *world) [][]byte {
 	}
 	lines := make([][]byte, 0, 10000)
 	for i := range 10000 {
-		p := wire.Payload{"intent": string(engine.IntentRegister), "from": bad(i), "to": nil}
+		p := wire.Payload{"intent": string(protocol.IntentRegister), "from": bad(i), "to": nil}
 		if i%2 == 1 {
-			p = wire.Payload{"intent": string(engine.IntentReconnect), "from": bad(i), "to": ids[i%len(ids)],
+			p = wire.Payload{"intent": string(protocol.IntentReconnect), "from": bad(i), "to": ids[i%len(ids)],
 				"your_ref": crypto.NewReference()}
 		}
 		lines = append(lines, mustEncode(w, p))
@@ -188,7 +188,7 @@ func combinedFloodLines(w *world) [][]byte {
 func inventedIDLines(w *world) [][]byte {
 	lines := make([][]byte, 100000)
 	for i := range lines {
-		lines[i] = mustEncode(w, wire.Payload{"intent": string(engine.IntentRegister), "from": uuid.NewString(), "to": nil})
+		lines[i] = mustEncode(w, wire.Payload{"intent": string(protocol.IntentRegister), "from": uuid.NewString(), "to": nil})
 	}
 	return lines
 }
@@ -214,21 +214,21 @@ func slotHog(w *world) {
 		hogs[uuid.NewString()] = true
 	}
 	w.att.onLine(func(s seen) {
-		if !hogs[s.to] || (s.intent != string(engine.IntentConfirm) && s.intent != string(engine.IntentRespond)) {
+		if !hogs[s.to] || (s.intent != string(protocol.IntentConfirm) && s.intent != string(protocol.IntentRespond)) {
 			return
 		}
 		// Slow enough to cost the agent little, well inside the state
 		// timeout so every request is progress.
 		time.AfterFunc(hogPace, func() {
-			w.att.send(wire.Payload{"intent": string(engine.IntentRequest), "from": s.to, "to": s.from,
-				"your_nonce": s.myNonce, "my_nonce": crypto.NewNonce(), "message": engine.InitiatorText})
+			w.att.send(wire.Payload{"intent": string(protocol.IntentRequest), "from": s.to, "to": s.from,
+				"your_nonce": s.myNonce, "my_nonce": crypto.NewNonce(), "message": protocol.InitiatorText})
 		})
 	})
 	stop := make(chan struct{})
 	w.t.Cleanup(func() { close(stop) })
 	every(200*time.Millisecond, stop, func() {
 		for h := range hogs {
-			w.att.send(wire.Payload{"intent": string(engine.IntentRegister), "from": h, "to": nil})
+			w.att.send(wire.Payload{"intent": string(protocol.IntentRegister), "from": h, "to": nil})
 		}
 	})
 }
@@ -269,7 +269,7 @@ func (w *world) firstCycles(id string, at time.Time) []firstCycle {
 		}
 		for _, p := range [][2]string{{id, other}, {other, id}} {
 			j := firstCycle{pair: short(p[0]) + "->" + short(p[1])}
-			if ts := w.cycleTimes(p[1], p[0], engine.Responder); len(ts) > 0 {
+			if ts := w.cycleTimes(p[1], p[0], protocol.Responder); len(ts) > 0 {
 				j.done, j.after = true, ts[0].Sub(at)
 			}
 			out = append(out, j)
@@ -289,7 +289,7 @@ func (w *world) firstCycles(id string, at time.Time) []firstCycle {
 func joinBound(w *world, f flood) time.Duration {
 	bound := w.opts.stateTimeout + slack
 	if f.install != nil {
-		bound += time.Duration(w.opts.maxActive*engine.StrangerMaxExchanges) * hogPace
+		bound += time.Duration(w.opts.maxActive*protocol.StrangerMaxExchanges) * hogPace
 	}
 	return bound
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 )
 
 // The oracles. Each returns the violations it found as readable strings,
@@ -18,7 +18,7 @@ import (
 func (w *world) noForgedCounts() []string {
 	var out []string
 	for _, id := range w.ids() {
-		for _, role := range []engine.Role{engine.Initiator, engine.Responder} {
+		for _, role := range []protocol.Role{protocol.Initiator, protocol.Responder} {
 			if n := w.count(id, w.x.ID, role); n > 0 {
 				out = append(out, fmt.Sprintf("%s counted %d %s cycles with X (never started)", short(id), n, role))
 			}
@@ -44,7 +44,7 @@ func (w *world) noForgedCounts() []string {
 func (w *world) countsAgree() []string {
 	var out []string
 	for _, p := range pairs(w.ids()) {
-		ini, resp := w.count(p[0], p[1], engine.Initiator), w.count(p[1], p[0], engine.Responder)
+		ini, resp := w.count(p[0], p[1], protocol.Initiator), w.count(p[1], p[0], protocol.Responder)
 		if resp > ini || ini > resp+1 {
 			out = append(out, fmt.Sprintf("pair %s->%s: initiator counted %d cycles, responder %d",
 				short(p[0]), short(p[1]), ini, resp))
@@ -100,8 +100,8 @@ func (w *world) keptCycling(ids []string, start, end time.Time, bound time.Durat
 	for _, p := range pairs(ids) {
 		for _, side := range []struct {
 			self, peer string
-			role       engine.Role
-		}{{p[0], p[1], engine.Initiator}, {p[1], p[0], engine.Responder}} {
+			role       protocol.Role
+		}{{p[0], p[1], protocol.Initiator}, {p[1], p[0], protocol.Responder}} {
 			if gap, at := maxGap(w.cycleTimes(side.self, side.peer, side.role), start, end); gap > bound {
 				out = append(out, fmt.Sprintf("pair %s->%s: %s went %s without a cycle (from %s into the attack; bound %s)",
 					short(p[0]), short(p[1]), side.role, gap.Round(time.Millisecond),

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/trust"
 )
 
@@ -17,7 +17,7 @@ import (
 func (w *world) verifiedGenuine() []string {
 	genuine := map[[3]string]map[string]bool{} // (intent, from, to) → distinct refs
 	for _, l := range w.att.recorded() {
-		if l.intent != string(engine.IntentClose) && l.intent != string(engine.IntentFinish) {
+		if l.intent != string(protocol.IntentClose) && l.intent != string(protocol.IntentFinish) {
 			continue
 		}
 		k := [3]string{l.intent, l.from, l.to}
@@ -31,10 +31,10 @@ func (w *world) verifiedGenuine() []string {
 		ini, resp := p[0], p[1]
 		for _, c := range []struct {
 			self, peer, intent string
-			role               engine.Role
+			role               protocol.Role
 		}{
-			{resp, ini, string(engine.IntentClose), engine.Responder},
-			{ini, resp, string(engine.IntentFinish), engine.Initiator},
+			{resp, ini, string(protocol.IntentClose), protocol.Responder},
+			{ini, resp, string(protocol.IntentFinish), protocol.Initiator},
 		} {
 			lines := len(genuine[[3]string{c.intent, c.peer, c.self}])
 			w.mu.Lock()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hsfleet/hsfleet/agent/crypto"
 	"github.com/hsfleet/hsfleet/agent/engine"
+	"github.com/hsfleet/hsfleet/agent/protocol"
 	"github.com/hsfleet/hsfleet/agent/store"
 	"github.com/hsfleet/hsfleet/agent/store/pgtest"
 	"github.com/hsfleet/hsfleet/agent/trust"
@@ -61,7 +62,7 @@ type world struct {
 
 type cycleKey struct {
 	self, peer string
-	role       engine.Role
+	role       protocol.Role
 }
 
 type agent struct {
@@ -231,14 +232,14 @@ func (w *world) agentsNow() []*agent {
 }
 
 // count is how many cycles self counted with peer in role.
-func (w *world) count(self, peer string, role engine.Role) int {
+func (w *world) count(self, peer string, role protocol.Role) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.cycles[cycleKey{self, peer, role}])
 }
 
 // cycleTimes are the completion times of self's cycles with peer in role.
-func (w *world) cycleTimes(self, peer string, role engine.Role) []time.Time {
+func (w *world) cycleTimes(self, peer string, role protocol.Role) []time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]time.Time(nil), w.cycles[cycleKey{self, peer, role}]...)
@@ -272,7 +273,7 @@ func (w *world) waitCycles(ids []string, within time.Duration) {
 	for {
 		var missing []string
 		for _, p := range pairs(ids) {
-			if w.count(p[0], p[1], engine.Initiator) == 0 || w.count(p[1], p[0], engine.Responder) == 0 {
+			if w.count(p[0], p[1], protocol.Initiator) == 0 || w.count(p[1], p[0], protocol.Responder) == 0 {
 				missing = append(missing, short(p[0])+"->"+short(p[1]))
 			}
 		}

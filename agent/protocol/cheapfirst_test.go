@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"context"
@@ -19,7 +19,7 @@ type countingEnv struct {
 
 func (e *countingEnv) NewEphemeral() (*ecdh.PrivateKey, error) {
 	e.keys++
-	return newEphemeral()
+	return NewEphemeral()
 }
 
 // An initiator draws its X25519 key only for a confirm whose hs passed
@@ -28,7 +28,7 @@ func (e *countingEnv) NewEphemeral() (*ecdh.PrivateKey, error) {
 func TestInitiatorDrawsNoKeyForARejectedConfirm(t *testing.T) {
 	self, peer, attacker := mustIdentity(t, "self"), mustIdentity(t, "peer"), mustIdentity(t, "attacker")
 	bundle := trust.Bundle{peer.ID: peer.SignPub()}
-	kx, err := newEphemeral()
+	kx, err := NewEphemeral()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestInitiatorDrawsNoKeyForARejectedConfirm(t *testing.T) {
 // In tofu mode nothing is pinned before the signature verified.
 func TestVerifyHSChecksTheKeyBeforeTheSignature(t *testing.T) {
 	peer, attacker := mustIdentity(t, "peer"), mustIdentity(t, "attacker")
-	kx, err := newEphemeral()
+	kx, err := NewEphemeral()
 	if err != nil {
 		t.Fatal(err)
 	}

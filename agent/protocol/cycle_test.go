@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"bytes"
@@ -53,7 +53,7 @@ func (l *link) step(t *testing.T, sentByIni func(map[string]any)) {
 		return
 	}
 	if len(l.toResp) == 0 {
-		t.Fatalf("conversation stalled: initiator %s, responder %s", l.ini.row.State, l.resp.row.State)
+		t.Fatalf("conversation stalled: initiator %s, responder %s", l.ini.Row.State, l.resp.Row.State)
 	}
 	p := l.toResp[0]
 	l.toResp = l.toResp[1:]
@@ -67,7 +67,7 @@ func (l *link) until(t *testing.T, what string, done func() bool) {
 	t.Helper()
 	for steps := 0; !done(); steps++ {
 		if steps > 200 {
-			t.Fatalf("%s: not reached (initiator %s, responder %s)", what, l.ini.row.State, l.resp.row.State)
+			t.Fatalf("%s: not reached (initiator %s, responder %s)", what, l.ini.Row.State, l.resp.Row.State)
 		}
 		l.step(t, nil)
 	}
@@ -109,8 +109,8 @@ func TestMachinesCompleteCyclesAndReconnect(t *testing.T) {
 		if l.registers != 1 {
 			t.Fatalf("cycle %d needed %d registers; later cycles must start through reconnect", c, l.registers)
 		}
-		if resp.row.State != StateRespConfirm && resp.row.State != StateRespReady {
-			t.Fatalf("responder in %s after cycle", resp.row.State)
+		if resp.Row.State != StateRespConfirm && resp.Row.State != StateRespReady {
+			t.Fatalf("responder in %s after cycle", resp.Row.State)
 		}
 	}
 	for _, n := range ini.notes {
@@ -161,8 +161,8 @@ func TestForgedHandshakeIsRejectedInFleetModeAndAcceptedInOpenMode(t *testing.T)
 			if res.Ignored != tc.wantWhy {
 				t.Fatalf("ignored = %q, want %q", res.Ignored, tc.wantWhy)
 			}
-			if resp.row.State != tc.wantState {
-				t.Fatalf("state = %s, want %s", resp.row.State, tc.wantState)
+			if resp.Row.State != tc.wantState {
+				t.Fatalf("state = %s, want %s", resp.Row.State, tc.wantState)
 			}
 		})
 	}
@@ -191,15 +191,15 @@ func TestTamperedEnvelope(t *testing.T) {
 			sec := respond[0]["sec"].(map[string]any)
 			env := sec["envelope"].(map[string]any)
 			env["ciphertext"] = "AAAA" + env["ciphertext"].(string)[4:]
-			before := ini.row.ExchangeCount
+			before := ini.Row.ExchangeCount
 			res, _ := ini.receive(respond[0])
 			if res.Ignored != tc.wantReason {
 				t.Fatalf("ignored = %q, want %q", res.Ignored, tc.wantReason)
 			}
-			if ini.row.State != tc.wantState {
-				t.Fatalf("state %s, want %s", ini.row.State, tc.wantState)
+			if ini.Row.State != tc.wantState {
+				t.Fatalf("state %s, want %s", ini.Row.State, tc.wantState)
 			}
-			if tc.strict && ini.row.ExchangeCount != before {
+			if tc.strict && ini.Row.ExchangeCount != before {
 				t.Fatal("a rejected respond changed the row")
 			}
 			if ini.hasNote("decrypt/verify failed") != 1 {

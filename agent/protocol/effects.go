@@ -1,14 +1,8 @@
-package engine
-
-import (
-	"time"
-
-	"github.com/hsfleet/hsfleet/agent/store"
-)
+package protocol
 
 // Effects is what a step changes beyond its Row and Mem: the nonce log and
-// cycle count the runner saves with the row (storeStep), and the few
-// actions only the runner takes (metrics, the tofu binding pin).
+// cycle count the runner saves with the row, and the few actions only the
+// runner takes (metrics, the tofu binding pin).
 type Effects struct {
 	// RecordReceived / RecordSent are nonces to log in nonce_event.
 	RecordReceived string
@@ -36,66 +30,49 @@ type Effects struct {
 	KeepMem bool
 }
 
-// storeStep is the store part of a step: the row write (when res.Write,
-// compare-and-set on stored) with its nonces and cycle count. logSent
-// reports whether our own nonces are logged (Config.LogSentNonces).
-func (r Result) storeStep(key store.Key, stored store.RoleState, logSent bool, now time.Time) store.Step {
-	step := store.Step{Key: key, Received: r.RecordReceived, HSNonce: r.RecordHS,
-		ClearPairNonces: r.DeletePairNonces}
-	if r.Write {
-		step.Write, step.Next = true, r.Row.toStore(stored)
-	}
-	if logSent {
-		step.Sent = r.RecordSent
-	}
-	if r.CycleDone {
-		at := now.UTC()
-		step.CycleAt = &at
-		step.Verified = r.Verified
-	}
-	return step
-}
-
-// empty reports whether the step saves nothing.
-func emptyStep(step store.Step) bool {
-	return !step.Write && step.Received == "" && step.HSNonce == "" && !step.ClearPairNonces &&
-		step.Sent == "" && step.CycleAt == nil
-}
-
 // Conversation is the in-memory state of one (role, peer) conversation
-// that a step changes. The runner (conv) and the test harness (side) both
-// hold one and change it only through Result.Apply.
+// that a step changes. The runner and the test harness both hold one and
+// change it only through Result.Apply.
 type Conversation struct {
-	row Row
-	mem Mem
+	Row Row
+	Mem Mem
 }
 
-// nonceMirror is a RAM copy of the pair's nonce log, kept in step with
-// what the store logs.
-type nonceMirror interface {
-	add(flow, nonce string)
-	reset()
+// Nonce log flows: what RecordSent and RecordReceived log, and the flow a
+// NonceMirror is told of.
+const (
+	FlowSent     = "sent"
+	FlowReceived = "received"
+)
+
+// NonceMirror is a RAM copy of the pair's nonce log, kept in step with
+// what the store logs (Result.Apply).
+type NonceMirror interface {
+	// Add records nonce under flow (FlowSent or FlowReceived).
+	Add(flow, nonce string)
+	// Reset empties the mirror, as DeletePairNonces empties the log.
+	Reset()
 }
 
 // Apply is the one interpreter of a Result's in-memory part. An ignored
 // result changes nothing but, with KeepMem, Mem; an accepted one replaces
 // Row and Mem and mirrors the nonce log as the store changes it (cleared
 // first, then the new nonces). Call it once the store part was saved.
-func (r Result) Apply(c *Conversation, nonces nonceMirror) {
+func (r Result) Apply(c *Conversation, nonces NonceMirror) {
 	if r.Ignored != "" {
 		if r.KeepMem {
-			c.mem = r.Mem
+			c.Mem = r.Mem
 		}
 		return
 	}
-	c.row, c.mem = r.Row, r.Mem
+	c.Row, c.Mem = r.Row, r.Mem
 	if r.DeletePairNonces {
-		nonces.reset()
+		nonces.Reset()
 	}
 	if r.RecordReceived != "" {
-		nonces.add(flowReceived, r.RecordReceived)
+		nonces.Add(FlowReceived, r.RecordReceived)
 	}
 	if r.RecordSent != "" {
-		nonces.add(flowSent, r.RecordSent)
+		nonces.Add(FlowSent, r.RecordSent)
 	}
 }

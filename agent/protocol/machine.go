@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"crypto/ecdh"
@@ -59,6 +59,11 @@ func hsNotBefore(start time.Time) time.Time {
 	return start.UTC().Add(-hsCycleSkew)
 }
 
+// DefaultStateTimeout is how long a conversation may make no progress
+// before Timeout recovers it (the runner's default), and a tombstone's
+// life when Machine.StateTimeout is 0.
+const DefaultStateTimeout = 10 * time.Second
+
 // Policy is how strictly a machine treats hs and sec.
 type Policy struct {
 	// Strict (tofu and fleet trust): a missing or failed hs and a failed sec
@@ -75,10 +80,11 @@ type Policy struct {
 type Machine struct {
 	ExchangeLimit int
 	Policy        Policy
-	// DisableBinding (Config.DisableBinding): send no finalize MAC.
+	// DisableBinding (the engine's Config.DisableBinding): send no
+	// finalize MAC.
 	DisableBinding bool
-	// StateTimeout (Config.StateTimeout; DefaultStateTimeout when 0) is
-	// how long a responder's tombstone lives (tombstone.go).
+	// StateTimeout (the runner's state timeout; DefaultStateTimeout when
+	// 0) is how long a responder's tombstone lives (tombstone.go).
 	StateTimeout time.Duration
 }
 

@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 // drive is the reference's send drivers for the current state: it brings
 // the row to what it sends (a fresh nonce or reference when it has none) and

@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"maps"
@@ -16,18 +16,18 @@ func concludeLostToATimeout(t *testing.T, caps bool, python bool) (*link, map[st
 	if python {
 		l.mangleIni = pythonize(l.ini)
 	}
-	l.until(t, "initiator concludes", func() bool { return l.ini.row.State == StateInitPropose })
+	l.until(t, "initiator concludes", func() bool { return l.ini.Row.State == StateInitPropose })
 	if len(l.toResp) != 1 || l.toResp[0]["intent"] != string(IntentConclude) {
 		t.Fatalf("queued for the responder: %v, want the conclude", l.toResp)
 	}
 	conclude := l.toResp[0]
 	l.toResp = nil
-	if l.resp.row.State != StateRespExchange {
-		t.Fatalf("responder in %s, want resp_exchange", l.resp.row.State)
+	if l.resp.Row.State != StateRespExchange {
+		t.Fatalf("responder in %s, want resp_exchange", l.resp.Row.State)
 	}
-	l.resp.apply(l.resp.m.Timeout(l.resp.row, l.resp.mem, l.resp.env))
-	if l.resp.row.State != StateRespReady {
-		t.Fatalf("responder in %s after its timeout, want resp_ready", l.resp.row.State)
+	l.resp.apply(l.resp.m.Timeout(l.resp.Row, l.resp.Mem, l.resp.env))
+	if l.resp.Row.State != StateRespReady {
+		t.Fatalf("responder in %s after its timeout, want resp_ready", l.resp.Row.State)
 	}
 	return l, conclude
 }
@@ -53,25 +53,25 @@ func TestTombstoneFinishesALegacyCycleTheResponderGaveUp(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			l, conclude := concludeLostToATimeout(t, false, true)
 			resp := l.resp
-			if resp.mem.Tombstone == nil || !resp.mem.Tombstone.holds(conclude["your_nonce"].(string)) {
-				t.Fatalf("tombstone %+v does not hold the concluded nonce", resp.mem.Tombstone)
+			if resp.Mem.Tombstone == nil || !resp.Mem.Tombstone.holds(conclude["your_nonce"].(string)) {
+				t.Fatalf("tombstone %+v does not hold the concluded nonce", resp.Mem.Tombstone)
 			}
 			if viaConfirm {
-				if _, out := resp.receive(register(l.ini.id.ID)); len(out) != 1 || resp.row.State != StateRespConfirm {
-					t.Fatalf("register: sent %v, state %s", out, resp.row.State)
+				if _, out := resp.receive(register(l.ini.id.ID)); len(out) != 1 || resp.Row.State != StateRespConfirm {
+					t.Fatalf("register: sent %v, state %s", out, resp.Row.State)
 				}
 			}
 			res, out := resp.receive(maps.Clone(conclude))
-			if res.Ignored != "" || resp.row.State != StateRespFinalize || len(out) != 1 {
-				t.Fatalf("late conclude: ignored %q, state %s, sent %v", res.Ignored, resp.row.State, out)
+			if res.Ignored != "" || resp.Row.State != StateRespFinalize || len(out) != 1 {
+				t.Fatalf("late conclude: ignored %q, state %s, sent %v", res.Ignored, resp.Row.State, out)
 			}
-			if _, mac := out[0]["mac"]; mac || resp.mem.Tombstone != nil || viaConfirm != res.DeletePairNonces {
-				t.Fatalf("finish %v, tombstone %+v, log cleared %v", out[0], resp.mem.Tombstone, res.DeletePairNonces)
+			if _, mac := out[0]["mac"]; mac || resp.Mem.Tombstone != nil || viaConfirm != res.DeletePairNonces {
+				t.Fatalf("finish %v, tombstone %+v, log cleared %v", out[0], resp.Mem.Tombstone, res.DeletePairNonces)
 			}
 			res, _ = resp.receive(pythonClose(t, conclude, out[0]))
-			if !res.CycleDone || resp.row.State != StateRespReady || resp.cycles != 1 || resp.verified != 0 {
+			if !res.CycleDone || resp.Row.State != StateRespReady || resp.cycles != 1 || resp.verified != 0 {
 				t.Fatalf("close: done %v, state %s, cycles %d (verified %d); want one unverified",
-					res.CycleDone, resp.row.State, resp.cycles, resp.verified)
+					res.CycleDone, resp.Row.State, resp.cycles, resp.verified)
 			}
 			// One use: the same conclude again finds no tombstone.
 			if res, _ := resp.receive(maps.Clone(conclude)); res.Ignored != ReasonWrongState {
@@ -86,9 +86,9 @@ func TestTombstoneLapsesAfterOneStateTimeout(t *testing.T) {
 	resp := l.resp
 	resp.env.now = resp.env.now.Add(DefaultStateTimeout)
 	res, _ := resp.receive(conclude)
-	if res.Ignored != ReasonTombstoneExpired || resp.row.State != StateRespReady || resp.mem.Tombstone != nil {
+	if res.Ignored != ReasonTombstoneExpired || resp.Row.State != StateRespReady || resp.Mem.Tombstone != nil {
 		t.Fatalf("conclude at the deadline: ignored %q, state %s, tombstone %+v",
-			res.Ignored, resp.row.State, resp.mem.Tombstone)
+			res.Ignored, resp.Row.State, resp.Mem.Tombstone)
 	}
 	if res, _ := resp.receive(conclude); res.Ignored != ReasonWrongState {
 		t.Fatalf("again: ignored %q, want %q", res.Ignored, ReasonWrongState)
@@ -100,11 +100,11 @@ func TestTombstoneLapsesAfterOneStateTimeout(t *testing.T) {
 func TestNoTombstoneForABindingPeer(t *testing.T) {
 	for _, caps := range []bool{false, true} {
 		l, conclude := concludeLostToATimeout(t, caps, false)
-		if l.resp.mem.Tombstone != nil {
-			t.Fatalf("caps %v: tombstone %+v for a binding peer", caps, l.resp.mem.Tombstone)
+		if l.resp.Mem.Tombstone != nil {
+			t.Fatalf("caps %v: tombstone %+v for a binding peer", caps, l.resp.Mem.Tombstone)
 		}
-		if res, _ := l.resp.receive(conclude); res.Ignored != ReasonWrongState || l.resp.row.State != StateRespReady {
-			t.Fatalf("caps %v: conclude ignored %q, state %s", caps, res.Ignored, l.resp.row.State)
+		if res, _ := l.resp.receive(conclude); res.Ignored != ReasonWrongState || l.resp.Row.State != StateRespReady {
+			t.Fatalf("caps %v: conclude ignored %q, state %s", caps, res.Ignored, l.resp.Row.State)
 		}
 	}
 }
@@ -117,19 +117,19 @@ func TestForgedConcludeUsesTheTombstoneOnce(t *testing.T) {
 	resp := l.resp
 	forged := maps.Clone(conclude)
 	forged["my_ref"] = "9999999999"
-	if res, _ := resp.receive(maps.Clone(forged)); res.Ignored != "" || resp.row.State != StateRespFinalize {
-		t.Fatalf("forged conclude: ignored %q, state %s", res.Ignored, resp.row.State)
+	if res, _ := resp.receive(maps.Clone(forged)); res.Ignored != "" || resp.Row.State != StateRespFinalize {
+		t.Fatalf("forged conclude: ignored %q, state %s", res.Ignored, resp.Row.State)
 	}
 	// Further concludes, forged or honest, only count towards giving up.
 	for i := 0; i <= RespFinalLimit+1; i++ {
 		resp.receive(maps.Clone(conclude))
 	}
-	if resp.row.State != StateRespReady || resp.cycles != 0 {
+	if resp.Row.State != StateRespReady || resp.cycles != 0 {
 		t.Fatalf("after %d more concludes: state %s, cycles %d; want resp_ready, none", RespFinalLimit+2,
-			resp.row.State, resp.cycles)
+			resp.Row.State, resp.cycles)
 	}
-	if res, _ := resp.receive(forged); res.Ignored != ReasonWrongState || resp.row.State != StateRespReady {
-		t.Fatalf("second forged conclude: ignored %q, state %s", res.Ignored, resp.row.State)
+	if res, _ := resp.receive(forged); res.Ignored != ReasonWrongState || resp.Row.State != StateRespReady {
+		t.Fatalf("second forged conclude: ignored %q, state %s", res.Ignored, resp.Row.State)
 	}
 }
 
@@ -151,13 +151,13 @@ func TestTombstoneIgnoresConcludesItCannotVouchFor(t *testing.T) {
 		{"a MAC (an hsfleet initiator)", withMAC, ReasonWrongState},
 		{"not directed to us", broadcast, ReasonWrongState},
 	} {
-		if res, _ := resp.receive(tc.msg); res.Ignored != tc.want || resp.row.State != StateRespReady {
-			t.Fatalf("%s: ignored %q, state %s; want %q", tc.name, res.Ignored, resp.row.State, tc.want)
+		if res, _ := resp.receive(tc.msg); res.Ignored != tc.want || resp.Row.State != StateRespReady {
+			t.Fatalf("%s: ignored %q, state %s; want %q", tc.name, res.Ignored, resp.Row.State, tc.want)
 		}
 	}
 	// None of them used the tombstone up.
-	if res, _ := resp.receive(conclude); res.Ignored != "" || resp.row.State != StateRespFinalize {
-		t.Fatalf("honest conclude afterwards: ignored %q, state %s", res.Ignored, resp.row.State)
+	if res, _ := resp.receive(conclude); res.Ignored != "" || resp.Row.State != StateRespFinalize {
+		t.Fatalf("honest conclude afterwards: ignored %q, state %s", res.Ignored, resp.Row.State)
 	}
 }
 
@@ -166,15 +166,15 @@ func TestTombstoneIgnoresConcludesItCannotVouchFor(t *testing.T) {
 func TestTombstoneDroppedWhenTheNextCycleRuns(t *testing.T) {
 	l, _ := concludeLostToATimeout(t, false, true)
 	_, confirm := l.resp.receive(register(l.ini.id.ID))
-	if l.resp.mem.Tombstone == nil {
+	if l.resp.Mem.Tombstone == nil {
 		t.Fatal("tombstone dropped by our own confirm; the peer has not answered it")
 	}
 	_, request := l.ini.receive(confirm[0]) // restartOnConfirm
-	if res, _ := l.resp.receive(request[0]); res.Ignored != "" || l.resp.row.State != StateRespExchange {
-		t.Fatalf("request: ignored %q, state %s", res.Ignored, l.resp.row.State)
+	if res, _ := l.resp.receive(request[0]); res.Ignored != "" || l.resp.Row.State != StateRespExchange {
+		t.Fatalf("request: ignored %q, state %s", res.Ignored, l.resp.Row.State)
 	}
-	if l.resp.mem.Tombstone != nil {
-		t.Fatalf("tombstone %+v kept into a new exchange", l.resp.mem.Tombstone)
+	if l.resp.Mem.Tombstone != nil {
+		t.Fatalf("tombstone %+v kept into a new exchange", l.resp.Mem.Tombstone)
 	}
 }
 

@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"testing"
@@ -10,11 +10,11 @@ import (
 // FuzzBootProof feeds arbitrary boot fields to the parser and verifier:
 // no input may panic, and nothing but the signer's own proof verifies.
 //
-//	go test -run '^$' -fuzz FuzzBootProof -fuzztime 30s ./agent/engine
+//	go test -run '^$' -fuzz FuzzBootProof -fuzztime 30s ./agent/protocol
 func FuzzBootProof(f *testing.F) {
 	id := mustIdentity(f, "a")
 	policy := trust.NewPolicy(trust.Fleet, trust.Bundle{id.ID: id.SignPub()})
-	genuine, err := bootProof(id.ID, id.SignPriv, time.Unix(1_700_000_000, 5))
+	genuine, err := BootProof(id.ID, id.SignPriv, time.Unix(1_700_000_000, 5))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func FuzzBootProof(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ts2, pub2, sig2 string) {
 		raw := map[string]any{"ts": ts2, "sign_pub": pub2, "sig": sig2}
 		bootTime(raw)
-		_, err := verifyBootProof(raw, id.ID, "", policy)
+		_, err := VerifyBootProof(raw, id.ID, "", policy)
 		if err == nil && (ts2 != ts || pub2 != pub) {
 			t.Fatalf("forged proof verified: %q %q %q", ts2, pub2, sig2)
 		}

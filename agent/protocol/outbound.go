@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 // Out is one message the machine wants sent to the peer. The runner renders
 // it into a payload: it builds hs with the cycle's ephemeral key and seals

@@ -1,9 +1,10 @@
-package engine
+package protocol
 
 import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"time"
 
 	"github.com/hsfleet/hsfleet/agent/protocol/bind"
 )
@@ -41,6 +42,23 @@ func resumeAuthentic(res *Result, msg Msg) bool {
 		return true
 	}
 	return checkMAC(res, msg, res.Mem.ResumeKey)
+}
+
+// StartsCycle reports whether msg would start a responder cycle from row:
+// in resp_ready, a register or reconnect StartRefusal lets through whose
+// reconnect MAC checks out, or a boot proof that restarts the pair
+// (bootRestarts, before any crypto). The runner asks it before it takes a
+// cycle slot; it has no side effects.
+func (m Machine) StartsCycle(row Row, mem Mem, msg Msg, now time.Time) bool {
+	if row.State != StateRespReady {
+		return false
+	}
+	if StartRefusal(row, msg) != "" {
+		// A boot proof starts a cycle from resp_ready with a reference.
+		return bootRestarts(row, mem, msg, m.Policy.Strict, now)
+	}
+	probe := Result{Mem: mem}
+	return resumeAuthentic(&probe, msg)
 }
 
 // StartRefusal is why msg does not start a responder cycle from row in

@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 // Role is one side of a conversation; the values match role_state.role.
 type Role string
@@ -9,7 +9,7 @@ const (
 )
 
 // State is a conversation state, exactly as the reference stores it in
-// role_state.state. The store keeps TEXT; rowFromStore converts once, and
+// role_state.state. The store keeps TEXT; the runner converts once, and
 // a loaded row whose state is not Valid for its role is reset (resume).
 type State string
 
@@ -113,6 +113,7 @@ func RoleOfState(state State) Role {
 	return ""
 }
 
-func isReadyState(state State) bool {
-	return state == StateInitReady || state == StateRespReady
+// Ready reports whether s is a role's ready state (no cycle running).
+func (s State) Ready() bool {
+	return s == StateInitReady || s == StateRespReady
 }

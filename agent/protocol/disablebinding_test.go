@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"testing"
@@ -28,8 +28,8 @@ func TestDisableBindingMakesALegacyPeer(t *testing.T) {
 					t.Errorf("%s hs carries a bind", p["intent"])
 				}
 				if sec, ok := p["sec"]; ok {
-					own := &Session{Key: legacy.mem.Session.Key, PeerSignPub: legacy.id.SignPub()}
-					plain, err := openSec(sec, own)
+					own := &Session{Key: legacy.Mem.Session.Key, PeerSignPub: legacy.id.SignPub()}
+					plain, err := OpenSec(sec, own)
 					if err != nil || len(plain) != 1 || plain["message"] == nil {
 						t.Errorf("%s sealed %v (%v); want only message", p["intent"], plain, err)
 					}

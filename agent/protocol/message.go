@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"errors"
@@ -109,7 +109,7 @@ func ParseMsg(p map[string]any, remoteAddr, selfID string) (Msg, error) {
 	m.Sec = p["sec"]
 	m.MAC = str(p, "mac")
 	if m.Intent == IntentRegister {
-		m.Boot = p[bootField]
+		m.Boot = p[BootField]
 	}
 	return m, nil
 }

@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 // initReady is handle_confirm: a confirm addressed to us starts a cycle. Our
 // side of the key exchange is a fresh ephemeral X25519 key, sent as kx_pub

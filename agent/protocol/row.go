@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"crypto/ecdh"
@@ -87,7 +87,7 @@ type Mem struct {
 	ConfirmEcho string
 	// ExchangeCap (responder) overrides RespMaxExchanges when > 0: the
 	// conversation sets StrangerMaxExchanges for a peer that never
-	// completed a cycle (budget.go).
+	// completed a cycle (agent/engine budget.go).
 	ExchangeCap int
 	// Inherited (responder): the current cycle was loaded mid-way from
 	// the row of a previous process, without its keys (bootRestarts).

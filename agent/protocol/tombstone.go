@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"slices"
@@ -13,8 +13,8 @@ import (
 // keeps a tombstone of such a cycle for one state timeout and answers that
 // conclude with finish.
 
-// noteTombstoneFinish is logged (info) when a tombstone answers a conclude.
-const noteTombstoneFinish = "conclude after a state timeout; finishing the legacy cycle"
+// NoteTombstoneFinish is logged (info) when a tombstone answers a conclude.
+const NoteTombstoneFinish = "conclude after a state timeout; finishing the legacy cycle"
 
 // Tombstone is what a responder keeps in RAM of a legacy cycle it gave up
 // in resp_exchange: the nonces it sent in that cycle, until Deadline. One
@@ -92,6 +92,6 @@ func (m Machine) concludeAfterTimeout(res *Result, msg Msg, env Env) {
 	// says nothing about our load (cycle seconds, slot adaptation).
 	res.Mem.CycleStart = time.Time{}
 	res.Row.PeerRef = msg.MyRef
-	res.note(noteTombstoneFinish, "transition", transition(from, StateRespFinalize), "your_nonce", msg.YourNonce)
+	res.note(NoteTombstoneFinish, "transition", transition(from, StateRespFinalize), "your_nonce", msg.YourNonce)
 	m.accept(res, StateRespFinalize, env)
 }

@@ -1,7 +1,8 @@
-package engine
+package protocol
 
 import (
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 
 // Transcript binding and authenticated finalize between hsfleet agents
 // (docs/protocol.md §7, docs/integrity-plan.md §2–§4). Every function here
-// is pure: the machine calls the checks, render the builders.
+// is pure: the machine calls the checks, Render the builders.
 
 // verifyBind checks the `bind` of a peer's hs whose legacy signature
 // already verified (s holds its sign_pub). It reports whether the peer
@@ -175,3 +176,5 @@ func macOf(o Out, self, peer string) (string, error) {
 	return bind.MAC(o.MACKey, bind.Fields{From: self, To: peer, Intent: string(o.Intent),
 		YourNonce: o.YourNonce, YourRef: o.YourRef, MyRef: o.MyRef})
 }
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

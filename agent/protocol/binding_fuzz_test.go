@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"maps"
@@ -15,7 +15,7 @@ func FuzzBindingFields(f *testing.F) {
 	_, confirms := l.resp.receive(register(l.ini.id.ID))
 	confirm := confirms[0]
 	genuineBind := confirm["hs"].(map[string]any)["bind"].(string)
-	iniRow, iniMem := l.ini.row, l.ini.mem
+	iniRow, iniMem := l.ini.Row, l.ini.Mem
 	var close map[string]any
 	for steps := 0; steps < 200 && close == nil; steps++ {
 		l.toIni = append(l.toIni, confirms...)
@@ -26,10 +26,10 @@ func FuzzBindingFields(f *testing.F) {
 			}
 		})
 	}
-	if close == nil || l.resp.row.State != StateRespFinalize {
-		f.Fatalf("no close to fuzz (responder in %s)", l.resp.row.State)
+	if close == nil || l.resp.Row.State != StateRespFinalize {
+		f.Fatalf("no close to fuzz (responder in %s)", l.resp.Row.State)
 	}
-	respRow, respMem := l.resp.row, l.resp.mem
+	respRow, respMem := l.resp.Row, l.resp.Mem
 	genuineMAC := close["mac"].(string)
 	f.Add(genuineBind, genuineMAC)
 	f.Add("", "")

@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"strings"
@@ -47,7 +47,7 @@ func pythonize(s *side) func(map[string]any) {
 			if p["intent"] == string(IntentRespond) {
 				text = ResponderText
 			}
-			sec, err := crypto.SealSec(map[string]any{"message": text}, s.mem.Session.Key, s.id.SignPriv, s.env.now)
+			sec, err := crypto.SealSec(map[string]any{"message": text}, s.Mem.Session.Key, s.id.SignPriv, s.env.now)
 			if err != nil {
 				s.t.Fatal(err)
 			}
@@ -114,8 +114,8 @@ func TestStrippedBindIsADowngradeWhenTheBundleSaysBind1(t *testing.T) {
 	_, confirm := l.resp.receive(register(l.ini.id.ID))
 	l.mangle(l.mangleResp, confirm)
 	res, _ := l.ini.receive(confirm[0])
-	if res.Ignored != ReasonBindMissing || l.ini.row.State != StateInitReady {
-		t.Fatalf("stripped confirm: ignored %q, state %s; want %s in init_ready", res.Ignored, l.ini.row.State, ReasonBindMissing)
+	if res.Ignored != ReasonBindMissing || l.ini.Row.State != StateInitReady {
+		t.Fatalf("stripped confirm: ignored %q, state %s; want %s in init_ready", res.Ignored, l.ini.Row.State, ReasonBindMissing)
 	}
 }
 
@@ -127,8 +127,8 @@ func TestReaddressedConfirmFailsItsBind(t *testing.T) {
 	_, confirm := yc.receive(register(c.ID))
 	confirm[0]["to"] = l.ini.id.ID
 	res, _ := l.ini.receive(confirm[0])
-	if res.Ignored != ReasonBindInvalid || l.ini.row.State != StateInitReady || res.RecordHS != "" {
-		t.Fatalf("re-addressed confirm: ignored %q, state %s; want %s in init_ready", res.Ignored, l.ini.row.State, ReasonBindInvalid)
+	if res.Ignored != ReasonBindInvalid || l.ini.Row.State != StateInitReady || res.RecordHS != "" {
+		t.Fatalf("re-addressed confirm: ignored %q, state %s; want %s in init_ready", res.Ignored, l.ini.Row.State, ReasonBindInvalid)
 	}
 }
 
@@ -139,9 +139,9 @@ func TestForgedFinalizeLinesAreIgnored(t *testing.T) {
 	l, _ := bindWorld(t, true)
 	a, b := l.ini.id.ID, l.resp.id.ID
 	// Forged conclude while the responder exchanges: no move to finalize.
-	l.until(t, "responder exchanging", func() bool { return l.resp.row.State == StateRespExchange })
+	l.until(t, "responder exchanging", func() bool { return l.resp.Row.State == StateRespExchange })
 	for _, mac := range []string{"", forgedMAC} {
-		p := map[string]any{"to": b, "from": a, "intent": string(IntentConclude), "your_nonce": l.resp.row.LocalNonce, "my_ref": "forged"}
+		p := map[string]any{"to": b, "from": a, "intent": string(IntentConclude), "your_nonce": l.resp.Row.LocalNonce, "my_ref": "forged"}
 		if mac != "" {
 			p["mac"] = mac
 		}
@@ -151,31 +151,31 @@ func TestForgedFinalizeLinesAreIgnored(t *testing.T) {
 		}
 	}
 	// Forged finish while the initiator proposes: not counted.
-	l.until(t, "initiator proposing", func() bool { return l.ini.row.State == StateInitPropose })
-	res, _ := l.ini.receive(map[string]any{"to": a, "from": b, "intent": string(IntentFinish), "your_ref": l.ini.row.LocalRef, "my_ref": "forged"})
+	l.until(t, "initiator proposing", func() bool { return l.ini.Row.State == StateInitPropose })
+	res, _ := l.ini.receive(map[string]any{"to": a, "from": b, "intent": string(IntentFinish), "your_ref": l.ini.Row.LocalRef, "my_ref": "forged"})
 	if res.Ignored != ReasonMACMissing || l.ini.cycles != 0 {
 		t.Fatalf("forged finish: ignored %q, initiator cycles %d", res.Ignored, l.ini.cycles)
 	}
 	// Forged close and junk while the responder finalizes: neither counts
 	// nor aborts the cycle.
-	l.until(t, "responder finalizing", func() bool { return l.resp.row.State == StateRespFinalize })
+	l.until(t, "responder finalizing", func() bool { return l.resp.Row.State == StateRespFinalize })
 	for i := 0; i < 2*RespFinalLimit; i++ {
 		if res, _ := l.resp.receive(map[string]any{"to": b, "from": a, "intent": string(IntentRequest), "your_nonce": "x", "my_nonce": crypto.NewNonce()}); res.Ignored == "" {
 			t.Fatal("junk accepted in resp_finalize")
 		}
 	}
-	res, _ = l.resp.receive(map[string]any{"to": b, "from": a, "intent": string(IntentClose), "your_ref": l.resp.row.LocalRef, "my_ref": "forged"})
-	if res.Ignored != ReasonMACMissing || l.resp.cycles != 0 || l.resp.row.State != StateRespFinalize {
-		t.Fatalf("forged close: ignored %q, responder cycles %d in %s", res.Ignored, l.resp.cycles, l.resp.row.State)
+	res, _ = l.resp.receive(map[string]any{"to": b, "from": a, "intent": string(IntentClose), "your_ref": l.resp.Row.LocalRef, "my_ref": "forged"})
+	if res.Ignored != ReasonMACMissing || l.resp.cycles != 0 || l.resp.Row.State != StateRespFinalize {
+		t.Fatalf("forged close: ignored %q, responder cycles %d in %s", res.Ignored, l.resp.cycles, l.resp.Row.State)
 	}
 	l.runCycles(t, 1)
 	if l.ini.verified != 1 || l.resp.verified != 1 {
 		t.Fatalf("genuine cycle after the forgeries: verified %d/%d, want 1/1", l.ini.verified, l.resp.verified)
 	}
 	// Forged reconnect with the responder's reference: starts nothing.
-	res, _ = l.resp.receive(map[string]any{"to": b, "from": a, "intent": string(IntentReconnect), "your_ref": l.resp.row.LocalRef})
-	if res.Ignored != ReasonMACMissing || l.resp.row.State != StateRespReady {
-		t.Fatalf("forged reconnect: ignored %q, state %s", res.Ignored, l.resp.row.State)
+	res, _ = l.resp.receive(map[string]any{"to": b, "from": a, "intent": string(IntentReconnect), "your_ref": l.resp.Row.LocalRef})
+	if res.Ignored != ReasonMACMissing || l.resp.Row.State != StateRespReady {
+		t.Fatalf("forged reconnect: ignored %q, state %s", res.Ignored, l.resp.Row.State)
 	}
 	l.runCycles(t, 2) // the genuine reconnect, queued, resumes the pair
 	if l.resp.verified != 2 {
@@ -186,18 +186,18 @@ func TestForgedFinalizeLinesAreIgnored(t *testing.T) {
 func TestSecMovedOntoAForgedRequestIsRejected(t *testing.T) {
 	l, _ := bindWorld(t, true)
 	var lifted any
-	for steps := 0; steps < 50 && l.resp.row.ExchangeCount < 2; steps++ {
+	for steps := 0; steps < 50 && l.resp.Row.ExchangeCount < 2; steps++ {
 		l.step(t, func(p map[string]any) {
 			if p["intent"] == string(IntentRequest) {
 				lifted = p["sec"]
 			}
 		})
 	}
-	if l.resp.row.State != StateRespExchange || lifted == nil {
-		t.Fatalf("responder in %s", l.resp.row.State)
+	if l.resp.Row.State != StateRespExchange || lifted == nil {
+		t.Fatalf("responder in %s", l.resp.Row.State)
 	}
 	res, _ := l.resp.receive(map[string]any{"to": l.resp.id.ID, "from": l.ini.id.ID, "intent": string(IntentRequest),
-		"your_nonce": l.resp.row.LocalNonce, "my_nonce": crypto.NewNonce(), "sec": lifted})
+		"your_nonce": l.resp.Row.LocalNonce, "my_nonce": crypto.NewNonce(), "sec": lifted})
 	if res.Ignored != ReasonBindMismatch {
 		t.Fatalf("moved sec: ignored %q, want %s", res.Ignored, ReasonBindMismatch)
 	}

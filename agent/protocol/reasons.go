@@ -1,4 +1,6 @@
-package engine
+package protocol
+
+import "slices"
 
 // Reason says why a conversation did not accept an inbound message; it is
 // the label set of ignored_messages_total (every value is exported at 0
@@ -29,7 +31,7 @@ const (
 	// ReasonBootInvalid: a register's boot proof failed its key or
 	// signature check.
 	ReasonBootInvalid Reason = "boot_invalid"
-	// A stranger's cycle start (strangerSlotWait, budget.go).
+	// A stranger's cycle start (agent/engine budget.go).
 	ReasonStrangerFirst  Reason = "stranger_first_start"
 	ReasonStrangerSlots  Reason = "stranger_slots_full"
 	ReasonStrangerPaused Reason = "stranger_paused"
@@ -47,6 +49,10 @@ var reasons = []Reason{
 	ReasonStrangerFirst, ReasonStrangerSlots, ReasonStrangerPaused,
 	ReasonTombstoneExpired,
 }
+
+// Reasons returns every Reason, in declaration order (the runner exports
+// each as a metric label from the start).
+func Reasons() []Reason { return slices.Clone(reasons) }
 
 // Valid reports whether r is one of the reasons.
 func (r Reason) Valid() bool {

@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"context"
@@ -68,14 +68,15 @@ func (l *LazyKey) Get() (*ecdh.PrivateKey, error) {
 // notBefore rejects an hs whose timestamp is older.
 func verifyHS(ctx context.Context, raw any, typ, nonce string, kx *ecdh.PrivateKey, pinned string,
 	peer string, policy SignKeyChecker, nonces func(context.Context, string) (bool, error), now, notBefore time.Time) (*Session, error) {
-	return verifyHSLazy(ctx, raw, typ, nonce, &LazyKey{Key: kx}, pinned, peer, policy, nonces, now, notBefore)
+	return VerifyHandshake(ctx, raw, typ, nonce, &LazyKey{Key: kx}, pinned, peer, policy, nonces, now, notBefore)
 }
 
-// verifyHSLazy is verifyHS with the checks cheapest first: parse, the
-// sign_pub against the bundle or pin (a comparison), then the nonce log
-// and the signature (crypto.CheckHandshake), the cycle bound, and only then
-// our key (drawn now if kx has none) and the ECDH.
-func verifyHSLazy(ctx context.Context, raw any, typ, nonce string, kx *LazyKey, pinned string,
+// VerifyHandshake is what an Env's VerifyHS does: verifyHS with the checks
+// cheapest first: parse, the sign_pub against the bundle or pin (a
+// comparison), then the nonce log and the signature
+// (crypto.CheckHandshake), the cycle bound, and only then our key (drawn
+// now if kx has none) and the ECDH.
+func VerifyHandshake(ctx context.Context, raw any, typ, nonce string, kx *LazyKey, pinned string,
 	peer string, policy SignKeyChecker, nonces func(context.Context, string) (bool, error), now, notBefore time.Time) (*Session, error) {
 	if kx == nil || (kx.Key == nil && kx.New == nil) {
 		return nil, ErrNoEphemeral
@@ -140,13 +141,13 @@ type lookupOnly func(context.Context, string) (bool, error)
 func (f lookupOnly) Exists(ctx context.Context, n string) (bool, error) { return f(ctx, n) }
 func (lookupOnly) Add(context.Context, string) error                    { return nil }
 
-// openSec verifies and decrypts sec and returns its plaintext object.
-func openSec(raw any, s *Session) (map[string]any, error) {
+// OpenSec verifies and decrypts sec and returns its plaintext object.
+func OpenSec(raw any, s *Session) (map[string]any, error) {
 	return crypto.OpenSec(raw, s.Key, s.PeerSignPub)
 }
 
-// newEphemeral is a fresh X25519 key for one cycle.
-func newEphemeral() (*ecdh.PrivateKey, error) {
+// NewEphemeral is a fresh X25519 key for one cycle.
+func NewEphemeral() (*ecdh.PrivateKey, error) {
 	k, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("ephemeral X25519 key: %w", err)
@@ -154,11 +155,13 @@ func newEphemeral() (*ecdh.PrivateKey, error) {
 	return k, nil
 }
 
-// renderOpts are the agent-wide choices render applies to every message.
-type renderOpts struct {
-	// Seal: Config.Secure.
+// RenderOpts are the agent-wide choices Render applies to every message.
+type RenderOpts struct {
+	// Seal: seal Text into sec once a session key exists (secure
+	// envelopes on).
 	Seal bool
-	// NoBinding: Config.DisableBinding, no hs bind and no hsf header.
+	// NoBinding: a legacy agent (Machine.DisableBinding): no hs bind and
+	// no hsf header.
 	NoBinding bool
 }
 
@@ -171,10 +174,10 @@ func sealText(o Out, self, peer string, s *Session, id *crypto.Identity, noBindi
 	return sealBound(o, self, peer, s, id, now)
 }
 
-// render turns an Out into the payload the reference sends (spec §3.4):
+// Render turns an Out into the payload the reference sends (spec §3.4):
 // to, intent, the message's fields, hs, sec or message, and from last. The
 // wire encoder sorts keys, which receivers ignore (spec §1.2).
-func render(o Out, self, peer string, mem Mem, id *crypto.Identity, opts renderOpts, now time.Time) (map[string]any, error) {
+func Render(o Out, self, peer string, mem Mem, id *crypto.Identity, opts RenderOpts, now time.Time) (map[string]any, error) {
 	p := map[string]any{"to": peer, "intent": string(o.Intent), "from": self}
 	set := func(k, v string) {
 		if v != "" {

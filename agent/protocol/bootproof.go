@@ -1,4 +1,4 @@
-package engine
+package protocol
 
 import (
 	"crypto/ed25519"
@@ -35,24 +35,24 @@ import (
 // "response"), so neither signature can stand in for the other. Python
 // agents ignore the extra key.
 
-const (
-	bootField = "boot"
-	bootType  = "boot"
-)
+// BootField is the key of the boot proof in a register payload.
+const BootField = "boot"
+
+const bootType = "boot"
 
 // ErrBadBootProof: a boot proof that is malformed or does not verify.
 var ErrBadBootProof = errors.New("boot proof does not verify")
 
-// bootKeyChecker is the trust policy's side-effect-free key check
+// BootKeyChecker is the trust policy's side-effect-free key check
 // (trust.Policy.Check): in fleet mode pub must be a bundle key of the
 // agent, in tofu mode its pin.
-type bootKeyChecker interface {
+type BootKeyChecker interface {
 	Check(agentID string, pub, pinned ed25519.PublicKey) error
 }
 
-// bootProof builds the register's boot field for a process that started
+// BootProof builds the register's boot field for a process that started
 // at start.
-func bootProof(self string, priv ed25519.PrivateKey, start time.Time) (map[string]any, error) {
+func BootProof(self string, priv ed25519.PrivateKey, start time.Time) (map[string]any, error) {
 	ts := start.UTC().Format(time.RFC3339Nano)
 	sig, err := bind.Transcript{From: self, Type: bootType, TS: ts}.Sign(priv)
 	if err != nil {
@@ -77,10 +77,10 @@ func bootTime(raw any) (time.Time, bool) {
 	return t, err == nil
 }
 
-// verifyBootProof checks a boot proof from peer: its key against the trust
+// VerifyBootProof checks a boot proof from peer: its key against the trust
 // policy (pinned: the row's tofu pin), then the signature. It returns the
 // proven start time.
-func verifyBootProof(raw any, peer, pinned string, policy bootKeyChecker) (time.Time, error) {
+func VerifyBootProof(raw any, peer, pinned string, policy BootKeyChecker) (time.Time, error) {
 	at, ok := bootTime(raw)
 	if !ok {
 		return time.Time{}, fmt.Errorf("%w: no valid ts", ErrBadBootProof)
@@ -217,14 +217,4 @@ func (m Machine) ResumeBinding(role Role, row Row, mem Mem, env Env) (Result, er
 	res.Restart = RestartOwnBoot
 	res.note("restarted mid-cycle; waiting for the peer's new cycle", "from_state", row.State)
 	return res, nil
-}
-
-// loadedSaveTime is Mem.InheritedSavedAt of a responder row loaded from
-// the database: its last save (by the previous process), or now when the
-// row has no usable save time (never saved, or stamped in our future).
-func loadedSaveTime(savedAt, now time.Time) time.Time {
-	if savedAt.IsZero() || savedAt.After(now) {
-		return now
-	}
-	return savedAt
 }
