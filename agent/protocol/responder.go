@@ -12,8 +12,12 @@ import (
 // respReady is handle_register: register (to null) starts a cycle when we
 // hold no reference; reconnect starts one when it presents our reference.
 func (m Machine) respReady(res *Result, msg Msg, env Env) error {
-	if msg.Intent == IntentConclude {
+	switch msg.Intent {
+	case IntentConclude:
 		m.concludeAfterTimeout(res, msg, env)
+		return nil
+	case IntentRequest:
+		m.requestAfterTimeout(res, msg, env)
 		return nil
 	}
 	if reason := StartRefusal(res.Row, msg); reason != "" {
@@ -116,7 +120,11 @@ func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
 		return nil
 	}
 	if res.Row.LocalNonce != msg.YourNonce {
-		res.ignore(ReasonEchoMismatch)
+		// Perhaps the first request of a cycle we gave up.
+		m.requestAfterTimeout(res, msg, env)
+		if res.Ignored == ReasonWrongState {
+			res.Ignored = ReasonEchoMismatch
+		}
 		return nil
 	}
 	seen, err := env.ReceivedBefore(msg.MyNonce)

@@ -21,6 +21,7 @@ var scenarios = []scenario{
 	{"mixed-fleet-faults", func(r *run) error { return mixedFleet(r, true) }},
 	{"stall-a-lost-conclude", stallALostConclude},
 	{"lost-respond-restart", lostRespondRestart},
+	{"stall-a-late-request", stallALateRequest},
 }
 
 // snapshot is every agent's counts at one moment.
