@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -41,29 +40,5 @@ func stallALateRequest(r *run) error {
 		return err
 	}
 	ready.Store(true)
-	deadline := time.Now().Add(r.d(60))
-	for first.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-	}
-	if first.Load() == 0 {
-		return fmt.Errorf("alice sent no request after hsbob's confirm in %v", r.d(60))
-	}
-	time.Sleep(time.Until(time.Unix(0, first.Load()).Add(window)))
-	after, err := r.snapshot()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("  held back %d Python requests for %s\n", proxy.dropped.Load(), window)
-	time.Sleep(r.d(40))
-	now, err := r.snapshot()
-	if err != nil {
-		return err
-	}
-	r.report("total", now, nil, 0, true)
-	err = r.report("after the window", now, after, 0, true)
-	if now.cycles(py, hs)-after.cycles(py, hs) == 0 {
-		fmt.Printf("  STALL alice -> hsbob: initiator %s; responder %s\n", r.stateOf(py, "initiator", hs), r.stateOf(hs, "responder", py))
-		return fmt.Errorf("alice -> hsbob: no cycle after the window")
-	}
-	return err
+	return r.cycleAfterHold(&first, window, proxy, "request", py, hs)
 }

@@ -30,31 +30,7 @@ func stallALostConclude(r *run) error {
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(r.d(60))
-	for first.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-	}
-	if first.Load() == 0 {
-		return fmt.Errorf("alice sent no conclude in %v", r.d(60))
-	}
-	time.Sleep(time.Until(time.Unix(0, first.Load()).Add(window)))
-	after, err := r.snapshot()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("  held back %d Python concludes for %s\n", proxy.dropped.Load(), window)
-	time.Sleep(r.d(40))
-	now, err := r.snapshot()
-	if err != nil {
-		return err
-	}
-	r.report("total", now, nil, 0, true)
-	err = r.report("after the window", now, after, 0, true)
-	if now.cycles(py, hs)-after.cycles(py, hs) == 0 {
-		fmt.Printf("  STALL alice -> hsbob: initiator %s; responder %s\n", r.stateOf(py, "initiator", hs), r.stateOf(hs, "responder", py))
-		return fmt.Errorf("alice -> hsbob: no cycle after the window")
-	}
-	return err
+	return r.cycleAfterHold(&first, window, proxy, "conclude", py, hs)
 }
 
 // proxiedPair starts our relay, a faults proxy in front of it that drops
@@ -78,4 +54,35 @@ func (r *run) proxiedPair(hold func(line []byte) bool) (py, hs *agent, proxy *fa
 		return nil, nil, nil, err
 	}
 	return py, hs, proxy, nil
+}
+
+// cycleAfterHold waits (up to 60 s) for that first line, then for the
+// window to end, and requires py -> hs to cycle within 40 s after it.
+// what names the held lines.
+func (r *run) cycleAfterHold(first *atomic.Int64, window time.Duration, proxy *faultProxy, what string, py, hs *agent) error {
+	deadline := time.Now().Add(r.d(60))
+	for first.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if first.Load() == 0 {
+		return fmt.Errorf("%s sent no %s in %v", py.name, what, r.d(60))
+	}
+	time.Sleep(time.Until(time.Unix(0, first.Load()).Add(window)))
+	after, err := r.snapshot()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  held back %d Python %ss for %s\n", proxy.dropped.Load(), what, window)
+	time.Sleep(r.d(40))
+	now, err := r.snapshot()
+	if err != nil {
+		return err
+	}
+	r.report("total", now, nil, 0, true)
+	err = r.report("after the window", now, after, 0, true)
+	if now.cycles(py, hs)-after.cycles(py, hs) == 0 {
+		fmt.Printf("  STALL %s -> %s: initiator %s; responder %s\n", py.name, hs.name, r.stateOf(py, "initiator", hs), r.stateOf(hs, "responder", py))
+		return fmt.Errorf("%s -> %s: no cycle after the window", py.name, hs.name)
+	}
+	return err
 }
