@@ -180,16 +180,20 @@ func (e *Engine) seedKnown() {
 	e.resumeAtStart(rows)
 }
 
-// resumeAtStart starts the conversations whose rows wait for a binding
-// peer. Their cycles died with the previous process (ResumeBinding): a
-// responder sends a new confirm now, instead of when the peer's next
-// re-send happens to arrive (the peer's retries have backed off while we
-// were down).
+// resumeAtStart starts every conversation whose row the previous process
+// left waiting for the peer. With a binding peer the cycle died with that
+// process (ResumeBinding): a responder sends a new confirm now, instead of
+// when the peer's next re-send happens to arrive (its retries have backed
+// off while we were down). With any other peer the row goes on (Resume),
+// and some rows only we can move: an initiator in init_ready holding the
+// peer's reference must send reconnect, and a Python responder holding
+// ours answers nothing else and sends nothing our initiator would receive,
+// so without this the pair never cycled again (stall 3 of docs/interop.md,
+// seen as a KNOWN-STALL in mixed-fleet-faults after the SIGKILL).
 func (e *Engine) resumeAtStart(rows []store.RoleState) {
 	for _, r := range rows {
 		role := protocol.Role(r.Key.Role)
-		if protocol.RoleOfState(protocol.State(r.State)) != role || !protocol.WaitsForPeer(rowFromStore(r)) ||
-			!e.cfg.Policy.RequiresBind(r.Key.PeerID) {
+		if protocol.RoleOfState(protocol.State(r.State)) != role || !protocol.WaitsForPeer(rowFromStore(r)) {
 			continue
 		}
 		e.conversation(role, r.Key.PeerID)

@@ -164,3 +164,48 @@ func TestLoadedSaveTime(t *testing.T) {
 		}
 	}
 }
+
+// A restarted initiator whose row holds a legacy peer's reference sends
+// reconnect at once, with no message from the peer: a Python responder
+// holding our reference sends nothing our initiator would receive, and
+// answers nothing but that reconnect.
+func TestRestartResumesAReconnectWithoutThePeer(t *testing.T) {
+	ctx := context.Background()
+	st := pgStore(t)
+	tr := &captureTransport{}
+	e, err := New(Config{Identity: mustIdentity(t, "a"), Store: st, Transport: tr,
+		Policy: trust.NewPolicy(trust.Open, nil), StateTimeout: time.Minute, RetryInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const peer, peerRef = "peer-b", "1234567890"
+	k := store.Key{SelfID: e.self, Role: store.Initiator, PeerID: peer}
+	rs, err := st.GetOrCreate(ctx, k, string(protocol.StateInitReady))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.PeerReference, rs.LocalReference, rs.Cycles = ref(peerRef), ref("0987654321"), 3
+	if _, err := st.Update(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	var reconnect map[string]any
+	for i := 0; reconnect == nil; i++ { // bounded: 10 s
+		if i == 1000 {
+			t.Fatal("no reconnect after the restart")
+		}
+		time.Sleep(10 * time.Millisecond)
+		reconnect = tr.first(protocol.IntentReconnect)
+	}
+	if reconnect["to"] != peer || reconnect["your_ref"] != peerRef {
+		t.Fatalf("reconnect %v, want to %s with your_ref %s", reconnect, peer, peerRef)
+	}
+}
