@@ -191,11 +191,26 @@ func (e *Engine) seedKnown() {
 // so without this the pair never cycled again (stall 3 of docs/interop.md,
 // seen as a KNOWN-STALL in mixed-fleet-faults after the SIGKILL).
 func (e *Engine) resumeAtStart(rows []store.RoleState) {
+	var waiting []convKey
+	e.mu.Lock()
 	for _, r := range rows {
 		role := protocol.Role(r.Key.Role)
 		if protocol.RoleOfState(protocol.State(r.State)) != role || !protocol.WaitsForPeer(rowFromStore(r)) {
 			continue
 		}
-		e.conversation(role, r.Key.PeerID)
+		k := convKey{role, r.Key.PeerID}
+		if _, ok := e.preloaded[k]; !ok {
+			// The row just listed is the conversation's first load
+			// (takePreloaded): no second read per conversation.
+			if e.preloaded == nil {
+				e.preloaded = map[convKey]store.RoleState{}
+			}
+			e.preloaded[k] = r
+		}
+		waiting = append(waiting, k)
+	}
+	e.mu.Unlock()
+	for _, k := range waiting {
+		e.conversation(k.role, k.peer)
 	}
 }

@@ -120,11 +120,12 @@ func (m Machine) respConfirm(res *Result, msg Msg, env Env) error {
 		return nil
 	}
 	if res.Row.LocalNonce != msg.YourNonce {
-		// Perhaps the first request of a cycle we gave up.
-		m.requestAfterTimeout(res, msg, env)
-		if res.Ignored == ReasonWrongState {
-			res.Ignored = ReasonEchoMismatch
+		if res.Mem.Tombstone == nil {
+			res.ignore(ReasonEchoMismatch)
+			return nil
 		}
+		// Perhaps a request of a cycle we gave up.
+		m.requestAfterTimeout(res, msg, env)
 		return nil
 	}
 	seen, err := env.ReceivedBefore(msg.MyNonce)
